@@ -1,0 +1,70 @@
+# One entry point for everything: `make test` and `make demo` set themselves up.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+# Where `make cluster` keeps its kubeconfig and process record.
+LOCAL ?= .local
+
+.PHONY: help venv binaries lint format test unit integration e2e crds cluster cluster-down demo bench clean
+
+help:
+	@echo "make demo         - local control plane + two simulated arrays + operator, live table"
+	@echo "make test         - lint, type-check, unit, integration and e2e tests (sets everything up)"
+	@echo "make bench        - benchmarks; one JSON object of figures per scenario"
+	@echo "make cluster      - start a local etcd + kube-apiserver, write .local/kubeconfig"
+	@echo "make cluster-down - stop it"
+	@echo "make crds         - regenerate crds/ (and the chart's copy) from the pydantic models"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+binaries: $(STAMP)
+	$(BIN)/python -m controlplane build
+
+lint: $(STAMP)
+	$(BIN)/ruff check operator tools/controlplane tests bench
+	$(BIN)/ruff format --check operator tools/controlplane tests bench
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format operator tools/controlplane tests bench
+	$(BIN)/ruff check --fix operator tools/controlplane tests bench
+
+test: lint binaries
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+unit: $(STAMP)
+	$(BIN)/pytest -m unit $(PYTEST_ARGS)
+
+integration: binaries
+	$(BIN)/pytest -m integration $(PYTEST_ARGS)
+
+e2e: binaries
+	$(BIN)/pytest -m e2e $(PYTEST_ARGS)
+
+crds: $(STAMP)
+	$(BIN)/replica-operator crds
+
+cluster: binaries
+	$(BIN)/python -m controlplane up --kubeconfig $(LOCAL)/kubeconfig --state $(LOCAL)/controlplane.json
+
+cluster-down: $(STAMP)
+	$(BIN)/python -m controlplane down --kubeconfig $(LOCAL)/kubeconfig --state $(LOCAL)/controlplane.json
+
+demo: binaries
+	$(BIN)/replica-operator demo
+
+bench: binaries
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

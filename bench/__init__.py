@@ -1,0 +1,1 @@
+"""Benchmarks (not tests). Each scenario module defines ``NAME`` and ``run() -> dict`` of figures."""

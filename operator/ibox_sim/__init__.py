@@ -1,0 +1,1 @@
+"""InfiniBox REST simulator."""

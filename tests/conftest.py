@@ -1,0 +1,48 @@
+"""Fixtures shared by every suite. The control plane is real and started once per session."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.kube import Cluster
+
+ROOT = Path(__file__).resolve().parent.parent
+_SUITE_MARKERS = {"unit": pytest.mark.unit, "integration": pytest.mark.integration, "e2e": pytest.mark.e2e}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by its folder, so ``-m unit`` or ``-m integration`` selects a suite."""
+    for item in items:
+        parts = Path(str(item.fspath)).relative_to(ROOT / "tests").parts
+        marker = _SUITE_MARKERS.get(parts[0]) if parts else None
+        if marker is not None:
+            item.add_marker(marker)
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[Cluster]:
+    """The real API server: an existing cluster when USE_EXISTING_CLUSTER=1, else a local control plane."""
+    if os.environ.get("USE_EXISTING_CLUSTER") == "1":
+        kubeconfig = os.environ.get("KUBECONFIG")
+        if not kubeconfig:
+            raise pytest.UsageError("USE_EXISTING_CLUSTER=1 needs KUBECONFIG to name the cluster")
+        yield Cluster(kubeconfig=Path(kubeconfig))
+        return
+    from controlplane.cluster import ControlPlane
+
+    with ControlPlane() as plane:
+        yield Cluster(kubeconfig=plane.kubeconfig, control_plane=plane)
+
+
+@pytest.fixture
+def namespace(cluster: Cluster) -> Iterator[str]:
+    """A fresh namespace per test. Namespaces never finalize here (no controller-manager); that is fine."""
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    cluster.kubectl("create", "namespace", name)
+    yield name
+    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)

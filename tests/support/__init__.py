@@ -1,0 +1,1 @@
+"""Helpers shared by the test suites: the cluster handle and condition waits."""

@@ -1,0 +1,1 @@
+"""Builds and runs a real local etcd + kube-apiserver for tests and the demo."""
