@@ -39,7 +39,7 @@ def crds(output_dir: Path, chart_dir: Path, check: bool) -> None:
     if check:
         drifts = crdgen.check_crds(directories)
         for drift in drifts:
-            click.echo(f"{drift}", err=True)
+            click.echo(str(drift), err=True)
         if drifts:
             raise click.ClickException("CRDs are out of date with the models: run `make crds`")
         click.echo("CRDs are up to date.")

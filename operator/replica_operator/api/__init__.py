@@ -1,0 +1,101 @@
+"""The custom resources of ``replication.infinibox.io/v1alpha1`` as pydantic models.
+
+The CRD YAML in ``crds/`` is generated from these models (``crdgen``). Structural rules
+(types, enums, patterns, ranges) are checked by both pydantic and the API server; rules
+across fields (one-of, mode-dependent fields, ASYNC-only fields, immutability) are CEL
+rules attached to the models and enforced by the API server only. Defaults live here,
+not in the CRD: ``model_validate`` fills them in memory.
+"""
+
+from .cgreplica import (
+    ConsistencyGroupReplicaSpec,
+    ConsistencyGroupReplicaStatus,
+    ConsistencyGroupSource,
+    ConsistencyGroupTarget,
+    MemberMapping,
+    MemberStatus,
+)
+from .conditions import Condition
+from .constants import (
+    API_VERSION,
+    CATEGORY,
+    CONSISTENCY_GROUP_REPLICA_KIND,
+    CONSISTENCY_GROUP_REPLICA_PLURAL,
+    FINALIZER,
+    GROUP,
+    INFINIBOX_KIND,
+    INFINIBOX_PLURAL,
+    REPLICA_KIND,
+    REPLICA_PLURAL,
+    VERSION,
+)
+from .durations import Duration, format_duration, parse_duration
+from .enums import (
+    ActionResult,
+    ActionType,
+    ConditionStatus,
+    ConditionType,
+    DeletionPolicy,
+    DriftPolicy,
+    ManagementPolicy,
+    ReplicationType,
+    TargetMode,
+)
+from .infinibox import CASecretReference, InfiniBoxSpec, InfiniBoxStatus, SecretReference, TLSConfig
+from .replica import BaseSnapshot, ReplicaSource, ReplicaSpec, ReplicaTarget
+from .replication import Action, Endpoint, LastAction, ReplicaStatus
+from .resources import CONSISTENCY_GROUP_REPLICA, INFINIBOX, REPLICA, RESOURCES, CustomResource
+from .timestamps import Timestamp, format_timestamp
+
+__all__ = [
+    "API_VERSION",
+    "CATEGORY",
+    "CONSISTENCY_GROUP_REPLICA",
+    "CONSISTENCY_GROUP_REPLICA_KIND",
+    "CONSISTENCY_GROUP_REPLICA_PLURAL",
+    "FINALIZER",
+    "GROUP",
+    "INFINIBOX",
+    "INFINIBOX_KIND",
+    "INFINIBOX_PLURAL",
+    "REPLICA",
+    "REPLICA_KIND",
+    "REPLICA_PLURAL",
+    "RESOURCES",
+    "VERSION",
+    "Action",
+    "ActionResult",
+    "ActionType",
+    "BaseSnapshot",
+    "CASecretReference",
+    "Condition",
+    "ConditionStatus",
+    "ConditionType",
+    "ConsistencyGroupReplicaSpec",
+    "ConsistencyGroupReplicaStatus",
+    "ConsistencyGroupSource",
+    "ConsistencyGroupTarget",
+    "CustomResource",
+    "DeletionPolicy",
+    "DriftPolicy",
+    "Duration",
+    "Endpoint",
+    "InfiniBoxSpec",
+    "InfiniBoxStatus",
+    "LastAction",
+    "ManagementPolicy",
+    "MemberMapping",
+    "MemberStatus",
+    "ReplicaSource",
+    "ReplicaSpec",
+    "ReplicaStatus",
+    "ReplicaTarget",
+    "ReplicationType",
+    "SecretReference",
+    "TLSConfig",
+    "TargetMode",
+    "Timestamp",
+    "format_duration",
+    "format_timestamp",
+    "parse_duration",
+]

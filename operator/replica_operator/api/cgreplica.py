@@ -1,0 +1,108 @@
+"""``ConsistencyGroupReplica``: one replicated consistency group (its member volumes move together)."""
+
+from __future__ import annotations
+
+from pydantic import ConfigDict, Field
+
+from .base import SpecModel, StatusModel
+from .cel import Reason, rule, validations
+from .names import EntityName, ObjectName
+from .replication import MODE_IS_CREATE, TARGET_RULES, ReplicaStatus, ReplicationSpec, TargetBase
+
+MAX_MEMBERS = 256
+_VOLUME_PAIR = "has(m.local) && has(m.remote) && !has(m.localSnapshot) && !has(m.remoteSnapshot)"
+_SNAPSHOT_PAIR = "has(m.localSnapshot) && has(m.remoteSnapshot) && !has(m.local) && !has(m.remote)"
+
+
+class ConsistencyGroupSource(SpecModel):
+    """The consistency group to replicate."""
+
+    array: ObjectName = Field(description="Name of the InfiniBox object of the source array. Immutable.")
+    consistency_group: EntityName = Field(
+        description="Name of the consistency group to replicate. Immutable."
+    )
+
+
+class MemberMapping(SpecModel):
+    """Pairs one member of the source group with its counterpart on the target array."""
+
+    local: EntityName | None = Field(
+        default=None, description="Member volume on the source array (mode Existing)."
+    )
+    remote: EntityName | None = Field(
+        default=None, description="Existing volume on the target array it replicates onto (mode Existing)."
+    )
+    local_snapshot: EntityName | None = Field(
+        default=None, description="Snapshot of a member volume on the source array (mode BaseSnapshot)."
+    )
+    remote_snapshot: EntityName | None = Field(
+        default=None, description="The matching snapshot on the target array (mode BaseSnapshot)."
+    )
+
+
+class ConsistencyGroupTarget(TargetBase):
+    """Where a consistency group replica goes."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            *TARGET_RULES,
+            rule(
+                f"{MODE_IS_CREATE} || has(self.memberMappings)",
+                "memberMappings is required when mode is Existing or BaseSnapshot",
+                field_path=".memberMappings",
+                reason=Reason.REQUIRED,
+            ),
+            rule(
+                f"!{MODE_IS_CREATE} || !has(self.memberMappings)",
+                "memberMappings is only allowed when mode is Existing or BaseSnapshot",
+                field_path=".memberMappings",
+                reason=Reason.FORBIDDEN,
+            ),
+            rule(
+                f"!has(self.mode) || self.mode != 'Existing' || !has(self.memberMappings) "
+                f"|| self.memberMappings.all(m, {_VOLUME_PAIR})",
+                "with mode Existing every memberMappings item needs local and remote (member volume names) "
+                "and no snapshots",
+                field_path=".memberMappings",
+                reason=Reason.INVALID,
+            ),
+            rule(
+                f"!has(self.mode) || self.mode != 'BaseSnapshot' || !has(self.memberMappings) "
+                f"|| self.memberMappings.all(m, {_SNAPSHOT_PAIR})",
+                "with mode BaseSnapshot every memberMappings item needs localSnapshot and remoteSnapshot "
+                "and no volume names",
+                field_path=".memberMappings",
+                reason=Reason.INVALID,
+            ),
+        )
+    )
+
+    member_mappings: list[MemberMapping] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_MEMBERS,
+        description="How members pair up across the arrays. Existing: one {local, remote} item per member "
+        "volume, required. BaseSnapshot: one {localSnapshot, remoteSnapshot} item per member, required. "
+        "Create: not allowed (the operator creates the remote members). Immutable.",
+    )
+
+
+class ConsistencyGroupReplicaSpec(ReplicationSpec[ConsistencyGroupSource, ConsistencyGroupTarget]):
+    """The desired replica of one consistency group."""
+
+
+class MemberStatus(StatusModel):
+    """One member volume and its counterpart, as the array reports them."""
+
+    local: EntityName | None = Field(default=None, description="Member volume on spec.source.array.")
+    remote: EntityName | None = Field(default=None, description="Its replica on spec.target.array.")
+
+
+class ConsistencyGroupReplicaStatus(ReplicaStatus):
+    """What the operator last saw of the group replica and its members. Written by the operator only."""
+
+    members: list[MemberStatus] = Field(
+        default_factory=list,
+        max_length=MAX_MEMBERS,
+        description="The member volumes of the group and their counterparts on the target array.",
+    )

@@ -1,0 +1,115 @@
+"""``InfiniBox``: how to reach one array (cluster-scoped, shared by the Replicas that name it)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from pydantic import Field
+
+from .base import SpecModel, StatusModel
+from .conditions import CONDITION_LIST_SCHEMA, MAX_CONDITIONS, Condition
+from .durations import Duration
+from .names import ArrayText, NamespaceName, ObjectName, SecretKey, Url
+from .timestamps import Timestamp
+
+MAX_ALLOWED_NAMESPACES = 256
+
+
+class SecretReference(SpecModel):
+    """A Secret in a given namespace (the InfiniBox is cluster-scoped, so the namespace is explicit)."""
+
+    name: ObjectName = Field(description="Name of the Secret.")
+    namespace: NamespaceName = Field(description="Namespace of the Secret.")
+
+
+class CASecretReference(SpecModel):
+    """A CA bundle kept in a Secret."""
+
+    name: ObjectName = Field(description="Name of the Secret.")
+    namespace: NamespaceName = Field(description="Namespace of the Secret.")
+    key: SecretKey = Field(
+        default="ca.crt", description="Key in the Secret that holds the PEM bundle. Default: ca.crt."
+    )
+
+
+class TLSConfig(SpecModel):
+    """How to verify the array's HTTPS certificate."""
+
+    insecure_skip_verify: bool = Field(
+        default=False,
+        description="Accept any certificate the array presents. For labs only: it allows a "
+        "man-in-the-middle to read the array credentials. Default: false.",
+    )
+    ca_secret_ref: CASecretReference | None = Field(
+        default=None,
+        description="Secret holding the PEM CA bundle that signed the array's certificate. "
+        "Absent means the system trust store is used.",
+    )
+
+
+class InfiniBoxSpec(SpecModel):
+    """Where the array is, how to log in, and how hard the operator may press on it."""
+
+    url: Url = Field(
+        description="Base URL of the array's management API, e.g. https://ibox1.example.com. "
+        "Must start with http:// or https://. Mutable."
+    )
+    credentials_secret_ref: SecretReference = Field(
+        description="Secret with the keys username and password of an array user allowed to manage "
+        "replication. The operator reads it through the API and never logs it. Mutable."
+    )
+    tls: TLSConfig = Field(
+        default_factory=TLSConfig,
+        description="TLS settings for https URLs. Absent means: verify the certificate against the "
+        "system trust store. Mutable.",
+    )
+    poll_interval: Duration = Field(
+        default=timedelta(seconds=10),
+        description="How often the operator lists this array's replicas to refresh the status of every "
+        "object that uses it, as a duration (e.g. 10s, 1m). Default: 10s. Mutable.",
+    )
+    request_timeout: Duration = Field(
+        default=timedelta(seconds=30),
+        description="Timeout of one request to the array, as a duration (e.g. 30s). Default: 30s. Mutable.",
+    )
+    max_concurrent_requests: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description="Most requests the operator sends to this array at once, 1 to 64. Default: 8. Mutable.",
+    )
+    allowed_namespaces: list[NamespaceName] = Field(
+        default_factory=list,
+        max_length=MAX_ALLOWED_NAMESPACES,
+        description="Namespaces whose Replicas and ConsistencyGroupReplicas may use this array. "
+        "Empty or absent means any namespace may. Mutable.",
+        json_schema_extra={"x-kubernetes-list-type": "set"},
+    )
+
+
+class InfiniBoxStatus(StatusModel):
+    """What the operator last saw of the array. Written by the operator only."""
+
+    observed_generation: int | None = Field(
+        default=None, ge=0, description="The .metadata.generation this status was computed from."
+    )
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        max_length=MAX_CONDITIONS,
+        description="Connected: the operator can log in and list replicas (False with a reason such as "
+        "Unreachable or Unauthorized). InUse: True while Replicas or ConsistencyGroupReplicas reference "
+        "this array; the message lists them.",
+        json_schema_extra=CONDITION_LIST_SCHEMA,
+    )
+    system_name: ArrayText | None = Field(default=None, description="Name the array reports for itself.")
+    serial: Annotated[int, Field(ge=0)] | None = Field(
+        default=None, description="Serial number of the array."
+    )
+    version: ArrayText | None = Field(default=None, description="Software version of the array.")
+    last_polled: Timestamp | None = Field(
+        default=None, description="When the operator last listed this array's replicas (RFC 3339, UTC)."
+    )
+    replica_count: int | None = Field(
+        default=None, ge=0, description="Number of replicas the operator saw on the array at the last poll."
+    )
