@@ -1,0 +1,46 @@
+"""The functional core: desired spec + what the arrays show -> steps to take and status to write.
+
+No I/O and no kopf here; every rule of replication lives in this package and is tested
+without either. ``decide`` plans, the handlers execute, ``summarize`` writes it down.
+"""
+
+from .conditions import Verdict, camel_reason
+from .desired import RECREATE_ANNOTATION, Desired, EntityKind
+from .observed import ArrayReplica, Observation, Problem, Role, Side, SideName
+from .ownership import owner_mark, owner_uid
+from .plan import Plan, action_pending, decide
+from .status import Event, EventType, StatusUpdate, StepResult, summarize, sync_state
+from .steps import ChangeType, Create, Delete, Resume, RunAction, Step, Suspend, UpdateSchedule
+
+__all__ = [
+    "RECREATE_ANNOTATION",
+    "ArrayReplica",
+    "ChangeType",
+    "Create",
+    "Delete",
+    "Desired",
+    "EntityKind",
+    "Event",
+    "EventType",
+    "Observation",
+    "Plan",
+    "Problem",
+    "Resume",
+    "Role",
+    "RunAction",
+    "Side",
+    "SideName",
+    "StatusUpdate",
+    "Step",
+    "StepResult",
+    "Suspend",
+    "UpdateSchedule",
+    "Verdict",
+    "action_pending",
+    "camel_reason",
+    "decide",
+    "owner_mark",
+    "owner_uid",
+    "summarize",
+    "sync_state",
+]

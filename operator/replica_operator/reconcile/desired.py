@@ -1,0 +1,109 @@
+"""What the user asked for: one Replica or ConsistencyGroupReplica, with defaults applied."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from replica_operator.api import (
+    ConditionStatus,
+    ConditionType,
+    ConsistencyGroupReplicaSpec,
+    ConsistencyGroupReplicaStatus,
+    ManagementPolicy,
+    ReplicaSpec,
+    ReplicaStatus,
+)
+
+RECREATE_ANNOTATION = "replication.infinibox.io/recreate-missing"
+"""Opt-in: recreate a replica that was deleted on the array outside Kubernetes."""
+
+
+class EntityKind(StrEnum):
+    """What is replicated, in the array's words (``entity_type``)."""
+
+    VOLUME = "VOLUME"
+    FILESYSTEM = "FILESYSTEM"
+    CONSISTENCY_GROUP = "CONSISTENCY_GROUP"
+
+
+Spec = ReplicaSpec | ConsistencyGroupReplicaSpec
+Status = ReplicaStatus | ConsistencyGroupReplicaStatus
+
+
+@dataclass(frozen=True)
+class Desired:
+    """One replication object: spec (defaults filled in), the status it carries, and identity."""
+
+    kind: str
+    namespace: str
+    name: str
+    uid: str
+    generation: int
+    spec: Spec
+    status: Status
+    deleting: bool = False
+    recreate_missing: bool = False
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> Desired:
+        """Build from the object as the API server returns it (``kopf.Body`` works too)."""
+        kind = body["kind"]
+        metadata = body["metadata"]
+        is_group = kind == "ConsistencyGroupReplica"
+        spec: Spec = (ConsistencyGroupReplicaSpec if is_group else ReplicaSpec).model_validate(body["spec"])
+        status_model = ConsistencyGroupReplicaStatus if is_group else ReplicaStatus
+        status: Status = status_model.model_validate(dict(body.get("status") or {}))
+        annotations = metadata.get("annotations") or {}
+        return cls(
+            kind=kind,
+            namespace=metadata["namespace"],
+            name=metadata["name"],
+            uid=metadata["uid"],
+            generation=int(metadata.get("generation") or 0),
+            spec=spec,
+            status=status,
+            deleting=bool(metadata.get("deletionTimestamp")),
+            recreate_missing=str(annotations.get(RECREATE_ANNOTATION, "")).lower() == "true",
+        )
+
+    @property
+    def is_group(self) -> bool:
+        return isinstance(self.spec, ConsistencyGroupReplicaSpec)
+
+    @property
+    def entity_kind(self) -> EntityKind:
+        if isinstance(self.spec, ConsistencyGroupReplicaSpec):
+            return EntityKind.CONSISTENCY_GROUP
+        return EntityKind.VOLUME if self.spec.source.volume else EntityKind.FILESYSTEM
+
+    @property
+    def source_entity(self) -> str:
+        """Name of the replicated entity on spec.source.array."""
+        source = self.spec.source
+        if isinstance(self.spec, ConsistencyGroupReplicaSpec):
+            return self.spec.source.consistency_group
+        return str(getattr(source, "volume", None) or getattr(source, "filesystem", None))
+
+    @property
+    def full_management(self) -> bool:
+        return self.spec.management_policy is ManagementPolicy.FULL
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def in_sync_generation(self) -> int | None:
+        """The generation the arrays were last seen to match, or None.
+
+        A difference at this generation is drift (someone changed the array); a newer
+        generation means the user changed the spec, which is always applied.
+        """
+        for condition in self.status.conditions:
+            if condition.type == ConditionType.SYNCED and (
+                condition.status is ConditionStatus.TRUE or condition.reason == "Drifted"
+            ):
+                return self.status.observed_generation
+        return None

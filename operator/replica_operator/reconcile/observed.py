@@ -1,0 +1,120 @@
+"""What the operator saw on the arrays, in the terms the rules need (no client types, no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+INITIALIZING = "INITIALIZING"
+SYNCHRONIZED = "SYNCHRONIZED"
+SYNC_IN_PROGRESS = "SYNC_IN_PROGRESS"
+ACTIVE = "ACTIVE"
+SUSPENDED = "SUSPENDED"
+AUTO_SUSPENDED = "AUTO_SUSPENDED"
+RPO_LAGGING = "LAGGING"
+
+
+class Role(StrEnum):
+    SOURCE = "SOURCE"
+    TARGET = "TARGET"
+
+
+class SideName(StrEnum):
+    """A side of a replication object, named after its spec: the arrays never swap in the spec."""
+
+    SOURCE = "source"
+    TARGET = "target"
+
+    @property
+    def other(self) -> SideName:
+        return SideName.TARGET if self is SideName.SOURCE else SideName.SOURCE
+
+
+@dataclass(frozen=True)
+class ArrayReplica:
+    """One replica as one array reports it."""
+
+    array: str
+    id: int
+    role: str
+    replication_type: str
+    remote_id: int | None = None
+    state: str | None = None
+    sync_state: str | None = None
+    initializing: bool = False
+    progress: int | None = None
+    last_synchronized: datetime | None = None
+    rpo: timedelta | None = None
+    sync_interval: timedelta | None = None
+    rpo_state: str | None = None
+    description: str = ""
+    local_entity: str | None = None
+    remote_entity: str | None = None
+    members: tuple[tuple[str | None, str | None], ...] = ()
+    state_reason: str | None = None
+
+    @property
+    def is_source(self) -> bool:
+        return self.role.upper() == Role.SOURCE
+
+    @property
+    def is_suspended(self) -> bool:
+        return (self.state or "").upper() in (SUSPENDED, AUTO_SUSPENDED)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why something could not be done or read: a CamelCase reason and a message for humans."""
+
+    reason: str
+    message: str
+    retryable: bool = True
+
+
+@dataclass(frozen=True)
+class Side:
+    """One array of a replication object, as last seen.
+
+    ``polled`` tells whether a listing of the array is known at all: without one, a replica
+    that is not in ``replica`` is merely unknown, not gone.
+    """
+
+    array: str
+    polled: bool = False
+    problem: Problem | None = None
+    replica: ArrayReplica | None = None
+
+    @property
+    def usable(self) -> bool:
+        return self.polled and self.problem is None
+
+
+@dataclass(frozen=True)
+class Observation:
+    """Both sides of one object, plus what a search for a replica to adopt found."""
+
+    source: Side
+    target: Side
+    now: datetime
+    candidates: tuple[ArrayReplica, ...] = ()
+    searched: bool = False
+    search_problem: Problem | None = None
+    other_owners: dict[int, str] = field(default_factory=dict)
+
+    def side(self, name: SideName) -> Side:
+        return self.source if name is SideName.SOURCE else self.target
+
+    @property
+    def primary(self) -> tuple[SideName, ArrayReplica] | None:
+        """The side whose replica is the SOURCE now (after a role switch it is spec.target)."""
+        for name in (SideName.SOURCE, SideName.TARGET):
+            replica = self.side(name).replica
+            if replica is not None and replica.is_source:
+                return name, replica
+        return None
+
+    @property
+    def split_brain(self) -> bool:
+        """Both arrays claim to be the source (after a ChangeRole while the old source was away)."""
+        return all(s.replica is not None and s.replica.is_source for s in (self.source, self.target))

@@ -1,0 +1,37 @@
+"""The mark that says a replica on an array belongs to one Kubernetes object.
+
+Replicas are not metadata holders on InfiniBox, but their ``description`` is mutable and
+filterable, so the owning object's uid goes there. That is what makes creation
+idempotent: after a crash between "array created it" and "status written", the next
+attempt finds the replica by its mark and adopts it instead of creating a second one.
+"""
+
+from __future__ import annotations
+
+import re
+
+_UID = re.compile(r"(?:^|\s)k8s-uid=([0-9a-fA-F-]{8,64})(?:\s|$)")
+MAX_DESCRIPTION = 255
+
+
+def owner_mark(uid: str, namespace: str, name: str) -> str:
+    """``k8s-uid=<uid> k8s-object=<ns>/<name>``: the uid decides, the name helps humans."""
+    text = f"k8s-uid={uid} k8s-object={namespace}/{name}"
+    return text[:MAX_DESCRIPTION]
+
+
+def owner_uid(description: str | None) -> str | None:
+    """The uid in a description written by :func:`owner_mark`, or None for anyone else's replica."""
+    match = _UID.search(description or "")
+    return match.group(1) if match else None
+
+
+def describe_owner(description: str | None) -> str:
+    """Who owns a replica, for a Conflict message."""
+    if not description:
+        return "a replica not managed by this operator"
+    uid = owner_uid(description)
+    if uid is None:
+        return f"a replica not managed by this operator (description {description[:80]!r})"
+    objects = re.search(r"k8s-object=(\S+)", description)
+    return f"the object {objects.group(1) if objects else '?'} (uid {uid})"

@@ -1,0 +1,367 @@
+"""The rules: from what the user asked for and what the arrays show, decide what to do.
+
+``decide`` is a pure function. It never calls an array; it returns the steps to take and
+the findings the status must report (a deferred type change, drift, a conflict...). The
+handlers execute the steps and hand the results to :mod:`.status`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import timedelta
+
+from replica_operator.api import (
+    ActionResult,
+    ActionType,
+    DeletionPolicy,
+    DriftPolicy,
+    ReplicationType,
+    format_duration,
+)
+
+from .desired import RECREATE_ANNOTATION, Desired
+from .observed import (
+    ACTIVE,
+    AUTO_SUSPENDED,
+    SUSPENDED,
+    SYNCHRONIZED,
+    ArrayReplica,
+    Observation,
+    Problem,
+    SideName,
+)
+from .ownership import describe_owner, owner_uid
+from .steps import ChangeType, Create, Delete, Resume, RunAction, Step, Suspend, UpdateSchedule
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to do now, and what the status must say about what is not done."""
+
+    steps: tuple[Step, ...] = ()
+    observation: Observation | None = None
+    """The observation the plan was made from, with an adopted replica filled in."""
+    adopted: ArrayReplica | None = None
+    blocked: Problem | None = None
+    """Why the arrays cannot be brought in line now (Synced=False with this reason)."""
+    pending_type: ReplicationType | None = None
+    """A type change that waits for the replica to leave INITIALIZING."""
+    drift: tuple[str, ...] = ()
+    """Differences made on the array outside Kubernetes (corrected or reported)."""
+    action_wait: str | None = None
+    action_failure: Problem | None = None
+    action_done: bool = False
+    """spec.action already took effect (found after a crash between the call and the status write)."""
+    release: bool = False
+    """Deletion may complete: nothing (more) to do on the arrays."""
+    forget: bool = False
+    """The known replica is gone and will be recreated: the ids in status no longer apply."""
+
+
+def decide(desired: Desired, observed: Observation) -> Plan:
+    """The single entry point of the rules (DESIGN §4, issues 6 and 9)."""
+    if desired.deleting:
+        return _decide_deletion(desired, observed)
+    located = _locate(desired, observed)
+    if located.blocked is not None or located.steps:
+        return dataclasses.replace(located, observation=located.observation or observed)
+    observation = located.observation or observed
+    plan = _decide_changes(desired, observation)
+    return dataclasses.replace(plan, adopted=located.adopted, observation=observation)
+
+
+# -- locating the replica -------------------------------------------------------------------
+def _locate(desired: Desired, observed: Observation) -> Plan:
+    """Find the object's replica: known ids first, then adoption, else create (or report)."""
+    source = observed.source
+    if source.replica is not None or observed.target.replica is not None:
+        return Plan(observation=observed)
+    if desired.status.replica_id is not None or desired.status.remote_replica_id is not None:
+        if not source.usable:
+            return Plan(blocked=_not_usable(source.problem, source.array))
+        if not desired.recreate_missing or not desired.full_management:
+            return Plan(blocked=_missing(desired, source.array))
+        return Plan(steps=(Create(side=SideName.SOURCE, replica_id=0),), forget=True)
+    if observed.search_problem is not None:
+        return Plan(blocked=observed.search_problem)
+    if not observed.searched:
+        return Plan(blocked=_not_usable(source.problem, source.array))
+    ours = [c for c in observed.candidates if owner_uid(c.description) == desired.uid]
+    if ours or (observed.candidates and not desired.full_management):
+        adopted = (ours or list(observed.candidates))[0]
+        observation = dataclasses.replace(observed, source=dataclasses.replace(source, replica=adopted))
+        return Plan(observation=observation, adopted=adopted)
+    if observed.candidates:
+        other = observed.candidates[0]
+        return Plan(
+            blocked=Problem(
+                "Conflict",
+                f"{desired.entity_kind.lower().replace('_', ' ')} {desired.source_entity} on {source.array} "
+                f"is already replicated by replica {other.id}, which belongs to "
+                f"{describe_owner(other.description)}; the operator never takes over another owner's replica",
+                retryable=False,
+            )
+        )
+    if not desired.full_management:
+        return Plan(
+            blocked=Problem(
+                "NotFound",
+                f"managementPolicy is ObserveOnly and {source.array} has no replica of "
+                f"{desired.entity_kind.lower().replace('_', ' ')} {desired.source_entity} to observe",
+            )
+        )
+    return Plan(steps=(Create(side=SideName.SOURCE, replica_id=0),))
+
+
+def _not_usable(problem: Problem | None, array: str) -> Problem:
+    return problem or Problem("Observing", f"waiting for the first listing of replicas on {array}")
+
+
+def _missing(desired: Desired, array: str) -> Problem:
+    return Problem(
+        "NotFound",
+        f"replica {desired.status.replica_id} no longer exists on {array}: it was deleted outside "
+        f'Kubernetes. It is not recreated automatically; annotate this object {RECREATE_ANNOTATION}="true" '
+        "to recreate it, or delete this object",
+        retryable=False,
+    )
+
+
+# -- bringing an existing replica in line ---------------------------------------------------
+def _decide_changes(desired: Desired, observed: Observation) -> Plan:
+    action_plan = _decide_action(desired, observed)
+    if observed.split_brain:
+        return dataclasses.replace(
+            action_plan,
+            steps=(),
+            blocked=Problem(
+                "RoleConflict",
+                f"both {observed.source.array} and {observed.target.array} report their replica as SOURCE "
+                "(after a ChangeRole while the other array was away); resolve it on the arrays, e.g. by "
+                "deleting the replica on the array that must become the target",
+                retryable=False,
+            ),
+        )
+    primary = observed.primary
+    if primary is None:
+        problem = observed.source.problem or Problem(
+            "SourceUnavailable",
+            f"neither {observed.source.array} nor {observed.target.array} reports a SOURCE replica",
+        )
+        return dataclasses.replace(action_plan, blocked=problem)
+    side_name, replica = primary
+    if observed.side(side_name).problem is not None:
+        return dataclasses.replace(action_plan, blocked=observed.side(side_name).problem)
+
+    corrections, differences, pending = _compare(desired, side_name, replica)
+    recovery = _recovery(observed, side_name, replica)
+    drifting = bool(differences) and desired.in_sync_generation == desired.generation
+    if not desired.full_management:
+        blocked = (
+            _drifted("ObserveOnly: the array differs from the spec", differences) if differences else None
+        )
+        return dataclasses.replace(action_plan, steps=(), blocked=blocked, drift=differences)
+    if drifting and desired.spec.drift_policy is DriftPolicy.REPORT:
+        return dataclasses.replace(
+            action_plan,
+            steps=(*recovery, *action_plan.steps),
+            blocked=_drifted(
+                "the array was changed outside Kubernetes and driftPolicy is Report", differences
+            ),
+            drift=differences,
+        )
+    if drifting:
+        corrections = tuple(dataclasses.replace(step, drift=True) for step in corrections)
+    return dataclasses.replace(
+        action_plan,
+        steps=(*corrections, *recovery, *action_plan.steps),
+        pending_type=pending,
+        drift=differences if drifting else (),
+    )
+
+
+def _compare(
+    desired: Desired, side: SideName, replica: ArrayReplica
+) -> tuple[tuple[Step, ...], tuple[str, ...], ReplicationType | None]:
+    """The steps that make the replica match the spec, the differences in words, a deferred type."""
+    spec = desired.spec
+    steps: list[Step] = []
+    differences: list[str] = []
+    pending: ReplicationType | None = None
+    have_type = replica.replication_type.upper()
+    if have_type != spec.replication_type and have_type in (ReplicationType.ASYNC, ReplicationType.SYNC):
+        differences.append(f"replicationType is {have_type}, the spec says {spec.replication_type}")
+        if replica.initializing:
+            pending = spec.replication_type
+        else:
+            to_async = spec.replication_type is ReplicationType.ASYNC
+            steps.append(
+                ChangeType(
+                    side=side,
+                    replica_id=replica.id,
+                    to=spec.replication_type,
+                    rpo=spec.rpo if to_async else None,
+                    sync_interval=spec.sync_interval if to_async else None,
+                )
+            )
+    elif spec.replication_type is ReplicationType.ASYNC:
+        rpo = spec.rpo if spec.rpo is not None and replica.rpo != spec.rpo else None
+        interval = spec.sync_interval
+        if interval is not None and replica.sync_interval == interval:
+            interval = None
+        if rpo is not None:
+            differences.append(f"rpo is {_text(replica.rpo)}, the spec says {format_duration(rpo)}")
+        if interval is not None:
+            differences.append(
+                f"syncInterval is {_text(replica.sync_interval)}, the spec says {format_duration(interval)}"
+            )
+        if rpo is not None or interval is not None:
+            steps.append(UpdateSchedule(side=side, replica_id=replica.id, rpo=rpo, sync_interval=interval))
+    state = (replica.state or "").upper()
+    if spec.suspended and state == ACTIVE:
+        differences.append("replication is running, the spec says suspended")
+        steps.append(Suspend(side=side, replica_id=replica.id))
+    elif not spec.suspended and state == SUSPENDED:
+        differences.append("replication is suspended, the spec says running")
+        steps.append(Resume(side=side, replica_id=replica.id))
+    return tuple(steps), tuple(differences), pending
+
+
+def _recovery(observed: Observation, side: SideName, replica: ArrayReplica) -> tuple[Step, ...]:
+    """Resume what the array suspended by itself (link down) once both arrays answer again."""
+    auto_suspended = (replica.state or "").upper() == AUTO_SUSPENDED
+    if auto_suspended and observed.source.usable and observed.target.usable:
+        return (Resume(side=side, replica_id=replica.id),)
+    return ()
+
+
+def _drifted(prefix: str, differences: tuple[str, ...]) -> Problem:
+    return Problem("Drifted", f"{prefix}: {'; '.join(differences)}")
+
+
+def _text(value: timedelta | None) -> str:
+    return format_duration(value) if value is not None else "unset"
+
+
+# -- one-shot actions -----------------------------------------------------------------------
+def action_pending(desired: Desired) -> bool:
+    """Whether spec.action still has to run (a new id, or one that is InProgress)."""
+    action, last = desired.spec.action, desired.status.last_action
+    if action is None:
+        return False
+    return last is None or last.id != action.id or last.result is ActionResult.IN_PROGRESS
+
+
+def _decide_action(desired: Desired, observed: Observation) -> Plan:
+    """Run ``spec.action`` once per id: wait while the array cannot, fail when it never will."""
+    action = desired.spec.action
+    if action is None or not action_pending(desired):
+        return Plan()
+    if not desired.full_management:
+        return Plan(action_failure=Problem("Rejected", "managementPolicy is ObserveOnly: actions never run"))
+    last = desired.status.last_action
+    if last is not None and last.id == action.id and _role_action_done(desired, observed):
+        return Plan(action_done=True)
+    if observed.split_brain:
+        return Plan(action_wait="waiting for the role conflict to be resolved")
+    if action.type is ActionType.CHANGE_ROLE:
+        return _decide_change_role(desired, observed)
+    primary = observed.primary
+    if primary is None:
+        return Plan(action_wait="waiting for the source side of the replica to be reachable")
+    side_name, replica = primary
+    if observed.side(side_name).problem is not None:
+        return Plan(action_wait=f"waiting for {observed.side(side_name).array} to answer")
+    if replica.initializing:
+        return Plan(action_wait="waiting for the initial sync (INITIALIZING) to finish")
+    have_type = replica.replication_type.upper()
+    wanted = ReplicationType.ASYNC if action.type is ActionType.SYNC_NOW else ReplicationType.SYNC
+    if have_type != wanted:
+        if desired.spec.replication_type is wanted:
+            return Plan(action_wait=f"waiting for the change to {wanted}")
+        why = (
+            "SyncNow applies to ASYNC replicas only"
+            if action.type is ActionType.SYNC_NOW
+            else "SwitchRole needs a SYNC replica (a planned switch keeps both sides identical); change "
+            "replicationType to SYNC first, or use ChangeRole for an unplanned failover"
+        )
+        return Plan(action_failure=Problem("Rejected", why))
+    if replica.is_suspended:
+        return Plan(action_wait=f"waiting for replication to resume (it is {replica.state})")
+    if action.type is ActionType.SWITCH_ROLE:
+        if not (observed.source.usable and observed.target.usable):
+            return Plan(action_wait="waiting for both arrays to answer (a planned switch needs both)")
+        if (replica.sync_state or "").upper() != SYNCHRONIZED:
+            return Plan(
+                action_wait=f"waiting for the replica to be SYNCHRONIZED (it is {replica.sync_state})"
+            )
+    return Plan(steps=(RunAction(side=side_name, replica_id=replica.id, action=action),))
+
+
+def _decide_change_role(desired: Desired, observed: Observation) -> Plan:
+    """Unplanned failover: promote the TARGET side, even while the source array is lost."""
+    action = desired.spec.action
+    assert action is not None
+    for name in (SideName.TARGET, SideName.SOURCE):
+        side = observed.side(name)
+        if side.replica is not None and not side.replica.is_source:
+            if side.problem is not None:
+                return Plan(action_wait=f"waiting for {side.array} (the target side) to answer")
+            return Plan(steps=(RunAction(side=name, replica_id=side.replica.id, action=action),))
+    return Plan(action_wait="waiting to see the target side of the replica")
+
+
+def _role_action_done(desired: Desired, observed: Observation) -> bool:
+    """After a crash between the call and the status write: did the role action already happen?
+
+    The status written before the call names the source side of that moment; if another
+    side reports SOURCE now, the switch (or promotion) took place.
+    """
+    action = desired.spec.action
+    if action is None or action.type is ActionType.SYNC_NOW or desired.status.current_source is None:
+        return False
+    before = desired.status.current_source.array
+    for name in (SideName.SOURCE, SideName.TARGET):
+        side = observed.side(name)
+        if side.replica is not None and side.replica.is_source and side.array != before:
+            return True
+    return False
+
+
+# -- deletion ---------------------------------------------------------------------------------
+def _decide_deletion(desired: Desired, observed: Observation) -> Plan:
+    if desired.spec.deletion_policy is DeletionPolicy.ORPHAN or not desired.full_management:
+        return Plan(release=True, observation=observed)
+    primary = observed.primary
+    if primary is not None:
+        name, replica = primary
+        side = observed.side(name)
+        if side.problem is not None:
+            return Plan(blocked=_deletion_blocked(replica.id, side.array, side.problem), observation=observed)
+        return Plan(steps=(Delete(side=name, replica_id=replica.id),), observation=observed)
+    for name in (SideName.SOURCE, SideName.TARGET):
+        side = observed.side(name)
+        if side.replica is not None:
+            if side.problem is not None:
+                return Plan(
+                    blocked=_deletion_blocked(side.replica.id, side.array, side.problem), observation=observed
+                )
+            step = Delete(side=name, replica_id=side.replica.id, force_on_target=True)
+            return Plan(steps=(step,), observation=observed)
+    known = desired.status.replica_id
+    if known is not None and not observed.source.usable:
+        return Plan(
+            blocked=_deletion_blocked(known, observed.source.array, observed.source.problem),
+            observation=observed,
+        )
+    return Plan(release=True, observation=observed)
+
+
+def _deletion_blocked(replica_id: int, array: str, problem: Problem | None) -> Problem:
+    why = problem.message if problem else f"{array} has not been listed yet"
+    return Problem(
+        "DeletionBlocked",
+        f"cannot delete replica {replica_id} on {array} ({why}); the operator keeps trying. To remove this "
+        "object and leave the replica on the array, set spec.deletionPolicy to Orphan",
+    )

@@ -1,0 +1,399 @@
+"""From a plan, its results and the arrays, the status to write and the Events to post.
+
+Status is written on transitions only: a periodic async job moving ``last_synchronized``
+forward is not a transition, so 1,000 quiet replicas cause no Kubernetes writes. The live
+figures (lag, last sync) are metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from replica_operator.api import (
+    ActionResult,
+    ConditionStatus,
+    ConditionType,
+    ConsistencyGroupReplicaStatus,
+    Endpoint,
+    LastAction,
+    MemberStatus,
+    ReplicationType,
+)
+
+from .conditions import Verdict, camel_reason, find, merge
+from .desired import Desired, Status
+from .observed import (
+    ACTIVE,
+    AUTO_SUSPENDED,
+    INITIALIZING,
+    RPO_LAGGING,
+    SUSPENDED,
+    SYNC_IN_PROGRESS,
+    SYNCHRONIZED,
+    ArrayReplica,
+    Observation,
+    Problem,
+    SideName,
+)
+from .plan import Plan
+from .steps import Create, Delete, RunAction, Step
+
+# Problems whose step may succeed later without anyone changing anything.
+WAITING_CODES = frozenset({"REPLICA_IS_INITIALIZING", "LINK_DISCONNECTED"})
+VOLATILE_FIELDS = ("last_synchronized", "last_observed")
+T, F, U = ConditionStatus.TRUE, ConditionStatus.FALSE, ConditionStatus.UNKNOWN
+
+
+class EventType(StrEnum):
+    NORMAL = "Normal"
+    WARNING = "Warning"
+
+
+@dataclass(frozen=True)
+class Event:
+    type: EventType
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """How one step went; ``problem`` is None on success."""
+
+    step: Step
+    problem: Problem | None = None
+    code: str | None = None
+    """The array's error code, when the array refused."""
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    status: Status
+    events: tuple[Event, ...]
+    changed: bool
+
+
+def summarize(
+    desired: Desired, plan: Plan, results: Sequence[StepResult], observed: Observation, now: datetime
+) -> StatusUpdate:
+    """The status for ``observed`` (read after the steps ran) and the Events that tell the story."""
+    previous = desired.status
+    primary = observed.primary
+    replica = primary[1] if primary else None
+    source_replica, target_replica = observed.source.replica, observed.target.replica
+    missing = plan.blocked is not None and plan.blocked.reason == "NotFound" and replica is None
+    unreachable = replica is None and not missing
+
+    status = previous.model_copy(deep=True)
+    status.observed_generation = desired.generation
+    if source_replica is not None:
+        status.replica_id = source_replica.id
+        status.role = source_replica.role.upper()
+    if target_replica is not None:
+        status.remote_replica_id = target_replica.id
+    elif source_replica is not None and source_replica.remote_id is not None:
+        status.remote_replica_id = source_replica.remote_id
+    if plan.forget and source_replica is None:
+        status.replica_id = status.remote_replica_id = None
+    if replica is not None:
+        _copy_replica(status, desired, replica)
+        status.current_source, status.current_target = _endpoints(desired, observed, primary)
+    elif missing:
+        status.state = status.sync_state = None
+        status.progress = None
+    if not unreachable or missing:
+        status.pending_replication_type = plan.pending_type
+    status.last_action = _last_action(desired, plan, results, now)
+    status.conditions = merge(
+        previous.conditions,
+        _verdicts(desired, plan, results, observed, now),
+        generation=desired.generation,
+        now=now,
+    )
+    changed = _material(status) != _material(previous)
+    if not changed:
+        return StatusUpdate(previous, _events(desired, plan, results, previous, previous), False)
+    status.last_observed = now
+    if replica is not None:
+        status.last_synchronized = replica.last_synchronized
+    return StatusUpdate(status, _events(desired, plan, results, previous, status), True)
+
+
+def _material(status: Status) -> dict[str, object]:
+    """The status without the fields that move on every poll."""
+    return status.model_dump(mode="json", exclude=set(VOLATILE_FIELDS))
+
+
+# -- status fields from the array ------------------------------------------------------------
+def sync_state(replica: ArrayReplica) -> str | None:
+    """The sync state to show. For ASYNC a periodic job in flight is not a change of state:
+    the replica stays SYNCHRONIZED while it meets its RPO (the job is visible in metrics)."""
+    if replica.initializing:
+        return INITIALIZING
+    reported = (replica.sync_state or "").upper() or None
+    if replica.replication_type.upper() == ReplicationType.ASYNC:
+        if (replica.rpo_state or "").upper() == RPO_LAGGING:
+            return "OUT_OF_SYNC"
+        if reported in (None, SYNC_IN_PROGRESS):
+            return SYNCHRONIZED
+    return reported
+
+
+def _copy_replica(status: Status, desired: Desired, replica: ArrayReplica) -> None:
+    status.state = (replica.state or "").upper() or None
+    status.sync_state = sync_state(replica)
+    status.replication_type = replica.replication_type.upper()
+    status.rpo = replica.rpo if status.replication_type == ReplicationType.ASYNC else None
+    status.sync_interval = replica.sync_interval if status.replication_type == ReplicationType.ASYNC else None
+    status.rpo_state = (replica.rpo_state or "").upper() or None
+    in_progress = status.sync_state in (INITIALIZING, SYNC_IN_PROGRESS)
+    status.progress = max(0, min(100, replica.progress or 0)) if in_progress else 100
+    if isinstance(status, ConsistencyGroupReplicaStatus):
+        status.members = [MemberStatus(local=local, remote=remote) for local, remote in replica.members]
+
+
+def _endpoints(
+    desired: Desired, observed: Observation, primary: tuple[SideName, ArrayReplica] | None
+) -> tuple[Endpoint, Endpoint]:
+    assert primary is not None
+    name, replica = primary
+    here = Endpoint(array=observed.side(name).array, entity=replica.local_entity)
+    there = Endpoint(array=observed.side(name.other).array, entity=replica.remote_entity)
+    if name is SideName.SOURCE and here.entity is None:
+        here = Endpoint(array=here.array, entity=desired.source_entity)
+    return here, there
+
+
+# -- the one-shot action's record -------------------------------------------------------------
+def _last_action(
+    desired: Desired, plan: Plan, results: Sequence[StepResult], now: datetime
+) -> LastAction | None:
+    action, last = desired.spec.action, desired.status.last_action
+    if action is None:
+        return last
+    same = last is not None and last.id == action.id
+    started = last.started_at if same and last is not None else now
+    ran = next((r for r in results if isinstance(r.step, RunAction)), None)
+
+    def record(result: ActionResult, message: str) -> LastAction:
+        done = result is not ActionResult.IN_PROGRESS
+        return LastAction(
+            id=action.id,
+            type=action.type,
+            result=result,
+            message=message,
+            started_at=started,
+            completed_at=now if done else None,
+        )
+
+    if plan.action_done:
+        return record(ActionResult.SUCCEEDED, f"{action.type} took effect on the arrays")
+    if ran is not None:
+        if ran.problem is None:
+            return record(ActionResult.SUCCEEDED, f"{action.type} done: {ran.step.describe()}")
+        if ran.problem.retryable and (ran.code in WAITING_CODES or ran.code is None):
+            return record(ActionResult.IN_PROGRESS, f"will retry: {ran.problem.message}")
+        return record(ActionResult.FAILED, f"{ran.problem.reason}: {ran.problem.message}")
+    if plan.action_failure is not None:
+        return record(ActionResult.FAILED, plan.action_failure.message)
+    if plan.action_wait is not None:
+        return record(ActionResult.IN_PROGRESS, plan.action_wait)
+    return last
+
+
+# -- conditions ------------------------------------------------------------------------------
+def _verdicts(
+    desired: Desired, plan: Plan, results: Sequence[StepResult], observed: Observation, now: datetime
+) -> list[Verdict]:
+    synced = _synced(desired, plan, results, observed)
+    primary = observed.primary
+    replica = primary[1] if primary else None
+    verdicts = [_ready(desired, plan, observed, synced), synced]
+    verdicts.append(_replicating(replica, synced, observed))
+    verdicts.append(_rpo_compliant(replica, synced, observed, now))
+    return verdicts
+
+
+def _synced(desired: Desired, plan: Plan, results: Sequence[StepResult], observed: Observation) -> Verdict:
+    kind = ConditionType.SYNCED
+    failed = next((r for r in results if r.problem is not None and not isinstance(r.step, RunAction)), None)
+    if failed is not None and failed.problem is not None:
+        return Verdict(
+            kind, F, failed.problem.reason, f"could not {failed.step.describe()}: {failed.problem.message}"
+        )
+    if plan.blocked is not None:
+        return Verdict(kind, F, plan.blocked.reason, plan.blocked.message)
+    if plan.pending_type is not None:
+        return Verdict(
+            kind,
+            F,
+            "TypeChangeDeferred",
+            f"the change to {plan.pending_type} waits for the initial sync (INITIALIZING) to finish; it is "
+            "applied automatically as soon as it does",
+        )
+    if desired.deleting:
+        return Verdict(kind, F, "Deleting", "the replica is being deleted")
+    corrected = [r.step for r in results if r.problem is None and r.step.drift]
+    if corrected:
+        return Verdict(
+            kind, T, "DriftCorrected", "put back changes made on the array: " + "; ".join(plan.drift)
+        )
+    return Verdict(kind, T, "Synced", "the arrays match the spec")
+
+
+def _ready(desired: Desired, plan: Plan, observed: Observation, synced: Verdict) -> Verdict:
+    kind = ConditionType.READY
+    if observed.split_brain:
+        return Verdict(kind, F, "RoleConflict", synced.message)
+    primary = observed.primary
+    if primary is None:
+        if synced.reason in ("NotFound", "Conflict") or not any(
+            (observed.source.replica, observed.target.replica)
+        ):
+            reason = synced.reason if synced.status is F else "NotCreated"
+            message = synced.message if synced.status is F else "the replica does not exist yet"
+            return Verdict(kind, F, reason, message)
+        problem = observed.source.problem
+        if problem is not None:
+            return Verdict(kind, U, problem.reason, problem.message)
+        return Verdict(kind, F, "SourceUnavailable", "no replica reports the SOURCE role")
+    name, replica = primary
+    problem = observed.side(name).problem
+    if problem is not None:
+        return Verdict(kind, U, problem.reason, f"last known state is shown; {problem.message}")
+    state = (replica.state or "").upper()
+    if replica.initializing:
+        return Verdict(
+            kind, F, "Initializing", f"replica {replica.id} is copying the initial data to the target"
+        )
+    if state == AUTO_SUSPENDED:
+        why = replica.state_reason or "the array suspended replication"
+        return Verdict(kind, F, "AutoSuspended", f"replica {replica.id} is AUTO_SUSPENDED: {why}")
+    if state == SUSPENDED:
+        if desired.spec.suspended:
+            return Verdict(kind, T, "Suspended", f"replica {replica.id} is suspended, as the spec asks")
+        return Verdict(kind, F, "Suspended", f"replica {replica.id} is suspended; the spec asks to resume it")
+    shown = sync_state(replica)
+    if state != ACTIVE:
+        return Verdict(
+            kind, F, camel_reason(state or "Unknown"), f"replica {replica.id} is {state or 'in no state'}"
+        )
+    if shown not in (SYNCHRONIZED, SYNC_IN_PROGRESS, None):
+        return Verdict(kind, F, camel_reason(shown), f"replica {replica.id} is {shown}")
+    return Verdict(
+        kind,
+        T,
+        "Healthy",
+        f"{replica.replication_type.upper()} replica {replica.id} is ACTIVE and {shown or 'running'}",
+    )
+
+
+def _replicating(replica: ArrayReplica | None, synced: Verdict, observed: Observation) -> Verdict:
+    kind = ConditionType.REPLICATING
+    if replica is None:
+        if observed.source.problem is not None:
+            return Verdict(kind, U, observed.source.problem.reason, observed.source.problem.message)
+        return Verdict(kind, F, "NoReplica", "there is no source replica")
+    state = (replica.state or "").upper()
+    if state == ACTIVE:
+        reason = "Initializing" if replica.initializing else "Active"
+        return Verdict(kind, T, reason, f"data flows from {replica.array} to the target")
+    return Verdict(kind, F, camel_reason(state or "Unknown"), f"replication is {state or 'not running'}")
+
+
+def _rpo_compliant(
+    replica: ArrayReplica | None, synced: Verdict, observed: Observation, now: datetime
+) -> Verdict:
+    kind = ConditionType.RPO_COMPLIANT
+    if replica is None:
+        return Verdict(kind, U, "NoReplica", "no source replica to measure")
+    if replica.initializing:
+        return Verdict(kind, F, "Initializing", "the initial sync has not finished")
+    if replica.is_suspended:
+        return Verdict(kind, F, camel_reason(replica.state or "Suspended"), "replication is suspended")
+    if replica.replication_type.upper() == ReplicationType.SYNC:
+        shown = sync_state(replica)
+        if shown == SYNCHRONIZED:
+            return Verdict(kind, T, "Synchronous", "every write reaches both arrays (RPO zero)")
+        return Verdict(kind, F, camel_reason(shown or "Unknown"), f"the SYNC replica is {shown}")
+    if (replica.rpo_state or "").upper() == RPO_LAGGING:
+        return Verdict(kind, F, "RPOExceeded", f"the array reports the RPO as {replica.rpo_state}")
+    lag = now - replica.last_synchronized if replica.last_synchronized is not None else None
+    if replica.rpo is not None and lag is not None and lag > replica.rpo:
+        return Verdict(kind, F, "RPOExceeded", "the last sync is older than the RPO")
+    return Verdict(kind, T, "WithinRPO", "the last sync met the RPO")
+
+
+# -- events ------------------------------------------------------------------------------------
+_WARN_ON_ENTRY = frozenset(
+    {"Conflict", "NotFound", "Drifted", "ArrayUnreachable", "RoleConflict", "DeletionBlocked", "Unauthorized"}
+)
+
+
+def _events(
+    desired: Desired, plan: Plan, results: Sequence[StepResult], previous: Status, current: Status
+) -> tuple[Event, ...]:
+    events: list[Event] = []
+    if plan.adopted is not None:
+        events.append(
+            Event(EventType.NORMAL, "Adopted", f"adopted replica {plan.adopted.id} on {plan.adopted.array}")
+        )
+    for result in results:
+        if result.problem is None:
+            message = result.step.describe()
+            if result.step.drift:
+                message = f"corrected a change made outside Kubernetes: {message}"
+            elif isinstance(result.step, Create) and current.replica_id is not None:
+                message = f"created replica {current.replica_id}"
+            elif isinstance(result.step, Delete):
+                message = f"deleted replica {result.step.replica_id}"
+            events.append(Event(EventType.NORMAL, result.step.event_reason, message))
+        else:
+            events.append(
+                Event(
+                    EventType.WARNING,
+                    result.problem.reason,
+                    f"could not {result.step.describe()}: {result.problem.message}",
+                )
+            )
+    if current.pending_replication_type is not None and previous.pending_replication_type is None:
+        events.append(
+            Event(
+                EventType.NORMAL,
+                "TypeChangeDeferred",
+                f"the change to {current.pending_replication_type} waits for the initial sync to finish",
+            )
+        )
+    before, after = (
+        find(previous.conditions, ConditionType.SYNCED),
+        find(current.conditions, ConditionType.SYNCED),
+    )
+    if (
+        after is not None
+        and after.reason in _WARN_ON_ENTRY
+        and (before is None or before.reason != after.reason)
+    ):
+        events.append(Event(EventType.WARNING, after.reason, after.message))
+    ready_before, ready_after = find(previous.conditions, "Ready"), find(current.conditions, "Ready")
+    if (
+        ready_after is not None
+        and ready_after.status is T
+        and (ready_before is None or ready_before.status is not T)
+    ):
+        events.append(Event(EventType.NORMAL, "Ready", ready_after.message))
+    last_before, last_after = previous.last_action, current.last_action
+    if (
+        last_after is not None
+        and last_after != last_before
+        and last_after.result is not ActionResult.IN_PROGRESS
+    ):
+        kind = EventType.NORMAL if last_after.result is ActionResult.SUCCEEDED else EventType.WARNING
+        events.append(
+            Event(
+                kind, f"Action{last_after.result}", f"{last_after.type} {last_after.id}: {last_after.message}"
+            )
+        )
+    return tuple(events)

@@ -1,0 +1,122 @@
+"""The calls the rules ask for. Each names the side (spec.source or spec.target) it runs on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from replica_operator.api import Action, ActionType, ReplicationType, format_duration
+
+from .observed import SideName
+
+
+@dataclass(frozen=True, kw_only=True)
+class Step:
+    """One mutating call on one array. ``drift`` marks a step that puts back a change made on the array."""
+
+    side: SideName
+    replica_id: int
+    drift: bool = False
+
+    @property
+    def event_reason(self) -> str:
+        return type(self).__name__
+
+    def describe(self) -> str:
+        return type(self).__name__
+
+
+@dataclass(frozen=True, kw_only=True)
+class Create(Step):
+    """Create the replica on spec.source.array (``replica_id`` is 0: there is none yet)."""
+
+    @property
+    def event_reason(self) -> str:
+        return "Created"
+
+    def describe(self) -> str:
+        return "create the replica"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeType(Step):
+    to: ReplicationType
+    rpo: timedelta | None = None
+    sync_interval: timedelta | None = None
+
+    @property
+    def event_reason(self) -> str:
+        return "DriftCorrected" if self.drift else "TypeChanged"
+
+    def describe(self) -> str:
+        return f"change replica {self.replica_id} to {self.to}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpdateSchedule(Step):
+    rpo: timedelta | None = None
+    sync_interval: timedelta | None = None
+
+    @property
+    def event_reason(self) -> str:
+        return "DriftCorrected" if self.drift else "ScheduleUpdated"
+
+    def describe(self) -> str:
+        parts = []
+        if self.rpo is not None:
+            parts.append(f"rpo {format_duration(self.rpo)}")
+        if self.sync_interval is not None:
+            parts.append(f"sync interval {format_duration(self.sync_interval)}")
+        return f"set {' and '.join(parts)} on replica {self.replica_id}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Suspend(Step):
+    @property
+    def event_reason(self) -> str:
+        return "DriftCorrected" if self.drift else "Suspended"
+
+    def describe(self) -> str:
+        return f"suspend replica {self.replica_id}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resume(Step):
+    @property
+    def event_reason(self) -> str:
+        return "DriftCorrected" if self.drift else "Resumed"
+
+    def describe(self) -> str:
+        return f"resume replica {self.replica_id}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunAction(Step):
+    """A one-shot ``spec.action``; the status records it as InProgress before the call is made."""
+
+    action: Action
+
+    @property
+    def event_reason(self) -> str:
+        return {
+            ActionType.SYNC_NOW: "SyncStarted",
+            ActionType.SWITCH_ROLE: "RoleSwitched",
+            ActionType.CHANGE_ROLE: "RoleChanged",
+        }[self.action.type]
+
+    def describe(self) -> str:
+        return f"run {self.action.type} (action {self.action.id}) on replica {self.replica_id}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Delete(Step):
+    """Delete the replica; from the SOURCE side this removes the peer too."""
+
+    force_on_target: bool = False
+
+    @property
+    def event_reason(self) -> str:
+        return "Deleted"
+
+    def describe(self) -> str:
+        return f"delete replica {self.replica_id}"
