@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -47,7 +48,7 @@ class Desired:
     recreate_missing: bool = False
 
     @classmethod
-    def from_body(cls, body: dict[str, Any]) -> Desired:
+    def from_body(cls, body: Mapping[str, Any]) -> Desired:
         """Build from the object as the API server returns it (``kopf.Body`` works too)."""
         kind = body["kind"]
         metadata = body["metadata"]

@@ -39,7 +39,7 @@ from .observed import (
     SideName,
 )
 from .plan import Plan
-from .steps import Create, Delete, RunAction, Step
+from .steps import Create, RunAction, Step
 
 # Problems whose step may succeed later without anyone changing anything.
 WAITING_CODES = frozenset({"REPLICA_IS_INITIALIZING", "LINK_DISCONNECTED"})
@@ -193,7 +193,7 @@ def _last_action(
         return record(ActionResult.SUCCEEDED, f"{action.type} took effect on the arrays")
     if ran is not None:
         if ran.problem is None:
-            return record(ActionResult.SUCCEEDED, f"{action.type} done: {ran.step.describe()}")
+            return record(ActionResult.SUCCEEDED, ran.step.done())
         if ran.problem.retryable and (ran.code in WAITING_CODES or ran.code is None):
             return record(ActionResult.IN_PROGRESS, f"will retry: {ran.problem.message}")
         return record(ActionResult.FAILED, f"{ran.problem.reason}: {ran.problem.message}")
@@ -343,13 +343,11 @@ def _events(
         )
     for result in results:
         if result.problem is None:
-            message = result.step.describe()
+            message = result.step.done()
             if result.step.drift:
                 message = f"corrected a change made outside Kubernetes: {message}"
             elif isinstance(result.step, Create) and current.replica_id is not None:
                 message = f"created replica {current.replica_id}"
-            elif isinstance(result.step, Delete):
-                message = f"deleted replica {result.step.replica_id}"
             events.append(Event(EventType.NORMAL, result.step.event_reason, message))
         else:
             events.append(

@@ -23,7 +23,12 @@ class Step:
         return type(self).__name__
 
     def describe(self) -> str:
+        """What the step does, as in "could not <describe>"."""
         return type(self).__name__
+
+    def done(self) -> str:
+        """What the step did, for the Event after it succeeded."""
+        return f"{self.describe()}: done"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,6 +41,9 @@ class Create(Step):
 
     def describe(self) -> str:
         return "create the replica"
+
+    def done(self) -> str:
+        return "created the replica"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,6 +59,9 @@ class ChangeType(Step):
     def describe(self) -> str:
         return f"change replica {self.replica_id} to {self.to}"
 
+    def done(self) -> str:
+        return f"changed replica {self.replica_id} to {self.to}"
+
 
 @dataclass(frozen=True, kw_only=True)
 class UpdateSchedule(Step):
@@ -61,13 +72,19 @@ class UpdateSchedule(Step):
     def event_reason(self) -> str:
         return "DriftCorrected" if self.drift else "ScheduleUpdated"
 
-    def describe(self) -> str:
+    def _values(self) -> str:
         parts = []
         if self.rpo is not None:
             parts.append(f"rpo {format_duration(self.rpo)}")
         if self.sync_interval is not None:
             parts.append(f"sync interval {format_duration(self.sync_interval)}")
-        return f"set {' and '.join(parts)} on replica {self.replica_id}"
+        return " and ".join(parts)
+
+    def describe(self) -> str:
+        return f"set {self._values()} on replica {self.replica_id}"
+
+    def done(self) -> str:
+        return f"replica {self.replica_id} now has {self._values()}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,6 +96,9 @@ class Suspend(Step):
     def describe(self) -> str:
         return f"suspend replica {self.replica_id}"
 
+    def done(self) -> str:
+        return f"suspended replica {self.replica_id}"
+
 
 @dataclass(frozen=True, kw_only=True)
 class Resume(Step):
@@ -88,6 +108,9 @@ class Resume(Step):
 
     def describe(self) -> str:
         return f"resume replica {self.replica_id}"
+
+    def done(self) -> str:
+        return f"resumed replica {self.replica_id}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,6 +130,9 @@ class RunAction(Step):
     def describe(self) -> str:
         return f"run {self.action.type} (action {self.action.id}) on replica {self.replica_id}"
 
+    def done(self) -> str:
+        return f"ran {self.action.type} (action {self.action.id}) on replica {self.replica_id}"
+
 
 @dataclass(frozen=True, kw_only=True)
 class Delete(Step):
@@ -120,3 +146,6 @@ class Delete(Step):
 
     def describe(self) -> str:
         return f"delete replica {self.replica_id}"
+
+    def done(self) -> str:
+        return f"deleted replica {self.replica_id}"

@@ -1,0 +1,288 @@
+"""One connection per InfiniBox object: its client, its credentials, and the last listing.
+
+The listing is the observation every replication object reads from: each array is
+listed once per poll interval (one paged call) and the result is fanned out, instead
+of one GET per object. Name look-ups that never change (links, pools) are cached too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from replica_operator import metrics
+from replica_operator.api import InfiniBoxSpec
+from replica_operator.array import (
+    ArrayError,
+    InfiniBoxClient,
+    Link,
+    Replica,
+    SystemInfo,
+    Unauthorized,
+    Unavailable,
+)
+from replica_operator.kube import Kube, KubeError
+from replica_operator.reconcile import Problem
+
+log = logging.getLogger(__name__)
+REFUSED_RETRY_SECONDS = 300.0
+
+
+def problem_from(error: ArrayError) -> Problem:
+    """An array failure as a condition reason and message (the array's own code and words)."""
+    if isinstance(error, Unauthorized):
+        return Problem("Unauthorized", f"the array refused the credentials: {error}", retryable=False)
+    if isinstance(error, Unavailable):
+        return Problem("ArrayUnreachable", str(error))
+    return Problem(type(error).__name__, str(error))
+
+
+@dataclass
+class ArrayConnection:
+    """Everything the operator keeps about one array between polls."""
+
+    name: str
+    spec: InfiniBoxSpec | None = None
+    client: InfiniBoxClient | None = None
+    fingerprint: str = ""
+    system: SystemInfo | None = None
+    replicas: dict[int, Replica] | None = None
+    problem: Problem | None = None
+    problem_since: float = 0.0
+    polled_at: datetime | None = None
+    links: dict[str, Link] = field(default_factory=dict)
+    pools: dict[str, int] = field(default_factory=dict)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def ready(self) -> bool:
+        return self.client is not None and self.problem is None
+
+    def remember(self, replica: Replica) -> None:
+        if self.replicas is not None:
+            self.replicas[replica.id] = replica
+
+    def forget(self, replica_id: int) -> None:
+        if self.replicas is not None:
+            self.replicas.pop(replica_id, None)
+
+    def allows(self, namespace: str) -> bool:
+        allowed = self.spec.allowed_namespaces if self.spec else []
+        return not allowed or namespace in allowed
+
+
+class Arrays:
+    """The registry of array connections, keyed by InfiniBox name."""
+
+    def __init__(self, kube: Kube) -> None:
+        self._kube = kube
+        self._connections: dict[str, ArrayConnection] = {}
+
+    def get(self, name: str) -> ArrayConnection | None:
+        return self._connections.get(name)
+
+    def names(self) -> list[str]:
+        return list(self._connections)
+
+    async def connect(self, name: str, body: Mapping[str, Any]) -> ArrayConnection:
+        """Bring the connection in line with the InfiniBox object and its Secret (re-read every time)."""
+        connection = self._connections.setdefault(name, ArrayConnection(name))
+        async with connection.lock:
+            await self._refresh_client(connection, InfiniBoxSpec.model_validate(dict(body["spec"])))
+        return connection
+
+    async def ensure_polled(self, name: str, body: Mapping[str, Any]) -> ArrayConnection:
+        """Connect and list once, unless a listing is already there (first use after start-up)."""
+        connection = self._connections.get(name)
+        if connection is None or connection.client is None:
+            connection = await self.connect(name, body)
+        if connection.replicas is None and connection.client is not None:
+            async with connection.lock:
+                if connection.replicas is None and connection.problem is None:
+                    await self._list(connection)
+        return connection
+
+    async def poll(self, name: str, body: Mapping[str, Any]) -> ArrayConnection:
+        """Reconnect if needed and list every replica of the array (one paged call).
+
+        Refused credentials are not retried on every poll (arrays lock users out, admins
+        read the failures): only when the Secret changes, or after ``REFUSED_RETRY_SECONDS``.
+        """
+        connection = await self.connect(name, body)
+        async with connection.lock:
+            problem = connection.problem
+            waiting = problem is not None and not problem.retryable
+            if waiting and time.monotonic() - connection.problem_since < REFUSED_RETRY_SECONDS:
+                return connection
+            if connection.client is not None:
+                await self._list(connection)
+        return connection
+
+    async def remove(self, name: str) -> None:
+        connection = self._connections.pop(name, None)
+        if connection is not None and connection.client is not None:
+            await connection.client.aclose()
+        with contextlib.suppress(KeyError):
+            metrics.ARRAY_CONNECTED.remove(name)
+
+    async def close(self) -> None:
+        for name in list(self._connections):
+            await self.remove(name)
+
+    async def link(
+        self, connection: ArrayConnection, name: str | None, remote: ArrayConnection | None
+    ) -> Link:
+        """The link by name, or the only one that leads to ``remote``; raise Problem-bearing errors."""
+        assert connection.client is not None
+        if name is not None and name in connection.links:
+            return connection.links[name]
+        links = await connection.client.list_links()
+        connection.links = {link.name: link for link in links}
+        if name is not None:
+            if name not in connection.links:
+                raise LookupProblem(
+                    Problem("LinkNotFound", f"link {name} does not exist on {connection.name}")
+                )
+            return connection.links[name]
+        wanted = remote.system.name if remote is not None and remote.system is not None else None
+        leading = [link for link in links if wanted is None or link.remote_system_name == wanted]
+        if len(leading) == 1:
+            return leading[0]
+        if not leading:
+            why = f"no link on {connection.name} leads to {remote.name if remote else 'the target array'}"
+            raise LookupProblem(Problem("LinkNotFound", why))
+        names = ", ".join(sorted(link.name for link in leading))
+        raise LookupProblem(
+            Problem("LinkAmbiguous", f"several links lead to the target ({names}); set spec.target.link")
+        )
+
+    async def pool_id(self, connection: ArrayConnection, name: str) -> int:
+        assert connection.client is not None
+        if name not in connection.pools:
+            pool = await connection.client.find_pool(name)
+            if pool is None:
+                raise LookupProblem(
+                    Problem("PoolNotFound", f"pool {name} does not exist on {connection.name}")
+                )
+            connection.pools[name] = pool.id
+        return connection.pools[name]
+
+    # -- internals -----------------------------------------------------------------------------
+    async def _refresh_client(self, connection: ArrayConnection, spec: InfiniBoxSpec) -> None:
+        connection.spec = spec
+        try:
+            credentials = await self._kube.read_secret(
+                spec.credentials_secret_ref.namespace, spec.credentials_secret_ref.name
+            )
+            ca_pem, ca_version = await self._read_ca(spec)
+        except KubeError as error:
+            await self._drop_client(connection, Problem("SecretUnreadable", str(error)))
+            return
+        ref = spec.credentials_secret_ref
+        if credentials is None:
+            await self._drop_client(
+                connection, Problem("SecretNotFound", f"Secret {ref.namespace}/{ref.name} does not exist")
+            )
+            return
+        username, password = credentials.get("username"), credentials.get("password")
+        if username is None or password is None:
+            await self._drop_client(
+                connection,
+                Problem(
+                    "SecretInvalid", f"Secret {ref.namespace}/{ref.name} needs the keys username and password"
+                ),
+            )
+            return
+        fingerprint = hashlib.sha256(
+            f"{spec.model_dump_json()}|{credentials.resource_version}|{ca_version}".encode()
+        ).hexdigest()
+        if connection.client is not None and fingerprint == connection.fingerprint:
+            return
+        await self._drop_client(connection, None)
+        connection.fingerprint = fingerprint
+        connection.client = InfiniBoxClient(
+            spec.url,
+            username=username.get_secret_value(),
+            password=password,
+            name=connection.name,
+            ca_pem=ca_pem,
+            insecure=bool(spec.tls and spec.tls.insecure_skip_verify),
+            timeout=httpx.Timeout(
+                spec.request_timeout.total_seconds(), connect=min(10.0, spec.request_timeout.total_seconds())
+            ),
+            max_concurrent_requests=spec.max_concurrent_requests,
+            observer=metrics.observe_request,
+        )
+        connection.links.clear()
+        connection.pools.clear()
+        log.info("array %s: connecting to %s", connection.name, spec.url)
+        try:
+            await connection.client.login()
+            connection.system = await connection.client.get_system()
+        except ArrayError as error:
+            _set_problem(connection, problem_from(error))
+            return
+        _set_problem(connection, None)
+
+    async def _read_ca(self, spec: InfiniBoxSpec) -> tuple[str | None, str]:
+        if spec.tls is None or spec.tls.ca_secret_ref is None:
+            return None, ""
+        ref = spec.tls.ca_secret_ref
+        secret = await self._kube.read_secret(ref.namespace, ref.name)
+        if secret is None or secret.get(ref.key) is None:
+            raise KubeError(404, f"CA Secret {ref.namespace}/{ref.name} has no key {ref.key}")
+        value = secret.get(ref.key)
+        assert value is not None
+        return value.get_secret_value(), secret.resource_version
+
+    async def _drop_client(self, connection: ArrayConnection, problem: Problem | None) -> None:
+        if connection.client is not None:
+            await connection.client.aclose()
+        connection.client = None
+        connection.fingerprint = ""
+        _set_problem(connection, problem)
+        if problem is not None:
+            metrics.ARRAY_CONNECTED.labels(connection.name).set(0)
+
+    async def _list(self, connection: ArrayConnection) -> None:
+        assert connection.client is not None
+        started = time.monotonic()
+        try:
+            if connection.system is None:
+                connection.system = await connection.client.get_system()
+            replicas = await connection.client.list_all_replicas()
+        except ArrayError as error:
+            _set_problem(connection, problem_from(error))
+            metrics.ARRAY_POLLS.labels(connection.name, "error").inc()
+            metrics.ARRAY_CONNECTED.labels(connection.name).set(0)
+            log.warning("array %s: listing failed: %s", connection.name, error)
+            return
+        connection.replicas = {replica.id: replica for replica in replicas}
+        _set_problem(connection, None)
+        connection.polled_at = datetime.now(UTC)
+        metrics.ARRAY_POLLS.labels(connection.name, "ok").inc()
+        metrics.ARRAY_POLL_SECONDS.labels(connection.name).observe(time.monotonic() - started)
+        metrics.ARRAY_CONNECTED.labels(connection.name).set(1)
+
+
+def _set_problem(connection: ArrayConnection, problem: Problem | None) -> None:
+    if problem != connection.problem:
+        connection.problem_since = time.monotonic()
+    connection.problem = problem
+
+
+class LookupProblem(Exception):
+    """A name on the array could not be resolved; carries the condition to report."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem

@@ -1,0 +1,662 @@
+"""One pass over one replication object: observe, decide, execute, write down.
+
+Both the kopf handlers (an object changed) and the pollers (an array was listed) call
+:meth:`Engine.reconcile`; a per-object lock makes them take turns. The rules are in
+:mod:`replica_operator.reconcile`; this module only does the I/O around them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from replica_operator import metrics
+from replica_operator.api import (
+    API_VERSION,
+    CONSISTENCY_GROUP_REPLICA,
+    REPLICA,
+    ActionResult,
+    ActionType,
+    ConsistencyGroupReplicaSpec,
+    CustomResource,
+    LastAction,
+    ReplicaSpec,
+    ReplicationType,
+    TargetMode,
+)
+from replica_operator.array import (
+    ArrayError,
+    ConsistencyGroup,
+    CreateReplicaRequest,
+    Dataset,
+    EntityType,
+    InfiniBoxClient,
+    InvalidState,
+    NotFound,
+    OutcomeUnknown,
+    Replica,
+    SnapshotBase,
+)
+from replica_operator.array import ReplicationType as ArrayReplicationType
+from replica_operator.kube import Kube, KubeError
+from replica_operator.reconcile import (
+    ArrayReplica,
+    ChangeType,
+    Create,
+    Delete,
+    Desired,
+    EntityKind,
+    Event,
+    Observation,
+    Plan,
+    Problem,
+    Resume,
+    RunAction,
+    Side,
+    SideName,
+    Step,
+    StepResult,
+    Suspend,
+    UpdateSchedule,
+    decide,
+    owner_mark,
+    owner_uid,
+    summarize,
+)
+from replica_operator.reconcile.status import StatusUpdate
+from replica_operator.settings import OperatorSettings
+
+from .arrays import ArrayConnection, Arrays, LookupProblem, problem_from
+
+log = logging.getLogger(__name__)
+
+InfiniBoxLookup = Callable[[str], Mapping[str, Any] | None]
+"""Find an InfiniBox object's body by name (the kopf index), or None when there is none."""
+
+
+class Trigger(StrEnum):
+    EVENT = "event"
+    POLL = "poll"
+    DELETE = "delete"
+
+
+@dataclass
+class _Memory:
+    """What the engine remembers of one object between passes."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    failures: int = 0
+    retry_at: float = 0.0
+    last_results: tuple[StepResult, ...] = ()
+    stale_version: str | None = None
+    written_status: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    plan: Plan
+    results: tuple[StepResult, ...]
+    update: StatusUpdate
+
+
+def resource_of(kind: str) -> CustomResource:
+    return CONSISTENCY_GROUP_REPLICA if kind == CONSISTENCY_GROUP_REPLICA.kind else REPLICA
+
+
+class Engine:
+    """Reconciles replication objects against the arrays."""
+
+    def __init__(self, arrays: Arrays, kube: Kube, settings: OperatorSettings) -> None:
+        self.arrays = arrays
+        self.kube = kube
+        self.settings = settings
+        self._memory: dict[str, _Memory] = {}
+
+    def forget(self, uid: str) -> None:
+        self._memory.pop(uid, None)
+
+    async def reconcile(
+        self, body: Mapping[str, Any], trigger: Trigger, infiniboxes: InfiniBoxLookup
+    ) -> Outcome:
+        """One pass: observe both arrays, decide, execute the steps, write status and Events."""
+        memory = self._memory.setdefault(str(body["metadata"]["uid"]), _Memory())
+        started = time.monotonic()
+        kind = str(body["kind"])
+        async with memory.lock:
+            try:
+                outcome = await self._pass(self._latest(body, memory), trigger, infiniboxes, memory)
+            except Exception:
+                metrics.RECONCILES.labels(kind, trigger, "error").inc()
+                raise
+        failed = any(r.problem is not None for r in outcome.results) or outcome.plan.blocked is not None
+        metrics.RECONCILES.labels(kind, trigger, "blocked" if failed else "ok").inc()
+        metrics.RECONCILE_SECONDS.labels(kind, trigger).observe(time.monotonic() - started)
+        return outcome
+
+    # -- one pass -----------------------------------------------------------------------------------
+    async def _pass(
+        self, body: Mapping[str, Any], trigger: Trigger, infiniboxes: InfiniBoxLookup, memory: _Memory
+    ) -> Outcome:
+        desired = Desired.from_body(body)
+        observed = await self._observe(desired, infiniboxes, fresh=trigger is not Trigger.POLL)
+        plan = decide(desired, observed)
+        observed = plan.observation or observed
+        replayed = plan.steps and trigger is Trigger.POLL and time.monotonic() < memory.retry_at
+        if replayed:
+            results = memory.last_results  # backing off: show the last failure, call nothing
+        else:
+            results = await self._execute(desired, plan, observed, body)
+            self._note_results(memory, results)
+        after = await self._refresh(desired, observed, results)
+        update = summarize(desired, plan, results, after, datetime.now(UTC))
+        if update.changed and not (desired.deleting and plan.release):
+            await self._write(body, desired, update, memory)
+        if not replayed:
+            await self._post(body, update.events)
+        self._export(desired, after)
+        if update.status.pending_replication_type and not desired.status.pending_replication_type:
+            metrics.DEFERRED_TYPE_CHANGES.inc()
+        return Outcome(plan, results, update)
+
+    def _latest(self, body: Mapping[str, Any], memory: _Memory) -> Mapping[str, Any]:
+        """The body with the status this engine last wrote, if the given body predates that write."""
+        version = body["metadata"].get("resourceVersion")
+        if memory.written_status is not None and version == memory.stale_version:
+            return {**body, "status": memory.written_status}
+        memory.written_status = memory.stale_version = None
+        return body
+
+    def _note_results(self, memory: _Memory, results: Sequence[StepResult]) -> None:
+        if any(r.problem is not None for r in results):
+            memory.failures += 1
+            wait = min(
+                self.settings.retry_base.total_seconds() * 2 ** (memory.failures - 1),
+                self.settings.retry_max.total_seconds(),
+            )
+            memory.retry_at = time.monotonic() + wait
+            memory.last_results = tuple(results)
+        elif results:
+            memory.failures, memory.retry_at, memory.last_results = 0, 0.0, ()
+
+    # -- observing ----------------------------------------------------------------------------------
+    async def _observe(self, desired: Desired, infiniboxes: InfiniBoxLookup, *, fresh: bool) -> Observation:
+        spec = desired.spec
+        now = datetime.now(UTC)
+        source = await self._side(desired, spec.source.array, desired.status.replica_id, infiniboxes, fresh)
+        remote_id = desired.status.remote_replica_id
+        if remote_id is None and source.replica is not None:
+            remote_id = source.replica.remote_id
+        target = await self._side(desired, spec.target.array, remote_id, infiniboxes, fresh)
+        known = desired.status.replica_id is not None or desired.status.remote_replica_id is not None
+        if known or source.replica is not None or target.replica is not None:
+            return Observation(source, target, now)
+        candidates, problem = await self._search(desired)
+        return Observation(source, target, now, candidates=candidates, searched=True, search_problem=problem)
+
+    async def _side(
+        self,
+        desired: Desired,
+        array: str,
+        replica_id: int | None,
+        infiniboxes: InfiniBoxLookup,
+        fresh: bool,
+    ) -> Side:
+        body = infiniboxes(array)
+        if body is None:
+            return Side(
+                array, problem=Problem("ArrayNotFound", f"there is no InfiniBox object named {array}")
+            )
+        connection = await self.arrays.ensure_polled(array, body)
+        if not connection.allows(desired.namespace):
+            return Side(
+                array,
+                problem=Problem(
+                    "NamespaceNotAllowed",
+                    f"InfiniBox {array} does not allow namespace {desired.namespace} "
+                    "(see its spec.allowedNamespaces)",
+                    retryable=False,
+                ),
+            )
+        cached = connection.replicas.get(replica_id) if connection.replicas and replica_id else None
+        if connection.problem is not None:
+            return Side(array, connection.replicas is not None, connection.problem, self._view(cached, array))
+        if fresh and replica_id is not None and connection.client is not None:
+            try:
+                found: Replica | None = await connection.client.get_replica(replica_id)
+            except NotFound:
+                found = None
+                connection.forget(replica_id)
+            except ArrayError as error:
+                return Side(
+                    array, connection.replicas is not None, problem_from(error), self._view(cached, array)
+                )
+            if found is not None:
+                connection.remember(found)
+            return Side(array, True, None, self._view(found, array))
+        return Side(array, connection.replicas is not None, None, self._view(cached, array))
+
+    async def _search(self, desired: Desired) -> tuple[tuple[ArrayReplica, ...], Problem | None]:
+        """Replicas of the entity over the link: what to adopt, or what conflicts."""
+        source = self.arrays.get(desired.spec.source.array)
+        if source is None or source.client is None or source.problem is not None:
+            return (), None  # the Side already says why
+        try:
+            entity = await _resolve_source(source, desired)
+            link = await self.arrays.link(
+                source, desired.spec.target.link, self.arrays.get(desired.spec.target.array)
+            )
+            found = await source.client.find_replicas(local_entity_id=entity.id)
+        except LookupProblem as error:
+            return (), error.problem
+        except ArrayError as error:
+            return (), problem_from(error)
+        return tuple(to_array_replica(r, source.name) for r in found if r.link_id in (None, link.id)), None
+
+    def _view(self, replica: Replica | None, array: str) -> ArrayReplica | None:
+        return None if replica is None else to_array_replica(replica, array)
+
+    # -- executing ----------------------------------------------------------------------------------
+    async def _execute(
+        self, desired: Desired, plan: Plan, observed: Observation, body: Mapping[str, Any]
+    ) -> tuple[StepResult, ...]:
+        results: list[StepResult] = []
+        for step in plan.steps:
+            connection = self.arrays.get(observed.side(step.side).array)
+            if connection is None or connection.client is None:
+                results.append(StepResult(step, Problem("ArrayUnreachable", "no connection to the array")))
+                break
+            if isinstance(step, RunAction):
+                await self._record_action_start(body, desired, observed, step)
+            result = await self._run(desired, step, connection, observed)
+            metrics.STEPS.labels(type(step).__name__, "ok" if result.problem is None else "failed").inc()
+            results.append(result)
+            if result.problem is not None:
+                break
+        return tuple(results)
+
+    async def _run(
+        self, desired: Desired, step: Step, connection: ArrayConnection, observed: Observation
+    ) -> StepResult:
+        client = connection.client
+        assert client is not None
+        try:
+            if isinstance(step, Create):
+                created = await self._create(desired, connection)
+                connection.remember(created)
+            elif isinstance(step, ChangeType):
+                await client.change_type(
+                    step.replica_id,
+                    ArrayReplicationType(step.to.value),
+                    rpo=step.rpo,
+                    sync_interval=step.sync_interval,
+                )
+            elif isinstance(step, UpdateSchedule):
+                connection.remember(
+                    await client.update_replica(
+                        step.replica_id, rpo=step.rpo, sync_interval=step.sync_interval
+                    )
+                )
+            elif isinstance(step, Suspend):
+                await client.suspend(step.replica_id)
+            elif isinstance(step, Resume):
+                await client.resume(step.replica_id)
+            elif isinstance(step, RunAction):
+                await _run_action(client, step)
+            elif isinstance(step, Delete):
+                await _delete(client, step)
+                for side in (observed.source, observed.target):
+                    other = self.arrays.get(side.array)
+                    if other is not None and side.replica is not None:
+                        other.forget(side.replica.id)
+            else:  # pragma: no cover - every Step subclass is handled above
+                raise TypeError(f"unknown step {step!r}")
+        except LookupProblem as error:
+            return StepResult(step, error.problem)
+        except OutcomeUnknown as error:
+            why = "the array did not answer; the next pass checks whether it happened"
+            return StepResult(step, Problem("ArrayUnreachable", f"{error} ({why})"), code=error.code)
+        except InvalidState as error:
+            return StepResult(step, Problem("Rejected", str(error)), code=error.code)
+        except ArrayError as error:
+            problem = problem_from(error)
+            if type(error).__name__ in ("BadRequest", "Conflict", "NotFound"):
+                problem = Problem("Rejected", str(error))
+            return StepResult(step, problem, code=error.code)
+        return StepResult(step)
+
+    async def _create(self, desired: Desired, source: ArrayConnection) -> Replica:
+        """Resolve every name of the spec to an id, then create the replica marked as ours."""
+        spec = desired.spec
+        client = source.client
+        assert client is not None
+        target = self.arrays.get(spec.target.array)
+        if target is None or target.client is None or target.problem is not None:
+            raise LookupProblem(
+                target.problem
+                if target is not None and target.problem
+                else Problem("ArrayUnreachable", f"the target array {spec.target.array} is not connected")
+            )
+        link = await self.arrays.link(source, spec.target.link, target)
+        entity = await _resolve_source(source, desired)
+        common: dict[str, Any] = {
+            "link_id": link.id,
+            "replication_type": ArrayReplicationType(spec.replication_type.value),
+            "rpo": spec.rpo if spec.replication_type is ReplicationType.ASYNC else None,
+            "sync_interval": spec.sync_interval if spec.replication_type is ReplicationType.ASYNC else None,
+            "description": owner_mark(desired.uid, desired.namespace, desired.name),
+        }
+        if isinstance(spec, ConsistencyGroupReplicaSpec):
+            assert isinstance(entity, ConsistencyGroup)
+            request = await self._cg_request(spec, source, target, entity, common)
+        else:
+            request = await self._dataset_request(spec, desired, source, target, entity, common)
+        return await client.create_replica(request)
+
+    async def _dataset_request(
+        self,
+        spec: ReplicaSpec,
+        desired: Desired,
+        source: ArrayConnection,
+        target: ArrayConnection,
+        entity: Dataset | ConsistencyGroup,
+        common: dict[str, Any],
+    ) -> CreateReplicaRequest:
+        entity_type = EntityType(desired.entity_kind.value)
+        mode = spec.target.mode
+        if mode is TargetMode.CREATE:
+            assert spec.target.pool is not None
+            pool = await self.arrays.pool_id(target, spec.target.pool)
+            return CreateReplicaRequest.create_target(
+                entity_type=entity_type,
+                local_entity_id=entity.id,
+                remote_pool_id=pool,
+                remote_entity_name=spec.target.name,
+                **common,
+            )
+        if mode is TargetMode.EXISTING:
+            assert spec.target.name is not None
+            remote = await _find_dataset(target, entity_type, spec.target.name)
+            return CreateReplicaRequest.existing_target(
+                entity_type=entity_type, local_entity_id=entity.id, remote_entity_id=remote.id, **common
+            )
+        assert spec.target.base_snapshot is not None
+        local_snapshot = await _find_snapshot(source, entity_type, spec.target.base_snapshot.local)
+        remote_snapshot = await _find_snapshot(target, entity_type, spec.target.base_snapshot.remote)
+        base = SnapshotBase(
+            local_entity_id=entity.id,
+            remote_entity_id=_parent(remote_snapshot, target),
+            local_snapshot_id=local_snapshot.id,
+            remote_snapshot_id=remote_snapshot.id,
+        )
+        return CreateReplicaRequest.from_base_snapshots(entity_type=entity_type, base=base, **common)
+
+    async def _cg_request(
+        self,
+        spec: ConsistencyGroupReplicaSpec,
+        source: ArrayConnection,
+        target: ArrayConnection,
+        group: ConsistencyGroup,
+        common: dict[str, Any],
+    ) -> CreateReplicaRequest:
+        assert source.client is not None
+        assert target.client is not None
+        mode = spec.target.mode
+        if mode is TargetMode.CREATE:
+            assert spec.target.pool is not None
+            members = await source.client.list_cg_members(group.id)
+            pool = await self.arrays.pool_id(target, spec.target.pool)
+            return CreateReplicaRequest.cg_create_target(
+                local_cg_id=group.id, member_ids=[m.id for m in members], remote_pool_id=pool, **common
+            )
+        assert spec.target.name is not None or mode is TargetMode.BASE_SNAPSHOT
+        remote_group = await _find_group(target, spec.target.name or group.name)
+        mappings = spec.target.member_mappings or []
+        if mode is TargetMode.EXISTING:
+            pairs: dict[int, int] = {}
+            for mapping in mappings:
+                assert mapping.local is not None
+                assert mapping.remote is not None
+                local = await _find_dataset(source, EntityType.VOLUME, mapping.local)
+                remote = await _find_dataset(target, EntityType.VOLUME, mapping.remote)
+                pairs[local.id] = remote.id
+            return CreateReplicaRequest.cg_existing_target(
+                local_cg_id=group.id, remote_cg_id=remote_group.id, member_mappings=pairs, **common
+            )
+        bases = []
+        for mapping in mappings:
+            assert mapping.local_snapshot is not None
+            assert mapping.remote_snapshot is not None
+            local_snapshot = await _find_snapshot(source, EntityType.VOLUME, mapping.local_snapshot)
+            remote_snapshot = await _find_snapshot(target, EntityType.VOLUME, mapping.remote_snapshot)
+            bases.append(
+                SnapshotBase(
+                    local_entity_id=_parent(local_snapshot, source),
+                    remote_entity_id=_parent(remote_snapshot, target),
+                    local_snapshot_id=local_snapshot.id,
+                    remote_snapshot_id=remote_snapshot.id,
+                )
+            )
+        return CreateReplicaRequest.cg_from_base_snapshots(
+            local_cg_id=group.id, remote_cg_id=remote_group.id, members=bases, **common
+        )
+
+    async def _record_action_start(
+        self, body: Mapping[str, Any], desired: Desired, observed: Observation, step: RunAction
+    ) -> None:
+        """Write InProgress (and which side is source now) before the call: an action runs once per id."""
+        last = desired.status.last_action
+        started = last.started_at if last is not None and last.id == step.action.id else datetime.now(UTC)
+        record = LastAction(
+            id=step.action.id,
+            type=step.action.type,
+            result=ActionResult.IN_PROGRESS,
+            message=f"running: {step.describe()}",
+            started_at=started,
+        )
+        patch: dict[str, Any] = {"lastAction": record.to_cr()}
+        primary = observed.primary
+        if primary is not None:
+            patch["currentSource"] = {
+                "array": observed.side(primary[0]).array,
+                "entity": primary[1].local_entity,
+            }
+        await self._patch(body, desired, patch)
+
+    # -- after the steps ----------------------------------------------------------------------------
+    async def _refresh(
+        self, desired: Desired, observed: Observation, results: Sequence[StepResult]
+    ) -> Observation:
+        """Re-read what the steps changed, so that status tells the truth now.
+
+        A create answers with the whole replica (no extra read); other steps cost one GET
+        of the replica they changed, a role action one GET per side (both roles moved).
+        """
+        sides = {SideName.SOURCE: observed.source, SideName.TARGET: observed.target}
+        for result in results:
+            step = result.step
+            if result.problem is not None:
+                continue
+            if isinstance(step, Delete):
+                sides = {name: replace(side, replica=None) for name, side in sides.items()}
+                continue
+            if isinstance(step, Create):
+                connection = self.arrays.get(sides[step.side].array)
+                created = (
+                    [r for r in (connection.replicas or {}).values() if _ours(r, desired)]
+                    if connection
+                    else []
+                )
+                if created:
+                    view = self._view(max(created, key=lambda r: r.id), sides[step.side].array)
+                    sides[step.side] = replace(sides[step.side], replica=view, polled=True)
+                continue
+            touched = [step.side, step.side.other] if isinstance(step, RunAction) else [step.side]
+            for name in touched:
+                sides[name] = await self._reread(sides[name], step.replica_id if name is step.side else None)
+        return replace(observed, source=sides[SideName.SOURCE], target=sides[SideName.TARGET])
+
+    async def _reread(self, side: Side, replica_id: int | None) -> Side:
+        connection = self.arrays.get(side.array)
+        replica_id = replica_id if replica_id is not None else (side.replica.id if side.replica else None)
+        if connection is None or connection.client is None or replica_id is None:
+            return side
+        try:
+            fresh = await connection.client.get_replica(replica_id)
+        except ArrayError:
+            return side
+        connection.remember(fresh)
+        return replace(side, replica=self._view(fresh, side.array), polled=True)
+
+    async def _write(
+        self, body: Mapping[str, Any], desired: Desired, update: StatusUpdate, memory: _Memory
+    ) -> None:
+        new = update.status.to_cr()
+        old = dict(body.get("status") or {})
+        patch: dict[str, Any] = {key: None for key in old if key not in new}
+        patch.update(new)
+        version = await self._patch(body, desired, patch)
+        if version is not None:
+            memory.stale_version = body["metadata"].get("resourceVersion")
+            memory.written_status = new
+
+    async def _patch(self, body: Mapping[str, Any], desired: Desired, patch: dict[str, Any]) -> str | None:
+        try:
+            return await self.kube.patch_status(
+                resource_of(desired.kind), desired.namespace, desired.name, patch
+            )
+        except KubeError as error:
+            log.warning("%s %s: status not written: %s", desired.kind, desired.ref, error)
+            return None
+
+    async def _post(self, body: Mapping[str, Any], events: Sequence[Event]) -> None:
+        reference = {"apiVersion": API_VERSION, "kind": body["kind"], "metadata": body["metadata"]}
+        for event in events:
+            await self.kube.post_event(
+                reference, type=event.type.value, reason=event.reason, message=event.message
+            )
+
+    def _export(self, desired: Desired, observed: Observation) -> None:
+        primary = observed.primary
+        if primary is None:
+            return
+        replica = primary[1]
+        rpo = replica.rpo.total_seconds() if replica.rpo else None
+        metrics.record_lag(
+            desired.kind, desired.namespace, desired.name, replica.last_synchronized, rpo, observed.now
+        )
+
+
+# -- helpers: array look-ups ------------------------------------------------------------------------
+async def _resolve_source(connection: ArrayConnection, desired: Desired) -> Dataset | ConsistencyGroup:
+    name = desired.source_entity
+    if desired.entity_kind is EntityKind.CONSISTENCY_GROUP:
+        return await _find_group(connection, name)
+    return await _find_dataset(connection, EntityType(desired.entity_kind.value), name)
+
+
+async def _find_dataset(connection: ArrayConnection, entity_type: EntityType, name: str) -> Dataset:
+    assert connection.client is not None
+    finder = (
+        connection.client.find_volume
+        if entity_type is EntityType.VOLUME
+        else connection.client.find_filesystem
+    )
+    found = await finder(name)
+    if found is None:
+        kind = entity_type.value.lower()
+        raise LookupProblem(Problem("EntityNotFound", f"{kind} {name} does not exist on {connection.name}"))
+    return found
+
+
+async def _find_group(connection: ArrayConnection, name: str) -> ConsistencyGroup:
+    assert connection.client is not None
+    found = await connection.client.find_consistency_group(name)
+    if found is None:
+        raise LookupProblem(
+            Problem("EntityNotFound", f"consistency group {name} does not exist on {connection.name}")
+        )
+    return found
+
+
+async def _find_snapshot(connection: ArrayConnection, entity_type: EntityType, name: str) -> Dataset:
+    assert connection.client is not None
+    found = await connection.client.find_snapshot(name, entity_type=entity_type)
+    if found is None:
+        raise LookupProblem(
+            Problem("SnapshotNotFound", f"snapshot {name} does not exist on {connection.name}")
+        )
+    return found
+
+
+def _parent(snapshot: Dataset, connection: ArrayConnection) -> int:
+    if snapshot.parent_id is None:
+        raise LookupProblem(
+            Problem("SnapshotNotFound", f"{snapshot.name} on {connection.name} is not a snapshot")
+        )
+    return snapshot.parent_id
+
+
+async def _run_action(client: InfiniBoxClient, step: RunAction) -> None:
+    if step.action.type is ActionType.SYNC_NOW:
+        await client.sync_now(step.replica_id)
+    elif step.action.type is ActionType.SWITCH_ROLE:
+        await client.switch_role(step.replica_id)
+    else:
+        await client.change_role(step.replica_id)
+
+
+async def _delete(client: InfiniBoxClient, step: Delete) -> None:
+    try:
+        await client.delete_replica(step.replica_id, force_on_target=step.force_on_target)
+    except NotFound:
+        return  # already gone: that is what we wanted
+
+
+def _ours(replica: Replica, desired: Desired) -> bool:
+    return owner_uid(replica.description) == desired.uid
+
+
+# -- helpers: array model -> reconcile model --------------------------------------------------------
+_INITIAL = frozenset({"INITIALIZING", "INITIALIZING_PENDING"})
+
+
+def to_array_replica(replica: Replica, array: str) -> ArrayReplica:
+    """The array client's replica in the terms the rules use."""
+    sync = replica.sync_state.value if replica.sync_state is not None else None
+    jobs_initial = any((job.state or replica.job_state or "").upper() in _INITIAL for job in replica.jobs)
+    initializing = (sync or "").upper() in _INITIAL or bool(replica.is_initial and jobs_initial)
+    pairs = replica.entity_pairs
+    local_entity = replica.local_cg_name or replica.local_entity_name
+    remote_entity = replica.remote_cg_name or replica.remote_entity_name
+    if replica.entity_type is not EntityType.CONSISTENCY_GROUP and len(pairs) == 1:
+        local_entity = local_entity or pairs[0].local_entity_name
+        remote_entity = remote_entity or pairs[0].remote_entity_name
+    members: tuple[tuple[str | None, str | None], ...] = ()
+    if replica.entity_type is EntityType.CONSISTENCY_GROUP:
+        members = tuple((p.local_entity_name, p.remote_entity_name) for p in pairs)
+    return ArrayReplica(
+        array=array,
+        id=replica.id,
+        role=(replica.role.value if replica.role is not None else "SOURCE"),
+        replication_type=replica.replication_type.value,
+        remote_id=replica.remote_replica_id,
+        state=replica.state.value if replica.state is not None else None,
+        sync_state=sync,
+        initializing=initializing,
+        progress=replica.progress,
+        last_synchronized=replica.last_synchronized,
+        rpo=replica.rpo,
+        sync_interval=replica.sync_interval,
+        rpo_state=replica.rpo_state,
+        description=replica.description or "",
+        local_entity=local_entity,
+        remote_entity=remote_entity,
+        members=members,
+        state_reason=replica.state_reason or replica.state_description,
+    )

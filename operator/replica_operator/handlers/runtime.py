@@ -1,0 +1,222 @@
+"""The operator's state for one run: settings, Kubernetes access, array connections, engine, pollers.
+
+Created by ``replica-operator run`` and handed to every kopf handler as ``memo.runtime``;
+nothing here is global.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from replica_operator import metrics
+from replica_operator.api import (
+    INFINIBOX,
+    ConditionStatus,
+    ConditionType,
+    InfiniBoxSpec,
+    InfiniBoxStatus,
+)
+from replica_operator.kube import Kube, KubeError
+from replica_operator.reconcile import Verdict
+from replica_operator.reconcile.conditions import merge
+from replica_operator.settings import OperatorSettings
+
+from .arrays import ArrayConnection, Arrays
+from .engine import Engine, Trigger
+
+log = logging.getLogger(__name__)
+MAX_PARALLEL_PASSES = 64
+MAX_LISTED_USERS = 10
+
+
+class Index(Protocol):
+    """What the handlers use of a kopf index: key -> a collection of values."""
+
+    def get(self, key: str, default: Any = None) -> Iterable[Any] | None: ...
+
+    def __iter__(self) -> Any: ...
+
+
+@dataclass
+class Indexes:
+    """The kopf indexes (live views), as received by the startup handler."""
+
+    infiniboxes: Index
+    replicas: Index
+    groups: Index
+
+    def infinibox(self, name: str) -> Mapping[str, Any] | None:
+        return next(iter(self.infiniboxes.get(name) or ()), None)
+
+    def users(self, array: str) -> list[Mapping[str, Any]]:
+        """Every replication object that names ``array`` as source or target."""
+        seen: dict[str, Mapping[str, Any]] = {}
+        for index in (self.replicas, self.groups):
+            for body in index.get(array) or ():
+                seen[body["metadata"]["uid"]] = body
+        return list(seen.values())
+
+
+@dataclass
+class Runtime:
+    settings: OperatorSettings
+    kube: Kube
+    arrays: Arrays
+    engine: Engine
+    indexes: Indexes | None = None
+    _pollers: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    _supervisor: asyncio.Task[None] | None = None
+    _passes: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(MAX_PARALLEL_PASSES))
+
+    @classmethod
+    def create(cls, settings: OperatorSettings) -> Runtime:
+        kube = Kube.from_environment()
+        arrays = Arrays(kube)
+        return cls(settings, kube, arrays, Engine(arrays, kube, settings))
+
+    def lookup(self, name: str) -> Mapping[str, Any] | None:
+        return self.indexes.infinibox(name) if self.indexes is not None else None
+
+    # -- polling ------------------------------------------------------------------------------------
+    def start(self, indexes: Indexes) -> None:
+        """Start polling: one loop per InfiniBox, kept in line with the index by a supervisor."""
+        self.indexes = indexes
+        self._supervisor = asyncio.create_task(self._supervise(), name="poll-supervisor")
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._supervisor, *self._pollers.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._pollers.clear()
+        await self.arrays.close()
+
+    async def _supervise(self) -> None:
+        """Follow the InfiniBox index: start a poll loop per new array, stop those that are gone."""
+        assert self.indexes is not None
+        while True:
+            names = set(self.indexes.infiniboxes)
+            for name in names - set(self._pollers):
+                self._pollers[name] = asyncio.create_task(self._poll_forever(name), name=f"poll-{name}")
+            for name in set(self._pollers) - names:
+                self._pollers.pop(name).cancel()
+                await self.arrays.remove(name)
+            await asyncio.sleep(0.5)
+
+    async def _poll_forever(self, name: str) -> None:
+        while (body := self.lookup(name)) is not None:
+            started = time.monotonic()
+            try:
+                await self.poll_once(name, body)
+            except Exception:  # one bad poll must not end polling of the array
+                log.exception("array %s: poll failed", name)
+            spec = InfiniBoxSpec.model_validate(dict(body["spec"]))
+            await asyncio.sleep(max(0.2, spec.poll_interval.total_seconds() - (time.monotonic() - started)))
+
+    async def poll_once(self, name: str, body: Mapping[str, Any]) -> None:
+        """List the array, write its status, and bring every object that uses it in line."""
+        assert self.indexes is not None
+        connection = await self.arrays.poll(name, body)
+        users = self.indexes.users(name)
+        await self.write_array_status(body, connection, users)
+        await self.reconcile_all(users, Trigger.POLL)
+
+    async def reconcile_all(self, bodies: Iterable[Mapping[str, Any]], trigger: Trigger) -> None:
+        async def one(body: Mapping[str, Any]) -> None:
+            async with self._passes:
+                try:
+                    await self.engine.reconcile(body, trigger, self.lookup)
+                except Exception:
+                    meta = body["metadata"]
+                    log.exception("%s %s/%s: reconcile failed", body["kind"], meta["namespace"], meta["name"])
+
+        await asyncio.gather(*(one(body) for body in bodies))
+        self._export_object_gauges()
+
+    def _export_object_gauges(self) -> None:
+        if self.indexes is None:
+            return
+        counts: dict[tuple[str, str, str], int] = {}
+        pending = 0
+        seen: set[str] = set()
+        for index in (self.indexes.replicas, self.indexes.groups):
+            for key in list(index):
+                for body in index.get(key) or ():
+                    uid = body["metadata"]["uid"]
+                    if uid in seen:
+                        continue
+                    seen.add(uid)
+                    status = body.get("status") or {}
+                    label = (
+                        body["kind"],
+                        status.get("state") or "Unknown",
+                        status.get("replicationType") or "Unknown",
+                    )
+                    counts[label] = counts.get(label, 0) + 1
+                    pending += bool(status.get("pendingReplicationType"))
+        metrics.OBJECTS.clear()
+        for (kind, state, kind_type), count in counts.items():
+            metrics.OBJECTS.labels(kind, state, kind_type).set(count)
+        metrics.PENDING_TYPE_CHANGES.set(pending)
+
+    # -- the InfiniBox's own status -----------------------------------------------------------------
+    async def write_array_status(
+        self, body: Mapping[str, Any], connection: ArrayConnection, users: list[Mapping[str, Any]]
+    ) -> None:
+        """Connected, InUse and the system's identity; written when it changes (plus a slow heartbeat)."""
+        now = datetime.now(UTC)
+        previous = InfiniBoxStatus.model_validate(dict(body.get("status") or {}))
+        status = previous.model_copy(deep=True)
+        status.observed_generation = int(body["metadata"].get("generation") or 0)
+        if connection.problem is None and connection.system is not None:
+            system = connection.system
+            connected = Verdict(
+                ConditionType.CONNECTED,
+                ConditionStatus.TRUE,
+                "Connected",
+                f"logged in to {system.name} (serial {system.serial}, version {system.version})",
+            )
+            status.system_name, status.serial, status.version = system.name, system.serial, system.version
+            status.replica_count = len(connection.replicas or {})
+        else:
+            problem = connection.problem
+            reason, message = (
+                (problem.reason, problem.message) if problem else ("Connecting", "not connected yet")
+            )
+            connected = Verdict(ConditionType.CONNECTED, ConditionStatus.FALSE, reason, message)
+        status.conditions = merge(
+            previous.conditions,
+            [connected, in_use_verdict(users)],
+            generation=status.observed_generation,
+            now=now,
+        )
+        material = status.model_dump(mode="json", exclude={"last_polled"})
+        stale = previous.last_polled is None or now - previous.last_polled >= self.settings.status_heartbeat
+        if material == previous.model_dump(mode="json", exclude={"last_polled"}) and not stale:
+            return
+        status.last_polled = now
+        try:
+            await self.kube.patch_status(INFINIBOX, None, body["metadata"]["name"], status.to_cr())
+        except KubeError as error:
+            log.warning("InfiniBox %s: status not written: %s", body["metadata"]["name"], error)
+
+
+def in_use_verdict(users: list[Mapping[str, Any]]) -> Verdict:
+    """InUse: which replication objects still name this array (deletion waits for them)."""
+    if not users:
+        return Verdict(
+            ConditionType.IN_USE, ConditionStatus.FALSE, "NotInUse", "no replication object uses it"
+        )
+    names = sorted(f"{b['kind']} {b['metadata']['namespace']}/{b['metadata']['name']}" for b in users)
+    listed = ", ".join(names[:MAX_LISTED_USERS])
+    more = f" and {len(names) - MAX_LISTED_USERS} more" if len(names) > MAX_LISTED_USERS else ""
+    return Verdict(ConditionType.IN_USE, ConditionStatus.TRUE, "InUse", f"used by {listed}{more}")

@@ -1,0 +1,162 @@
+"""The kopf handlers. Each does one thing and hands the work to the engine or the runtime."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+
+from replica_operator import metrics
+from replica_operator.api import (
+    CONSISTENCY_GROUP_REPLICA_PLURAL,
+    FINALIZER,
+    GROUP,
+    INFINIBOX_PLURAL,
+    REPLICA_PLURAL,
+    VERSION,
+    DeletionPolicy,
+    ManagementPolicy,
+)
+
+from .engine import Trigger
+from .runtime import Indexes, Runtime, in_use_verdict
+
+log = logging.getLogger(__name__)
+REPLICATION_KINDS = (REPLICA_PLURAL, CONSISTENCY_GROUP_REPLICA_PLURAL)
+DELETION_RETRY_SECONDS = 10.0
+
+
+def _runtime(memo: Any) -> Runtime:
+    runtime = memo.runtime
+    assert isinstance(runtime, Runtime)
+    return runtime
+
+
+def _snapshot(body: kopf.Body) -> dict[str, Any]:
+    """A plain copy of the object for the indexes (kopf's body views follow the live object)."""
+    return {key: body[key] for key in ("apiVersion", "kind", "metadata", "spec", "status") if key in body}
+
+
+# -- start-up ---------------------------------------------------------------------------------------
+@kopf.on.startup()
+async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: Any) -> None:
+    """Our own finalizer and annotation prefix, watch timeouts, and start polling the arrays."""
+    settings.persistence.finalizer = FINALIZER
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=GROUP, key="last-handled-configuration"
+    )
+    settings.watching.server_timeout = 270
+    settings.watching.client_timeout = 300
+    settings.watching.connect_timeout = 30
+    settings.scanning.disabled = True  # least privilege: no CRD or namespace watching needed
+    settings.posting.loggers = False
+    runtime = _runtime(memo)
+    if runtime.settings.metrics_port is not None:
+        metrics.serve(runtime.settings.bind_address, runtime.settings.metrics_port)
+    runtime.start(
+        Indexes(
+            infiniboxes=kwargs["infinibox_index"],
+            replicas=kwargs["replica_index"],
+            groups=kwargs["group_replica_index"],
+        )
+    )
+
+
+@kopf.on.cleanup()
+async def shut_down(memo: kopf.Memo, **_: Any) -> None:
+    await _runtime(memo).stop()
+
+
+# -- indexes: who uses which array ------------------------------------------------------------------
+@kopf.index(GROUP, VERSION, INFINIBOX_PLURAL)
+def infinibox_index(name: str, body: kopf.Body, **_: Any) -> dict[str, dict[str, Any]]:
+    return {name: _snapshot(body)}
+
+
+def _by_array(body: kopf.Body, spec: kopf.Spec) -> dict[str, dict[str, Any]]:
+    snapshot = _snapshot(body)
+    return {spec["source"]["array"]: snapshot, spec["target"]["array"]: snapshot}
+
+
+@kopf.index(GROUP, VERSION, REPLICA_PLURAL)
+def replica_index(body: kopf.Body, spec: kopf.Spec, **_: Any) -> dict[str, dict[str, Any]]:
+    return _by_array(body, spec)
+
+
+@kopf.index(GROUP, VERSION, CONSISTENCY_GROUP_REPLICA_PLURAL)
+def group_replica_index(body: kopf.Body, spec: kopf.Spec, **_: Any) -> dict[str, dict[str, Any]]:
+    return _by_array(body, spec)
+
+
+# -- InfiniBox: in-use protection -------------------------------------------------------------------
+@kopf.on.delete(GROUP, VERSION, INFINIBOX_PLURAL)
+async def release_array(name: str, body: kopf.Body, memo: kopf.Memo, retry: int, **_: Any) -> None:
+    """An array still named by replication objects is not let go (its finalizer stays)."""
+    runtime = _runtime(memo)
+    assert runtime.indexes is not None
+    users = runtime.indexes.users(name)
+    if users:
+        verdict = in_use_verdict(users)
+        connection = runtime.arrays.get(name)
+        if connection is not None:
+            await runtime.write_array_status(body, connection, users)
+        kopf.warn(
+            body, reason="DeletionBlocked", message=f"InfiniBox {name} cannot go yet: {verdict.message}"
+        )
+        raise kopf.TemporaryError(f"still {verdict.message}", delay=DELETION_RETRY_SECONDS)
+    await runtime.arrays.remove(name)
+
+
+# -- Replica and ConsistencyGroupReplica ------------------------------------------------------------
+def _needs_finalizer(spec: kopf.Spec, **_: Any) -> bool:
+    """Only objects whose deletion must remove something on an array carry our finalizer."""
+    deletion = str(spec.get("deletionPolicy", DeletionPolicy.DELETE))
+    management = str(spec.get("managementPolicy", ManagementPolicy.FULL))
+    return deletion == DeletionPolicy.DELETE and management == ManagementPolicy.FULL
+
+
+async def _reconcile(body: kopf.Body, memo: kopf.Memo, trigger: Trigger) -> None:
+    runtime = _runtime(memo)
+    await runtime.engine.reconcile(_snapshot(body), trigger, runtime.lookup)
+
+
+for _plural in REPLICATION_KINDS:
+
+    @kopf.on.create(GROUP, VERSION, _plural)
+    @kopf.on.update(GROUP, VERSION, _plural)
+    async def apply_spec(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+        """A new or changed object: bring the arrays in line now rather than at the next poll."""
+        await _reconcile(body, memo, Trigger.EVENT)
+
+    @kopf.on.resume(GROUP, VERSION, _plural)
+    async def resume(body: kopf.Body, memo: kopf.Memo, status: kopf.Status, **_: Any) -> None:
+        """After a restart: objects without a replica id may have been half-created; look now."""
+        if status.get("replicaId") is None:
+            await _reconcile(body, memo, Trigger.EVENT)
+
+    @kopf.on.delete(GROUP, VERSION, _plural, when=_needs_finalizer)
+    async def delete_replica(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+        """deletionPolicy Delete: remove the replica on the array before the object goes."""
+        runtime = _runtime(memo)
+        outcome = await runtime.engine.reconcile(_snapshot(body), Trigger.DELETE, runtime.lookup)
+        done = outcome.plan.release or (outcome.results and all(r.problem is None for r in outcome.results))
+        if not done:
+            problem = outcome.plan.blocked or next((r.problem for r in outcome.results if r.problem), None)
+            raise kopf.TemporaryError(
+                problem.message if problem else "waiting to delete the replica", delay=DELETION_RETRY_SECONDS
+            )
+        _forget(body, runtime)
+
+    @kopf.on.event(GROUP, VERSION, _plural, when=lambda type, **_: type == "DELETED")
+    def forget(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+        """The object is gone: drop what the engine and the metrics kept about it."""
+        _forget(body, _runtime(memo))
+
+
+def _forget(body: Mapping[str, Any], runtime: Runtime) -> None:
+    meta = body["metadata"]
+    runtime.engine.forget(meta["uid"])
+    metrics.forget_object(body["kind"], meta["namespace"], meta["name"])

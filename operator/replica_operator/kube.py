@@ -1,0 +1,145 @@
+"""What the operator asks of Kubernetes besides what kopf does: Secrets and status patches.
+
+The official ``kubernetes`` client is synchronous, so each call runs in a worker thread;
+one client object, no global state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import kubernetes
+from kubernetes.client.exceptions import ApiException
+from pydantic import SecretStr
+
+from replica_operator.api import GROUP, VERSION, CustomResource
+
+log = logging.getLogger(__name__)
+COMPONENT = "infinibox-replica-operator"
+CLUSTER_EVENTS_NAMESPACE = "default"
+
+
+class KubeError(Exception):
+    """A Kubernetes API call failed; ``status`` is the HTTP status (0 when none arrived)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class SecretData:
+    """A Secret's values (decoded) and the version they were read at."""
+
+    resource_version: str
+    values: dict[str, SecretStr]
+
+    def get(self, key: str) -> SecretStr | None:
+        return self.values.get(key)
+
+
+class Kube:
+    """One Kubernetes API client for the operator's own reads and status writes."""
+
+    def __init__(self, api_client: kubernetes.client.ApiClient) -> None:
+        self._core = kubernetes.client.CoreV1Api(api_client)
+        self._custom = kubernetes.client.CustomObjectsApi(api_client)
+
+    @classmethod
+    def from_environment(cls) -> Kube:
+        """In-cluster credentials when running in a pod, else ``$KUBECONFIG`` / ``~/.kube/config``."""
+        configuration = kubernetes.client.Configuration()
+        try:
+            kubernetes.config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        except kubernetes.config.ConfigException:
+            kubernetes.config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        return cls(kubernetes.client.ApiClient(configuration))
+
+    async def read_secret(self, namespace: str, name: str) -> SecretData | None:
+        """The Secret's data, or None when it does not exist."""
+        try:
+            secret = await asyncio.to_thread(self._core.read_namespaced_secret, name, namespace)
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            why = f"cannot read Secret {namespace}/{name}: {error.reason}"
+            raise KubeError(error.status or 0, why) from None
+        values = {
+            key: SecretStr(base64.b64decode(value).decode("utf-8", errors="replace"))
+            for key, value in (secret.data or {}).items()
+        }
+        version = secret.metadata.resource_version if secret.metadata is not None else None
+        return SecretData(version or "", values)
+
+    async def patch_status(
+        self, resource: CustomResource, namespace: str | None, name: str, status: dict[str, Any]
+    ) -> str | None:
+        """Merge-patch ``status`` (None values remove fields); the new resourceVersion, None if gone."""
+        body = {"status": status}
+        patched: Any
+        try:
+            if namespace is None:
+                patched = await asyncio.to_thread(
+                    self._custom.patch_cluster_custom_object_status,
+                    GROUP,
+                    VERSION,
+                    resource.plural,
+                    name,
+                    body,
+                )
+            else:
+                patched = await asyncio.to_thread(
+                    self._custom.patch_namespaced_custom_object_status,
+                    GROUP,
+                    VERSION,
+                    namespace,
+                    resource.plural,
+                    name,
+                    body,
+                )
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise KubeError(error.status or 0, f"cannot patch status of {name}: {error.reason}") from None
+        return str(patched["metadata"]["resourceVersion"])
+
+    async def post_event(self, involved: dict[str, Any], *, type: str, reason: str, message: str) -> None:
+        """Record a core/v1 Event on an object (cluster-scoped objects get theirs in ``default``).
+
+        Events are best effort: a failure is logged and never stops a reconciliation.
+        """
+        metadata = involved["metadata"]
+        namespace = metadata.get("namespace") or CLUSTER_EVENTS_NAMESPACE
+        now = datetime.now(UTC)
+        event = kubernetes.client.CoreV1Event(
+            metadata=kubernetes.client.V1ObjectMeta(name=f"{metadata['name']}.{uuid.uuid4().hex[:16]}"),
+            involved_object=kubernetes.client.V1ObjectReference(
+                api_version=involved["apiVersion"],
+                kind=involved["kind"],
+                name=metadata["name"],
+                namespace=metadata.get("namespace"),
+                uid=metadata.get("uid"),
+            ),
+            type=type,
+            reason=reason,
+            message=message[:1024],
+            first_timestamp=now,
+            last_timestamp=now,
+            event_time=None,
+            count=1,
+            source=kubernetes.client.V1EventSource(component=COMPONENT),
+            reporting_component=COMPONENT,
+            reporting_instance=os.environ.get("POD_NAME") or socket.gethostname(),
+        )
+        try:
+            await asyncio.to_thread(self._core.create_namespaced_event, namespace, event)
+        except ApiException as error:
+            log.warning("event %s on %s/%s not posted: %s", reason, namespace, metadata["name"], error.reason)

@@ -1,0 +1,36 @@
+"""The operator's own settings, in one place. ``replica-operator run`` fills them from its
+flags, each of which also reads an environment variable ``REPLICA_OPERATOR_<NAME>``."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+class OperatorSettings(BaseModel):
+    """How the operator runs. Array-specific knobs (poll interval, limits) are on each InfiniBox."""
+
+    model_config = ConfigDict(frozen=True)
+
+    namespaces: tuple[str, ...] = Field(default=(), description="Namespaces to watch; empty: all.")
+    bind_address: str = Field(default="0.0.0.0", description="Address of the probe and metrics servers.")
+    liveness_port: int | None = Field(default=8080, description="Port of /healthz; None: off.")
+    metrics_port: int | None = Field(default=9090, description="Port of /metrics; None: off.")
+    log_format: LogFormat = LogFormat.TEXT
+    verbose: bool = False
+    debug: bool = False
+    peering: str | None = Field(default=None, description="kopf peering name; None: standalone.")
+    priority: int = 0
+    status_heartbeat: timedelta = Field(
+        default=timedelta(minutes=5),
+        description="How stale InfiniBox.status.lastPolled may get while nothing else changes.",
+    )
+    retry_base: timedelta = Field(default=timedelta(seconds=2), description="First wait after a failed step.")
+    retry_max: timedelta = Field(default=timedelta(minutes=5), description="Longest wait between attempts.")
