@@ -1,0 +1,100 @@
+"""Request statistics and the request log of the API (``/_sim/stats``, ``/_sim/requests``).
+
+The in-flight high-water mark lets tests assert that a client never has more than N
+requests outstanding against an array.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass
+class Counters:
+    requests_total: int = 0
+    in_flight: int = 0
+    in_flight_high_water: int = 0
+
+    def begin(self) -> None:
+        self.requests_total += 1
+        self.in_flight += 1
+        if self.in_flight > self.in_flight_high_water:
+            self.in_flight_high_water = self.in_flight
+
+    def end(self) -> None:
+        self.in_flight -= 1
+
+    def reset(self) -> None:
+        """Zero the totals; the high-water mark restarts from what is in flight right now."""
+        self.requests_total = 0
+        self.in_flight_high_water = self.in_flight
+
+
+class RequestStats:
+    """Totals and concurrency, overall and per system."""
+
+    def __init__(self) -> None:
+        self.total = Counters()
+        self.by_system: dict[str, Counters] = {}
+
+    def begin(self, system: str) -> None:
+        self.total.begin()
+        self.by_system.setdefault(system, Counters()).begin()
+
+    def end(self, system: str) -> None:
+        self.total.end()
+        self.by_system[system].end()
+
+    def reset(self) -> None:
+        self.total.reset()
+        for counters in self.by_system.values():
+            counters.reset()
+
+    def snapshot(self, systems: list[str]) -> dict[str, Any]:
+        by_system = {name: asdict(self.by_system.get(name, Counters())) for name in systems}
+        return {**asdict(self.total), "by_system": by_system}
+
+
+class RequestLog:
+    """The last ``maxlen`` API requests, numbered so clients can ask for what came after ``since``."""
+
+    def __init__(self, maxlen: int = 10_000) -> None:
+        self._entries: deque[dict[str, Any]] = deque(maxlen=maxlen)
+        self._seq = itertools.count(1)
+
+    def add(
+        self,
+        *,
+        system: str,
+        method: str,
+        path: str,
+        query: str,
+        status: int,
+        started: float,
+        duration_ms: float,
+    ) -> int:
+        seq = next(self._seq)
+        self._entries.append(
+            {
+                "seq": seq,
+                "system": system,
+                "method": method,
+                "path": path,
+                "query": query,
+                "status": status,
+                "started": started,
+                "duration_ms": round(duration_ms, 3),
+            }
+        )
+        return seq
+
+    def since(self, seq: int = 0) -> list[dict[str, Any]]:
+        return [dict(entry) for entry in self._entries if entry["seq"] > seq]
+
+    def clear(self) -> int:
+        count = len(self._entries)
+        self._entries.clear()
+        return count
