@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import ssl
 import threading
 import uuid
 
@@ -28,18 +30,12 @@ def test_configmap_round_trips(cluster: Cluster, namespace: str) -> None:
     assert stored["metadata"]["uid"]
 
 
-def _server_and_ca(cluster: Cluster) -> tuple[str, str | bool]:
+def _server_and_ca(cluster: Cluster) -> tuple[str, ssl.SSLContext]:
+    """The API server's URL and a TLS context trusting its CA (from the kubeconfig)."""
     config = cluster.kubectl_json("config", "view", "--raw", "--minify")
     server = config["clusters"][0]["cluster"]["server"]
-    ca_data = config["clusters"][0]["cluster"].get("certificate-authority-data")
-    if not ca_data:
-        return server, False
-    import base64
-    import tempfile
-
-    with tempfile.NamedTemporaryFile("wb", suffix=".crt", delete=False) as handle:
-        handle.write(base64.b64decode(ca_data))
-    return server, handle.name
+    ca_data = base64.b64decode(config["clusters"][0]["cluster"]["certificate-authority-data"]).decode()
+    return server, ssl.create_default_context(cadata=ca_data)
 
 
 def test_service_account_token_is_authenticated_and_authorised_by_rbac(

@@ -17,6 +17,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -45,7 +46,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _die_with_parent() -> None:
+def kill_with_parent() -> None:
+    """``preexec_fn``: the kernel kills the child when the process that started it dies."""
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
@@ -70,7 +72,7 @@ class _Process:
             stdout=self.log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent if die_with_parent else None,
+            preexec_fn=kill_with_parent if die_with_parent else None,
         )
 
     def alive(self) -> bool:
@@ -306,7 +308,7 @@ class ControlPlane:
     def _client(self) -> httpx.Client:
         assert self.pki is not None
         return httpx.Client(
-            verify=str(self.pki.ca_cert) if self.pki else False,
+            verify=ssl.create_default_context(cafile=str(self.pki.ca_cert)),
             cert=(str(self.pki.admin_cert), str(self.pki.admin_key)),
             timeout=httpx.Timeout(5.0),
         )

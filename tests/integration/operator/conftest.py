@@ -1,0 +1,230 @@
+"""The whole thing running: real API server, ``ibox-sim`` over HTTP, ``replica-operator run``.
+
+One operator process and one simulator serve the session; each test gets its own
+namespace, its own pair of InfiniBox objects and its own entity names, and leaves
+nothing behind (its objects are deleted through the operator, finalizers included).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import kubernetes
+import pytest
+import yaml
+
+from ibox_sim.testing import RunningSimulator, run_simulator
+from replica_operator.api import GROUP, VERSION
+from tests.support.arrays import SimArrays
+from tests.support.kube import Cluster
+from tests.support.operator import OperatorProcess
+from tests.support.wait import wait_for
+
+INITIAL_SYNC_SECONDS = 2.0
+POLL_INTERVAL = "1s"
+
+
+@pytest.fixture(scope="session")
+def simulator() -> Iterator[RunningSimulator]:
+    with run_simulator(2, initial_sync_seconds=INITIAL_SYNC_SECONDS) as sim:
+        yield sim
+
+
+@pytest.fixture(scope="session")
+def operator(cluster: Cluster, crds: list[str]) -> Iterator[OperatorProcess]:
+    process = OperatorProcess(cluster.kubeconfig).start()
+    yield process
+    process.close()
+
+
+@dataclass
+class Objects:
+    """Create, read and delete our custom objects through the real API (no kubectl per poll)."""
+
+    cluster: Cluster
+    namespace: str
+    api: kubernetes.client.CustomObjectsApi = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.api = kubernetes.client.CustomObjectsApi(self.cluster.api_client())
+
+    def apply(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        manifest.setdefault("apiVersion", f"{GROUP}/{VERSION}")
+        self.cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump(manifest))
+        return manifest
+
+    def get(self, plural: str, name: str) -> dict[str, Any] | None:
+        try:
+            if plural == "infiniboxes":
+                return dict(self.api.get_cluster_custom_object(GROUP, VERSION, plural, name))
+            return dict(self.api.get_namespaced_custom_object(GROUP, VERSION, self.namespace, plural, name))
+        except kubernetes.client.ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def patch(self, plural: str, name: str, patch: dict[str, Any]) -> None:
+        self.api.patch_namespaced_custom_object(GROUP, VERSION, self.namespace, plural, name, patch)
+
+    def delete(self, plural: str, name: str) -> None:
+        try:
+            if plural == "infiniboxes":
+                self.api.delete_cluster_custom_object(GROUP, VERSION, plural, name)
+            else:
+                self.api.delete_namespaced_custom_object(GROUP, VERSION, self.namespace, plural, name)
+        except kubernetes.client.ApiException as error:
+            if error.status != 404:
+                raise
+
+    def names(self, plural: str) -> list[str]:
+        listed = self.api.list_namespaced_custom_object(GROUP, VERSION, self.namespace, plural)
+        return [item["metadata"]["name"] for item in listed["items"]]
+
+    def condition(self, plural: str, name: str, kind: str) -> dict[str, Any] | None:
+        body = self.get(plural, name) or {}
+        for condition in (body.get("status") or {}).get("conditions") or []:
+            if condition["type"] == kind:
+                return dict(condition)
+        return None
+
+    def wait_status(
+        self,
+        plural: str,
+        name: str,
+        check: Callable[[dict[str, Any]], bool],
+        *,
+        timeout: float = 30,
+        what: str = "",
+    ) -> dict[str, Any]:
+        """Wait until ``check(status)`` holds; return the status."""
+
+        def probe() -> dict[str, Any] | None:
+            body = self.get(plural, name)
+            status = dict((body or {}).get("status") or {})
+            return status if body is not None and check(status) else None
+
+        return wait_for(probe, timeout=timeout, interval=0.25, what=what or f"{plural}/{name} status")
+
+    def wait_gone(self, plural: str, name: str, timeout: float = 30) -> None:
+        wait_for(
+            lambda: self.get(plural, name) is None, timeout=timeout, interval=0.25, what=f"{name} deleted"
+        )
+
+
+def condition_of(status: dict[str, Any], kind: str) -> dict[str, Any]:
+    return next((c for c in status.get("conditions") or [] if c["type"] == kind), {})
+
+
+def is_true(status: dict[str, Any], kind: str) -> bool:
+    return condition_of(status, kind).get("status") == "True"
+
+
+@dataclass
+class Env:
+    """One test's world: its namespace, two InfiniBox objects on the simulator, helpers."""
+
+    objects: Objects
+    arrays: SimArrays
+    source: str
+    target: str
+    prefix: str
+    infiniboxes: list[str] = field(default_factory=list)
+
+    @property
+    def namespace(self) -> str:
+        return self.objects.namespace
+
+    def name(self, suffix: str) -> str:
+        return f"{self.prefix}-{suffix}"
+
+    def infinibox(
+        self, name: str, system: str, *, url: str | None = None, secret: str = "creds", **spec: Any
+    ) -> str:
+        self.objects.apply(
+            {
+                "kind": "InfiniBox",
+                "metadata": {"name": name},
+                "spec": {
+                    "url": url or self.arrays.url(system),
+                    "credentialsSecretRef": {"name": secret, "namespace": self.namespace},
+                    "pollInterval": POLL_INTERVAL,
+                    **spec,
+                },
+            }
+        )
+        self.infiniboxes.append(name)
+        return name
+
+    def replica(
+        self,
+        name: str,
+        *,
+        volume: str | None = None,
+        filesystem: str | None = None,
+        target: dict[str, Any] | None = None,
+        **spec: Any,
+    ) -> dict[str, Any]:
+        source: dict[str, Any] = {"array": self.source}
+        source.update({"volume": volume} if volume else {"filesystem": filesystem})
+        return self.objects.apply(
+            {
+                "kind": "Replica",
+                "metadata": {"name": name, "namespace": self.namespace},
+                "spec": {
+                    "source": source,
+                    "target": {"array": self.target, "pool": "pool-1", **(target or {})},
+                    **spec,
+                },
+            }
+        )
+
+    def replica_on_array(self, name: str, plural: str = "replicas") -> dict[str, Any] | None:
+        status = (self.objects.get(plural, name) or {}).get("status") or {}
+        replica_id = status.get("replicaId")
+        return self.arrays.replica("ibox-1", replica_id) if replica_id else None
+
+
+@pytest.fixture
+def env(
+    cluster: Cluster, operator: OperatorProcess, simulator: RunningSimulator, namespace: str
+) -> Iterator[Env]:
+    objects = Objects(cluster, namespace)
+    cluster.kubectl(
+        "-n",
+        namespace,
+        "create",
+        "secret",
+        "generic",
+        "creds",
+        "--from-literal=username=admin",
+        "--from-literal=password=admin",
+    )
+    arrays = SimArrays(simulator)
+    prefix = f"t{uuid.uuid4().hex[:6]}"
+    world = Env(objects, arrays, source=f"{prefix}-src", target=f"{prefix}-dst", prefix=prefix)
+    world.infinibox(world.source, "ibox-1")
+    world.infinibox(world.target, "ibox-2")
+    yield world
+    cleanup(world)
+    arrays.close()
+
+
+def cleanup(world: Env) -> None:
+    """Delete the test's objects through the operator (Orphan first if an array is gone), then its arrays."""
+    objects = world.objects
+    for plural in ("replicas", "consistencygroupreplicas"):
+        for name in objects.names(plural):
+            objects.delete(plural, name)
+        for name in objects.names(plural):
+            try:
+                objects.wait_gone(plural, name, timeout=15)
+            except AssertionError:
+                objects.patch(plural, name, {"spec": {"deletionPolicy": "Orphan"}})
+                objects.wait_gone(plural, name, timeout=15)
+    for name in world.infiniboxes:
+        objects.delete("infiniboxes", name)
+    for name in world.infiniboxes:
+        objects.wait_gone("infiniboxes", name, timeout=30)

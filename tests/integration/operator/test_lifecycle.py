@@ -1,0 +1,206 @@
+"""Issue 6: each target mode and type, status true to the arrays, Events, and deletion policies."""
+
+from __future__ import annotations
+
+from tests.integration.operator.conftest import Env, condition_of, is_true
+
+
+def _ready(status: dict[str, object]) -> bool:
+    return is_true(status, "Ready") and status.get("syncState") == "SYNCHRONIZED"
+
+
+def test_async_volume_in_create_mode_goes_from_initializing_to_synchronized(env: Env) -> None:
+    volume = env.name("vol")
+    env.arrays.volume("ibox-1", volume)
+    env.replica(volume, volume=volume, rpo="2m", syncInterval="30s")
+
+    initializing = env.objects.wait_status("replicas", volume, lambda s: s.get("syncState") == "INITIALIZING")
+    assert condition_of(initializing, "Ready")["reason"] == "Initializing"
+    assert initializing["replicationType"] == "ASYNC"
+    status = env.objects.wait_status("replicas", volume, _ready, what="Ready=True and SYNCHRONIZED")
+    assert status["state"] == "ACTIVE"
+    assert status["role"] == "SOURCE"
+    assert status["rpo"] == "2m"
+    assert status["syncInterval"] == "30s"
+    assert is_true(status, "Synced")
+    assert is_true(status, "Replicating")
+    assert is_true(status, "RPOCompliant")
+    assert status["currentSource"] == {"array": env.source, "entity": volume}
+    assert status["currentTarget"]["array"] == env.target
+
+    source = env.arrays.replica("ibox-1", status["replicaId"])
+    assert source is not None
+    assert source["replication_type"] == "ASYNC"
+    assert source["rpo_value"] == 120_000
+    assert source["sync_interval"] == 30_000
+    assert f"k8s-uid={env.objects.get('replicas', volume)['metadata']['uid']}" in source["description"]
+    target = env.arrays.replica("ibox-2", status["remoteReplicaId"])
+    assert target is not None
+    assert target["role"] == "TARGET"
+
+    columns = env.objects.cluster.kubectl("-n", env.namespace, "get", "replicas").stdout.splitlines()
+    assert columns[0].split() == ["NAME", "SOURCE", "TARGET", "TYPE", "STATE", "SYNC", "READY", "AGE"]
+    assert columns[1].split()[1:7] == [env.source, env.target, "ASYNC", "ACTIVE", "SYNCHRONIZED", "True"]
+    events = env.objects.cluster.kubectl("-n", env.namespace, "get", "events", "-o", "json").stdout
+    assert '"reason": "Created"' in events
+    assert '"reason": "Ready"' in events
+
+
+def test_sync_filesystem_replica(env: Env) -> None:
+    filesystem = env.name("fs")
+    env.arrays.filesystem("ibox-1", filesystem)
+    env.replica(filesystem, filesystem=filesystem, replicationType="SYNC")
+    status = env.objects.wait_status("replicas", filesystem, _ready)
+    assert status["replicationType"] == "SYNC"
+    assert "rpo" not in status
+    replica = env.arrays.replica("ibox-1", status["replicaId"])
+    assert replica is not None
+    assert (replica["entity_type"], replica["replication_type"]) == ("FILESYSTEM", "SYNC")
+    assert condition_of(status, "RPOCompliant")["reason"] == "Synchronous"
+
+
+def test_existing_target_mode(env: Env) -> None:
+    volume, remote = env.name("vol"), env.name("vol-dr")
+    env.arrays.volume("ibox-1", volume)
+    existing = env.arrays.volume("ibox-2", remote)
+    env.objects.apply(
+        {
+            "kind": "Replica",
+            "metadata": {"name": volume, "namespace": env.namespace},
+            "spec": {
+                "source": {"array": env.source, "volume": volume},
+                "target": {"array": env.target, "mode": "Existing", "name": remote},
+            },
+        }
+    )
+    status = env.objects.wait_status("replicas", volume, _ready)
+    target = env.arrays.replica("ibox-2", status["remoteReplicaId"])
+    assert target is not None
+    assert target["local_entity_id"] == existing["id"]
+    assert status["currentTarget"] == {"array": env.target, "entity": remote}
+
+
+def test_base_snapshot_mode(env: Env) -> None:
+    volume, remote = env.name("vol"), env.name("vol-dr")
+    local = env.arrays.volume("ibox-1", volume)
+    remote_volume = env.arrays.volume("ibox-2", remote)
+    env.arrays.snapshot("ibox-1", local["id"], f"{volume}-base")
+    env.arrays.snapshot("ibox-2", remote_volume["id"], f"{remote}-base")
+    env.objects.apply(
+        {
+            "kind": "Replica",
+            "metadata": {"name": volume, "namespace": env.namespace},
+            "spec": {
+                "source": {"array": env.source, "volume": volume},
+                "target": {
+                    "array": env.target,
+                    "mode": "BaseSnapshot",
+                    "baseSnapshot": {"local": f"{volume}-base", "remote": f"{remote}-base"},
+                },
+            },
+        }
+    )
+    status = env.objects.wait_status("replicas", volume, _ready)
+    source = env.arrays.replica("ibox-1", status["replicaId"])
+    assert source is not None
+    pair = source["entity_pairs"][0]
+    assert (pair["local_base_action"], pair["remote_base_action"]) == ("BASE", "BASE")
+    assert pair["remote_entity_id"] == remote_volume["id"]
+
+
+def test_consistency_group_replica_reports_its_members(env: Env) -> None:
+    group = env.name("cg")
+    members = [env.name("m1"), env.name("m2")]
+    env.arrays.consistency_group("ibox-1", group, members)
+    env.objects.apply(
+        {
+            "kind": "ConsistencyGroupReplica",
+            "metadata": {"name": group, "namespace": env.namespace},
+            "spec": {
+                "source": {"array": env.source, "consistencyGroup": group},
+                "target": {"array": env.target, "pool": "pool-1"},
+                "rpo": "1m",
+            },
+        }
+    )
+    status = env.objects.wait_status("consistencygroupreplicas", group, _ready)
+    assert sorted(member["local"] for member in status["members"]) == sorted(members)
+    assert all(member.get("remote") for member in status["members"])
+    replica = env.arrays.replica("ibox-1", status["replicaId"])
+    assert replica is not None
+    assert replica["entity_type"] == "CONSISTENCY_GROUP"
+    assert len(replica["entity_pairs"]) == 2
+
+
+def test_suspend_and_resume(env: Env) -> None:
+    volume = env.name("vol")
+    env.arrays.volume("ibox-1", volume)
+    env.replica(volume, volume=volume)
+    status = env.objects.wait_status("replicas", volume, _ready)
+    env.objects.patch("replicas", volume, {"spec": {"suspended": True}})
+    status = env.objects.wait_status("replicas", volume, lambda s: s.get("state") == "SUSPENDED")
+    assert condition_of(status, "Ready")["reason"] == "Suspended"
+    assert is_true(status, "Ready")  # suspended as asked is not a failure
+    assert not is_true(status, "Replicating")
+    assert env.arrays.replica("ibox-1", status["replicaId"])["state"] == "SUSPENDED"  # type: ignore[index]
+    env.objects.patch("replicas", volume, {"spec": {"suspended": False}})
+    env.objects.wait_status(
+        "replicas", volume, lambda s: s.get("state") == "ACTIVE" and is_true(s, "Replicating")
+    )
+    assert env.arrays.replica("ibox-1", status["replicaId"])["state"] == "ACTIVE"  # type: ignore[index]
+
+
+def test_rpo_and_interval_updates_reach_the_array(env: Env) -> None:
+    volume = env.name("vol")
+    env.arrays.volume("ibox-1", volume)
+    env.replica(volume, volume=volume, rpo="5m", syncInterval="1m")
+    status = env.objects.wait_status("replicas", volume, _ready)
+    env.objects.patch("replicas", volume, {"spec": {"rpo": "10m", "syncInterval": "2m"}})
+    env.objects.wait_status(
+        "replicas", volume, lambda s: s.get("rpo") == "10m" and s.get("syncInterval") == "2m"
+    )
+    replica = env.arrays.replica("ibox-1", status["replicaId"])
+    assert replica is not None
+    assert (replica["rpo_value"], replica["sync_interval"]) == (600_000, 120_000)
+
+
+def test_delete_policy_removes_the_replica_on_both_arrays(env: Env) -> None:
+    volume = env.name("vol")
+    env.arrays.volume("ibox-1", volume)
+    env.replica(volume, volume=volume)
+    status = env.objects.wait_status("replicas", volume, lambda s: s.get("replicaId") is not None)
+    assert (
+        "replication.infinibox.io/finalizer" in env.objects.get("replicas", volume)["metadata"]["finalizers"]
+    )  # type: ignore[index]
+    env.objects.delete("replicas", volume)
+    env.objects.wait_gone("replicas", volume)
+    assert env.arrays.replica("ibox-1", status["replicaId"]) is None
+    assert env.arrays.replica("ibox-2", status["remoteReplicaId"]) is None
+    assert env.arrays.call("ibox-1", "GET", "/volumes", name=f"eq:{volume}")  # the data stays
+
+
+def test_orphan_policy_leaves_the_replica_running(env: Env) -> None:
+    volume = env.name("vol")
+    env.arrays.volume("ibox-1", volume)
+    env.replica(volume, volume=volume, deletionPolicy="Orphan")
+    status = env.objects.wait_status("replicas", volume, lambda s: s.get("replicaId") is not None)
+    assert "replication.infinibox.io/finalizer" not in (
+        env.objects.get("replicas", volume)["metadata"].get("finalizers") or []  # type: ignore[index]
+    )
+    env.objects.delete("replicas", volume)
+    env.objects.wait_gone("replicas", volume)
+    replica = env.arrays.replica("ibox-1", status["replicaId"])
+    assert replica is not None
+    assert replica["state"] == "ACTIVE"
+
+
+def test_missing_volume_is_reported_and_recovers_when_it_appears(env: Env) -> None:
+    volume = env.name("late")
+    env.replica(volume, volume=volume)
+    status = env.objects.wait_status(
+        "replicas", volume, lambda s: condition_of(s, "Synced").get("reason") == "EntityNotFound"
+    )
+    assert volume in condition_of(status, "Synced")["message"]
+    assert condition_of(status, "Ready")["status"] == "False"
+    env.arrays.volume("ibox-1", volume)
+    env.objects.wait_status("replicas", volume, _ready, timeout=60)

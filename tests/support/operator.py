@@ -1,0 +1,95 @@
+"""The operator as users run it: ``replica-operator run`` in its own process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+
+from controlplane.cluster import free_port, kill_with_parent
+from tests.support.wait import wait_for
+
+OPERATOR = Path(sys.executable).parent / "replica-operator"
+
+
+class OperatorProcess:
+    """A running operator bound to 127.0.0.1; ``kill()`` is SIGKILL, ``stop()`` a clean SIGTERM."""
+
+    def __init__(self, kubeconfig: Path, *, env: dict[str, str] | None = None) -> None:
+        self.kubeconfig = kubeconfig
+        self.env = env or {}
+        self.process: subprocess.Popen[bytes] | None = None
+        self.liveness_port = self.metrics_port = 0
+        self._log = Path(tempfile.mkstemp(prefix="replica-operator-", suffix=".log")[1])
+
+    def start(self) -> OperatorProcess:
+        self.liveness_port, self.metrics_port = free_port(), free_port()
+        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), **self.env}
+        with self._log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    str(OPERATOR),
+                    "run",
+                    "--all-namespaces",
+                    "--standalone",
+                    "--verbose",
+                    "--bind-address",
+                    "127.0.0.1",
+                    "--liveness-port",
+                    str(self.liveness_port),
+                    "--metrics-port",
+                    str(self.metrics_port),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+                preexec_fn=kill_with_parent,
+            )
+        wait_for(self._alive, timeout=60, interval=0.2, what="the operator's liveness probe")
+        return self
+
+    def _alive(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise RuntimeError(f"the operator exited with {self.process.returncode}:\n{self.log()[-4000:]}")
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.liveness_port}/healthz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, no last status write, as a crash."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(30)
+        self.process = None
+
+    def stop(self) -> int | None:
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(30)
+        code, self.process = self.process.returncode, None
+        return code
+
+    def metrics(self) -> str:
+        return httpx.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5).text
+
+    def log(self) -> str:
+        return self._log.read_text(errors="replace")
+
+    def close(self) -> None:
+        self.stop()
+        self._log.unlink(missing_ok=True)
