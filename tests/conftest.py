@@ -69,3 +69,11 @@ def crds(cluster: Cluster) -> list[str]:
 
 def _served(cluster: Cluster, plural: str) -> bool:
     return cluster.kubectl("get", plural, "-A", check=False).returncode == 0
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    """Keep each phase's report on the item, so fixtures can tell whether the test failed."""
+    report: pytest.TestReport = yield
+    setattr(item, f"report_{report.when}", report)
+    return report

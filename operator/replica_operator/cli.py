@@ -92,8 +92,16 @@ def _env(name: str) -> str:
     show_default=True,
     envvar=_env("LOG_FORMAT"),
 )
-@click.option("--verbose", "-v", is_flag=True, envvar=_env("VERBOSE"), help="Log at INFO with details.")
-@click.option("--debug", is_flag=True, envvar=_env("DEBUG"), help="Log everything at DEBUG.")
+@click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    envvar=_env("VERBOSE"),
+    help="Log at DEBUG, with kopf's handling of every object.",
+)
+@click.option(
+    "--debug", is_flag=True, envvar=_env("DEBUG"), help="Log everything at DEBUG, each HTTP request included."
+)
 @click.option(
     "--standalone",
     is_flag=True,
@@ -128,6 +136,8 @@ def run(
     priority: int,
 ) -> None:
     """Run the operator against the cluster named by KUBECONFIG (or the in-cluster config)."""
+    import logging
+
     import kopf
 
     from replica_operator.handlers import Runtime
@@ -153,6 +163,9 @@ def run(
         verbose=verbose,
         log_format=kopf.LogFormat.JSON if settings.log_format is LogFormat.JSON else kopf.LogFormat.FULL,
     )
+    if not debug:  # one line per HTTP request is noise at a thousand replicas; metrics count them
+        for name in ("httpx", "httpcore", "kubernetes.client.rest"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     liveness = (
         f"http://{settings.bind_address}:{settings.liveness_port}/healthz" if settings.liveness_port else None
     )

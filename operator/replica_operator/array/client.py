@@ -70,6 +70,7 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=10.0, pool=10.0)
 
 _LOGIN = "/users/login"
 _JSON = "application/json"
+_NO_BODY: Any = object()
 
 T = TypeVar("T", bound="_Identified")
 M = TypeVar("M", bound=BaseModel)
@@ -106,7 +107,7 @@ class InfiniBoxClient:
     logs, metrics and errors (default: the host). TLS is verified against ``ca_pem`` (PEM
     text) or ``ca_file``, else the default CAs; ``insecure=True`` turns checks off. At most
     ``max_concurrent_requests`` requests are in flight at once, however many callers wait.
-    ``transport`` replaces the network (tests); TLS options and pool limits then do not apply.
+    ``transport`` replaces the network (tests). Use a client from one event loop.
     """
 
     def __init__(
@@ -132,6 +133,8 @@ class InfiniBoxClient:
             raise ValueError("the array URL must look like https://host[:port]")
         if max_concurrent_requests < 1:
             raise ValueError("max_concurrent_requests must be at least 1")
+        if transport is not None and (ca_pem is not None or ca_file is not None or insecure):
+            raise ValueError("TLS options apply to the client's own transport, not to a given one")
         self.url = base.copy_with(path="/", query=None, fragment=None)
         self.name = name or (f"{base.host}:{base.port}" if base.port else base.host)
         self._username = username
@@ -148,7 +151,7 @@ class InfiniBoxClient:
         ).on(should_retry)
         self._slots = asyncio.Semaphore(max_concurrent_requests)
         self._login_lock = asyncio.Lock()
-        self._token: str | None = None
+        self._token: str | None = None  # the JSESSIONID of the current session
         if transport is None:
             limits = httpx.Limits(
                 max_connections=max_concurrent_requests, max_keepalive_connections=max_concurrent_requests
@@ -497,7 +500,7 @@ class InfiniBoxClient:
         *,
         ident: int | None = None,
         params: Sequence[tuple[str, str]] = (),
-        body: Any = ...,
+        body: Any = _NO_BODY,
         headers: tuple[tuple[str, str], ...] = (),
     ) -> _Reply:
         """One API call: authenticated, repeated when safe, answered or mapped to an ``ArrayError``.
@@ -512,7 +515,7 @@ class InfiniBoxClient:
             endpoint=API_PREFIX + template,
             path=path,
             params=tuple(params),
-            content=None if body is ... else json.dumps(body).encode(),
+            content=None if body is _NO_BODY else json.dumps(body).encode(),
             headers=headers,
             idempotent=is_idempotent(method),
         )

@@ -114,9 +114,6 @@ INVALID_STATE_CODES = frozenset(
     }
 )
 
-_NOT_CARRIED_OUT = frozenset({429, 503})
-"""Statuses that say the array did not take the request on (infinisdk moves to another address on 503)."""
-
 
 def error_from_response(array: str, status_code: int, body: Any, *, idempotent: bool) -> ArrayError:
     """The exception for a non-2xx answer; ``body`` is the decoded JSON body (anything else is tolerated)."""
@@ -132,9 +129,10 @@ def error_from_response(array: str, status_code: int, body: Any, *, idempotent: 
     if status_code == 409:
         cls = InvalidState if code in INVALID_STATE_CODES else Conflict
         return cls(array, message, **fields)
-    if status_code in _NOT_CARRIED_OUT or (status_code >= 500 and idempotent):
+    if status_code == 429 or (status_code >= 500 and idempotent):
         return Unavailable(array, message, **fields)
     if status_code >= 500:
+        # Even a 503 may come from a proxy that gave up after the array had acted.
         return OutcomeUnknown(array, f"{message}; the request may or may not have been carried out", **fields)
     return ArrayError(array, f"unexpected HTTP status ({message})", **fields)
 

@@ -36,13 +36,15 @@ def should_retry(error: Exception) -> bool:
 class RetryPolicy:
     """Bounds for repeating one call: at most ``attempts`` tries within ``timeout`` seconds.
 
+    ``timeout`` counts from the first try, so it should outlast one read timeout.
+
     Waits grow from ``wait_initial`` by ``wait_exp_base`` per attempt up to ``wait_max``,
     plus up to ``wait_jitter`` seconds of random jitter so that many callers do not retry
     in lockstep.
     """
 
     attempts: int = 5
-    timeout: float = 30.0
+    timeout: float = 45.0
     wait_initial: float = 0.1
     wait_max: float = 5.0
     wait_jitter: float = 1.0

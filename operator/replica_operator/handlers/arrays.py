@@ -75,10 +75,6 @@ class ArrayConnection:
         if self.replicas is not None:
             self.replicas.pop(replica_id, None)
 
-    def allows(self, namespace: str) -> bool:
-        allowed = self.spec.allowed_namespaces if self.spec else []
-        return not allowed or namespace in allowed
-
 
 class Arrays:
     """The registry of array connections, keyed by InfiniBox name."""

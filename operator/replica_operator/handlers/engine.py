@@ -213,7 +213,8 @@ class Engine:
                 array, problem=Problem("ArrayNotFound", f"there is no InfiniBox object named {array}")
             )
         connection = await self.arrays.ensure_polled(array, body)
-        if not connection.allows(desired.namespace):
+        allowed = body["spec"].get("allowedNamespaces") or []
+        if allowed and desired.namespace not in allowed:
             return Side(
                 array,
                 problem=Problem(
@@ -287,7 +288,7 @@ class Engine:
         assert client is not None
         try:
             if isinstance(step, Create):
-                created = await self._create(desired, connection)
+                created = await self._create(desired, connection, step)
                 connection.remember(created)
             elif isinstance(step, ChangeType):
                 await client.change_type(
@@ -330,7 +331,7 @@ class Engine:
             return StepResult(step, problem, code=error.code)
         return StepResult(step)
 
-    async def _create(self, desired: Desired, source: ArrayConnection) -> Replica:
+    async def _create(self, desired: Desired, source: ArrayConnection, step: Create) -> Replica:
         """Resolve every name of the spec to an id, then create the replica marked as ours."""
         spec = desired.spec
         client = source.client
@@ -353,10 +354,39 @@ class Engine:
         }
         if isinstance(spec, ConsistencyGroupReplicaSpec):
             assert isinstance(entity, ConsistencyGroup)
-            request = await self._cg_request(spec, source, target, entity, common)
+            if step.reuse_target is not None and step.reuse_members:
+                request = await self._cg_onto_previous(step, source, target, entity, common)
+            else:
+                request = await self._cg_request(spec, source, target, entity, common)
+        elif step.reuse_target is not None:
+            entity_type = EntityType(desired.entity_kind.value)
+            remote = await _find_dataset(target, entity_type, step.reuse_target)
+            request = CreateReplicaRequest.existing_target(
+                entity_type=entity_type, local_entity_id=entity.id, remote_entity_id=remote.id, **common
+            )
         else:
             request = await self._dataset_request(spec, desired, source, target, entity, common)
         return await client.create_replica(request)
+
+    async def _cg_onto_previous(
+        self,
+        step: Create,
+        source: ArrayConnection,
+        target: ArrayConnection,
+        group: ConsistencyGroup,
+        common: dict[str, Any],
+    ) -> CreateReplicaRequest:
+        """A lost group replica, created again onto the remote group and members it had."""
+        assert step.reuse_target is not None
+        remote_group = await _find_group(target, step.reuse_target)
+        pairs: dict[int, int] = {}
+        for local_name, remote_name in step.reuse_members:
+            local = await _find_dataset(source, EntityType.VOLUME, local_name)
+            remote = await _find_dataset(target, EntityType.VOLUME, remote_name)
+            pairs[local.id] = remote.id
+        return CreateReplicaRequest.cg_existing_target(
+            local_cg_id=group.id, remote_cg_id=remote_group.id, member_mappings=pairs, **common
+        )
 
     async def _dataset_request(
         self,

@@ -82,7 +82,11 @@ def _locate(desired: Desired, observed: Observation) -> Plan:
             return Plan(blocked=_not_usable(source.problem, source.array))
         if not desired.recreate_missing or not desired.full_management:
             return Plan(blocked=_missing(desired, source.array))
-        return Plan(steps=(Create(side=SideName.SOURCE, replica_id=0),), forget=True)
+        if not observed.target.usable:
+            return Plan(blocked=_not_usable(observed.target.problem, observed.target.array))
+        return Plan(steps=(_recreate(desired),), forget=True)
+    if not source.usable:
+        return Plan(blocked=_not_usable(source.problem, source.array))
     if observed.search_problem is not None:
         return Plan(blocked=observed.search_problem)
     if not observed.searched:
@@ -111,7 +115,19 @@ def _locate(desired: Desired, observed: Observation) -> Plan:
                 f"{desired.entity_kind.lower().replace('_', ' ')} {desired.source_entity} to observe",
             )
         )
+    if not observed.target.usable:
+        return Plan(blocked=_not_usable(observed.target.problem, observed.target.array))
     return Plan(steps=(Create(side=SideName.SOURCE, replica_id=0),))
+
+
+def _recreate(desired: Desired) -> Create:
+    """Create again between the same entities: onto the remote entity the lost replica had."""
+    previous = desired.status.current_target
+    target = previous.entity if previous is not None and previous.array == desired.spec.target.array else None
+    members = tuple(
+        (m.local, m.remote) for m in getattr(desired.status, "members", []) if m.local and m.remote
+    )
+    return Create(side=SideName.SOURCE, replica_id=0, reuse_target=target, reuse_members=members)
 
 
 def _not_usable(problem: Problem | None, array: str) -> Problem:

@@ -33,7 +33,15 @@ class Step:
 
 @dataclass(frozen=True, kw_only=True)
 class Create(Step):
-    """Create the replica on spec.source.array (``replica_id`` is 0: there is none yet)."""
+    """Create the replica on spec.source.array (``replica_id`` is 0: there is none yet).
+
+    ``reuse_target`` names the remote entity of a replica that was lost: recreating it
+    replicates onto that entity again (the array would refuse to create a second one with
+    the same name), and ``reuse_members`` pairs a group's members the same way.
+    """
+
+    reuse_target: str | None = None
+    reuse_members: tuple[tuple[str, str], ...] = ()
 
     @property
     def event_reason(self) -> str:

@@ -7,6 +7,7 @@ nothing behind (its objects are deleted through the operator, finalizers include
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,10 +35,24 @@ def simulator() -> Iterator[RunningSimulator]:
 
 
 @pytest.fixture(scope="session")
-def operator(cluster: Cluster, crds: list[str]) -> Iterator[OperatorProcess]:
+def operator_process(cluster: Cluster, crds: list[str]) -> Iterator[OperatorProcess]:
     process = OperatorProcess(cluster.kubeconfig).start()
     yield process
     process.close()
+
+
+@pytest.fixture
+def operator(operator_process: OperatorProcess, request: pytest.FixtureRequest) -> Iterator[OperatorProcess]:
+    """The session's operator; a failed test shows what the operator logged meanwhile."""
+    if operator_process.process is None:
+        operator_process.start()  # a test killed it and failed before restarting it
+    offset = len(operator_process.log())
+    yield operator_process
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        print(
+            f"\n--- operator log during {request.node.name} ---\n{operator_process.log()[offset:][-20000:]}"
+        )
 
 
 @dataclass
@@ -187,11 +202,17 @@ class Env:
         return self.arrays.replica("ibox-1", replica_id) if replica_id else None
 
 
+EnvFactory = Callable[..., Env]
+
+
 @pytest.fixture
-def env(
-    cluster: Cluster, operator: OperatorProcess, simulator: RunningSimulator, namespace: str
-) -> Iterator[Env]:
-    objects = Objects(cluster, namespace)
+def make_env(
+    cluster: Cluster,
+    operator: OperatorProcess,
+    namespace: str,
+    private_simulator: Callable[..., RunningSimulator],  # set up first, so torn down after the worlds
+) -> Iterator[EnvFactory]:
+    """Build a test world on a simulator (each call: two more InfiniBox objects); clean all up after."""
     cluster.kubectl(
         "-n",
         namespace,
@@ -202,14 +223,38 @@ def env(
         "--from-literal=username=admin",
         "--from-literal=password=admin",
     )
-    arrays = SimArrays(simulator)
-    prefix = f"t{uuid.uuid4().hex[:6]}"
-    world = Env(objects, arrays, source=f"{prefix}-src", target=f"{prefix}-dst", prefix=prefix)
-    world.infinibox(world.source, "ibox-1")
-    world.infinibox(world.target, "ibox-2")
-    yield world
-    cleanup(world)
-    arrays.close()
+    worlds: list[Env] = []
+
+    def build(simulator: RunningSimulator) -> Env:
+        prefix = f"t{uuid.uuid4().hex[:6]}"
+        world = Env(
+            Objects(cluster, namespace), SimArrays(simulator), f"{prefix}-src", f"{prefix}-dst", prefix
+        )
+        world.infinibox(world.source, "ibox-1")
+        world.infinibox(world.target, "ibox-2")
+        worlds.append(world)
+        return world
+
+    yield build
+    for world in worlds:
+        cleanup(world)
+        world.arrays.close()
+
+
+@pytest.fixture
+def env(make_env: EnvFactory, simulator: RunningSimulator) -> Env:
+    return make_env(simulator)
+
+
+@pytest.fixture
+def private_simulator() -> Iterator[Callable[..., RunningSimulator]]:
+    """Start a simulator of one's own (e.g. with a long initial sync, or to break it)."""
+    with contextlib.ExitStack() as stack:
+
+        def start(**kwargs: Any) -> RunningSimulator:
+            return stack.enter_context(run_simulator(2, **kwargs))
+
+        yield start
 
 
 def cleanup(world: Env) -> None:

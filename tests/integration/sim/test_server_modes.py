@@ -27,23 +27,30 @@ async def test_async_context_manager() -> None:
             await client.get(url + "/api/rest/_features")
 
 
+def _sim_threads() -> set[threading.Thread]:
+    """Simulator threads alive now (other suites may keep their own server running)."""
+    return {t for t in threading.enumerate() if t.name == "ibox-sim"}
+
+
 def test_thread_mode_stops_its_thread() -> None:
+    before = _sim_threads()
     with SimulatorServer(1) as server:
-        assert any(t.name == "ibox-sim" for t in threading.enumerate())
+        assert len(_sim_threads() - before) == 1
         response = httpx.get(server.url("ibox-1") + "/api/rest/_features", timeout=10)
         assert response.status_code == 200
         assert server.ready_line().startswith('{"systems": [{"name": "ibox-1", "url": "http://127.0.0.1:')
-    assert not any(t.name == "ibox-sim" for t in threading.enumerate())
+    assert _sim_threads() == before
     with pytest.raises(httpx.ConnectError):
         httpx.get(server.url("ibox-1") + "/api/rest/_features", timeout=5)
 
 
 def test_start_failure_is_raised_to_the_caller() -> None:
+    before = _sim_threads()
     with SimulatorServer(1) as first:
         busy = SimulatorServer(1, base_port=first.systems[0].port)
         with pytest.raises(OSError, match=r"[Aa]ddress"), busy:
             pass
-    assert not any(t.name == "ibox-sim" for t in threading.enumerate())
+    assert _sim_threads() == before
 
 
 def test_tls_needs_both_files() -> None:

@@ -101,8 +101,11 @@ def test_replica_deleted_on_the_array_is_reported_not_recreated() -> None:
 
 
 def test_replica_deleted_on_the_array_is_recreated_when_the_user_opts_in() -> None:
-    plan = decide(desired(status=SYNCED_STATUS, annotations={RECREATE_ANNOTATION: "true"}), observe())
-    assert _kinds(plan) == [Create]
+    status = {**SYNCED_STATUS, "currentTarget": {"array": "ibox-2", "entity": "vol-1-dr"}}
+    plan = decide(desired(status=status, annotations={RECREATE_ANNOTATION: "true"}), observe())
+    (step,) = plan.steps
+    assert isinstance(step, Create)
+    assert step.reuse_target == "vol-1-dr"  # the array keeps the old target: replicate onto it again
     assert plan.forget
 
 
@@ -329,3 +332,15 @@ def test_deletion_blocked_while_the_array_is_unreachable_names_the_way_out() -> 
 def test_deletion_of_a_replica_already_gone_completes() -> None:
     plan = decide(desired(status=SYNCED_STATUS, deleting=True), observe())
     assert plan.release
+
+
+def test_nothing_is_created_while_an_array_cannot_be_used() -> None:
+    from replica_operator.reconcile import Problem
+
+    missing = Problem("ArrayNotFound", "there is no InfiniBox object named ibox-1")
+    plan = decide(desired(), observe(searched=True, source_problem=missing))
+    assert plan.steps == ()
+    assert plan.blocked == missing
+    plan = decide(desired(), observe(searched=True, target_problem=UNREACHABLE))
+    assert plan.steps == ()
+    assert plan.blocked == UNREACHABLE

@@ -307,11 +307,9 @@ class ControlPlane:
 
     def _client(self) -> httpx.Client:
         assert self.pki is not None
-        return httpx.Client(
-            verify=ssl.create_default_context(cafile=str(self.pki.ca_cert)),
-            cert=(str(self.pki.admin_cert), str(self.pki.admin_key)),
-            timeout=httpx.Timeout(5.0),
-        )
+        context = ssl.create_default_context(cafile=str(self.pki.ca_cert))
+        context.load_cert_chain(str(self.pki.admin_cert), str(self.pki.admin_key))
+        return httpx.Client(verify=context, timeout=httpx.Timeout(5.0))
 
     def _wait_ready(self, process: _Process, url: str) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_S
