@@ -24,7 +24,10 @@ from replica_operator.api import GROUP, VERSION, CustomResource
 
 log = logging.getLogger(__name__)
 COMPONENT = "infinibox-replica-operator"
-CLUSTER_EVENTS_NAMESPACE = "default"
+
+def cluster_events_namespace() -> str:
+    """Where Events about cluster-scoped objects go: the operator's own namespace (as kopf does)."""
+    return os.environ.get("POD_NAMESPACE") or "default"
 
 
 class KubeError(Exception):
@@ -112,12 +115,12 @@ class Kube:
         return str(patched["metadata"]["resourceVersion"])
 
     async def post_event(self, involved: dict[str, Any], *, type: str, reason: str, message: str) -> None:
-        """Record a core/v1 Event on an object (cluster-scoped objects get theirs in ``default``).
+        """Record a core/v1 Event on an object (cluster-scoped objects get theirs in our namespace).
 
         Events are best effort: a failure is logged and never stops a reconciliation.
         """
         metadata = involved["metadata"]
-        namespace = metadata.get("namespace") or CLUSTER_EVENTS_NAMESPACE
+        namespace = metadata.get("namespace") or cluster_events_namespace()
         now = datetime.now(UTC)
         event = kubernetes.client.CoreV1Event(
             metadata=kubernetes.client.V1ObjectMeta(name=f"{metadata['name']}.{uuid.uuid4().hex[:16]}"),

@@ -1,0 +1,374 @@
+"""The chart with the real helm, no cluster: lint, render every option, reject bad values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+from tests.e2e.shipping.helpers import CHART, VALUES_ALL, Helm, find, one
+
+
+def _container(deployment: dict[str, Any]) -> dict[str, Any]:
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    return container
+
+
+def _rules(role: dict[str, Any]) -> set[tuple[str, str, tuple[str, ...], tuple[str, ...]]]:
+    """(apiGroup, resource, verbs, resourceNames) for every rule, one resource at a time."""
+    return {
+        (group, resource, tuple(sorted(rule["verbs"])), tuple(rule.get("resourceNames", ())))
+        for rule in role["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+    }
+
+
+# --- lint -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("values", [None, VALUES_ALL], ids=["defaults", "values-all"])
+def test_helm_lint_strict(helm: Helm, values: Any) -> None:
+    args = ["lint", "--strict", str(CHART)] + ([f"--values={values}"] if values else [])
+    result = helm.run(*args)
+    assert "1 chart(s) linted, 0 chart(s) failed" in result.stdout
+    assert "[WARNING]" not in result.stdout
+    assert "[ERROR]" not in result.stdout
+
+
+# --- defaults ---------------------------------------------------------------------------------
+
+
+def test_defaults_render_a_standalone_operator(helm: Helm) -> None:
+    objects = helm.template(release="iro", namespace="iro-system")
+    kinds = sorted(o["kind"] for o in objects)
+    assert kinds == sorted(
+        [
+            "ServiceAccount",
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "Role",
+            "RoleBinding",
+            "Service",
+            "Deployment",
+        ]
+    )
+    deployment = one(objects, "Deployment", "iro-infinibox-replica-operator")
+    spec = deployment["spec"]
+    assert spec["replicas"] == 1
+    assert spec["strategy"] == {"type": "Recreate"}
+    container = _container(deployment)
+    assert container["image"] == "ghcr.io/infinibox-replica-operator/infinibox-replica-operator:0.1.0"
+    assert container["args"] == [
+        "--all-namespaces",
+        "--liveness-port=8080",
+        "--metrics-port=9090",
+        "--log-format=text",
+        "--standalone",
+    ]
+    ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+    assert ports == {"healthz": 8080, "metrics": 9090}
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/healthz", "port": "healthz"}
+    assert container["resources"]["requests"]
+    assert container["resources"]["limits"]["memory"]
+    assert {"name": "POD_ID", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}} in container["env"]
+    assert spec["template"]["spec"]["serviceAccountName"] == "iro-infinibox-replica-operator"
+
+    service = one(objects, "Service", "iro-infinibox-replica-operator-metrics")
+    assert service["spec"]["ports"] == [
+        {"name": "metrics", "port": 9090, "targetPort": "metrics", "protocol": "TCP"}
+    ]
+    assert service["spec"]["selector"].items() <= spec["template"]["metadata"]["labels"].items()
+
+    secrets_role = one(objects, "Role")
+    assert secrets_role["metadata"] == {**secrets_role["metadata"], "namespace": "iro-system"}
+    assert _rules(secrets_role) == {("", "secrets", ("get",), ())}
+
+
+def test_pod_is_locked_down(helm: Helm) -> None:
+    deployment = one(helm.template(), "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == 65532
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    context = _container(deployment)["securityContext"]
+    assert context["readOnlyRootFilesystem"] is True
+    assert context["allowPrivilegeEscalation"] is False
+    assert context["privileged"] is False
+    assert context["capabilities"] == {"drop": ["ALL"]}
+    assert context["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert {"name": "tmp", "mountPath": "/tmp"} in _container(deployment)["volumeMounts"]
+
+
+def test_cluster_wide_rbac_is_exactly_what_the_operator_needs(helm: Helm) -> None:
+    cluster_role = one(helm.template(), "ClusterRole")
+    group = "replication.infinibox.io"
+    assert _rules(cluster_role) == {
+        (group, "infiniboxes", ("get", "list", "patch", "watch"), ()),
+        (group, "infiniboxes/status", ("get", "patch"), ()),
+        (group, "replicas", ("get", "list", "patch", "watch"), ()),
+        (group, "consistencygroupreplicas", ("get", "list", "patch", "watch"), ()),
+        (group, "replicas/status", ("get", "patch"), ()),
+        (group, "consistencygroupreplicas/status", ("get", "patch"), ()),
+        ("", "events", ("create",), ()),
+    }
+
+
+@pytest.mark.parametrize("values", [[], [f"--values={VALUES_ALL}"], ["--set=peering.enabled=true"]])
+def test_rbac_has_no_wildcards_and_a_comment_per_rule(helm: Helm, values: list[str]) -> None:
+    rendered = helm.run("template", "iro", str(CHART), "--namespace=iro-system", *values).stdout
+    roles = [doc for doc in yaml.safe_load_all(rendered) if doc and doc["kind"] in ("ClusterRole", "Role")]
+    assert roles
+    for role in roles:
+        for rule in role["rules"]:
+            for field in ("apiGroups", "resources", "verbs", "resourceNames"):
+                assert "*" not in rule.get(field, []), (role["metadata"]["name"], rule)
+            assert "secrets" not in rule["resources"] or rule["verbs"] == ["get"]
+            assert not {"delete", "deletecollection", "update", "escalate", "bind", "impersonate"} & set(
+                rule["verbs"]
+            )
+    # Every rule is preceded by a comment saying who needs it.
+    lines = rendered.splitlines()
+    rule_lines = [i for i, line in enumerate(lines) if line.strip().startswith("- apiGroups:")]
+    assert rule_lines
+    for index in rule_lines:
+        assert lines[index - 1].strip().startswith("#"), f"rule without a comment: {lines[index]!r}"
+
+
+# --- every option -----------------------------------------------------------------------------
+
+
+def test_values_all_renders_every_option(helm: Helm) -> None:
+    objects = helm.template(f"--values={VALUES_ALL}", release="rel", namespace="ops")
+    deployments = find(objects, "Deployment")
+    assert [d["metadata"]["name"] for d in deployments] == ["iro-all-0", "iro-all-1", "iro-all-2"]
+    priorities = []
+    for deployment in deployments:
+        assert deployment["spec"]["replicas"] == 1
+        assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+        container = _container(deployment)
+        args = container["args"]
+        priorities.append(next(a for a in args if a.startswith("--priority=")))
+        assert args[:2] == ["--namespace=iro-all-apps-a", "--namespace=iro-all-apps-b"]
+        assert "--all-namespaces" not in args
+        assert "--standalone" not in args
+        for arg in ("--liveness-port=8081", "--metrics-port=9091", "--log-format=json", "--debug"):
+            assert arg in args
+        assert "--peering=iro-all-peering" in args
+        assert args[-1] == "--extra-flag=1"
+        assert container["image"] == (
+            "registry.example.com:5000/storage/infinibox-replica-operator@sha256:"
+            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+        )
+        assert container["imagePullPolicy"] == "Always"
+        env = {e["name"]: e for e in container["env"]}
+        assert env["REPLICA_OPERATOR_EXTRA"]["value"] == "yes"
+        assert env["NODE_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}
+        assert container["livenessProbe"]["periodSeconds"] == 15
+        assert container["readinessProbe"]["failureThreshold"] == 2
+        assert container["resources"]["limits"] == {"cpu": "1", "memory": "1Gi"}
+        pod = deployment["spec"]["template"]
+        assert pod["metadata"]["annotations"] == {"example.com/scrape": "true"}
+        assert pod["metadata"]["labels"]["team"] == "storage"
+        spec = pod["spec"]
+        assert spec["serviceAccountName"] == "iro-all-sa"
+        assert spec["imagePullSecrets"] == [{"name": "regcred"}]
+        assert spec["nodeSelector"] == {"kubernetes.io/os": "linux"}
+        assert spec["tolerations"][0]["key"] == "dedicated"
+        assert "nodeAffinity" in spec["affinity"]
+        assert spec["priorityClassName"] == "system-cluster-critical"
+        assert spec["securityContext"]["runAsUser"] == 10001
+        assert spec["terminationGracePeriodSeconds"] == 45
+    assert priorities == ["--priority=300", "--priority=200", "--priority=100"]
+    selectors = [tuple(sorted(d["spec"]["selector"]["matchLabels"].items())) for d in deployments]
+    assert len(set(selectors)) == 3, "each peer Deployment selects only its own pod"
+
+    sa = one(objects, "ServiceAccount", "iro-all-sa")
+    assert sa["metadata"]["annotations"] == {"example.com/owner": "storage-team"}
+    service = one(objects, "Service", "iro-all-metrics")
+    assert service["spec"]["type"] == "NodePort"
+    assert service["spec"]["ports"][0]["port"] == 9091
+    assert service["metadata"]["annotations"] == {"prometheus.io/scrape": "true"}
+    monitor = one(objects, "ServiceMonitor", "iro-all")
+    assert monitor["metadata"]["labels"]["release"] == "prometheus"
+    assert monitor["spec"]["endpoints"] == [
+        {"port": "metrics", "path": "/metrics", "interval": "15s", "scrapeTimeout": "5s"}
+    ]
+    assert one(objects, "PodDisruptionBudget")["spec"]["maxUnavailable"] == "50%"
+    peerings = find(objects, "KopfPeering")
+    assert {(p["metadata"]["namespace"], p["metadata"]["name"]) for p in peerings} == {
+        ("iro-all-apps-a", "iro-all-peering"),
+        ("iro-all-apps-b", "iro-all-peering"),
+    }
+    assert not find(objects, "ClusterKopfPeering")
+
+    roles = {(r["metadata"]["namespace"], r["metadata"]["name"]): r for r in find(objects, "Role")}
+    assert set(roles) == {
+        ("iro-all-apps-a", "iro-all-watch"),
+        ("iro-all-apps-b", "iro-all-watch"),
+        ("ops", "iro-all-events"),
+        ("iro-all-creds", "iro-all-secrets"),
+    }
+    bindings = {(b["metadata"]["namespace"], b["metadata"]["name"]) for b in find(objects, "RoleBinding")}
+    assert bindings == set(roles)
+    watch_rules = _rules(roles[("iro-all-apps-a", "iro-all-watch")])
+    assert ("kopf.dev", "kopfpeerings", ("list", "watch"), ()) in watch_rules
+    assert ("kopf.dev", "kopfpeerings", ("patch",), ("iro-all-peering",)) in watch_rules
+    assert _rules(roles[("ops", "iro-all-events")]) == {("", "events", ("create",), ())}
+    cluster_rules = _rules(one(objects, "ClusterRole"))
+    assert {resource for _, resource, _, _ in cluster_rules} == {"infiniboxes", "infiniboxes/status"}
+
+
+def test_cluster_wide_peering(helm: Helm) -> None:
+    objects = helm.template("--set=peering.enabled=true", "--set=log.level=verbose")
+    (peering,) = find(objects, "ClusterKopfPeering")
+    assert peering["metadata"]["name"] == "iro-infinibox-replica-operator"
+    deployments = find(objects, "Deployment")
+    assert [next(a for a in _container(d)["args"] if a.startswith("--priority")) for d in deployments] == [
+        "--priority=200",
+        "--priority=100",
+    ]
+    assert all("--verbose" in _container(d)["args"] for d in deployments)
+    rules = _rules(one(objects, "ClusterRole"))
+    assert ("kopf.dev", "clusterkopfpeerings", ("list", "watch"), ()) in rules
+    assert ("kopf.dev", "clusterkopfpeerings", ("patch",), ("iro-infinibox-replica-operator",)) in rules
+
+
+def test_include_crds_ships_our_crds_and_kopfs_only_with_peering(helm: Helm) -> None:
+    ours = {
+        doc["metadata"]["name"]: doc
+        for path in sorted((ROOT / "crds").glob("*.yaml"))
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc
+    }
+    plain = {
+        o["metadata"]["name"]: o for o in find(helm.template("--include-crds"), "CustomResourceDefinition")
+    }
+    assert plain == ours
+    peering = find(helm.template("--include-crds", "--set=peering.enabled=true"), "CustomResourceDefinition")
+    assert {o["metadata"]["name"] for o in peering} == set(ours) | {
+        "clusterkopfpeerings.kopf.dev",
+        "kopfpeerings.kopf.dev",
+    }
+
+
+def test_large_priorities_render_as_integers(helm: Helm) -> None:
+    objects = helm.template(
+        "--set=peering.enabled=true", "--set-json=peering.priorities=[2147483647,1000000]"
+    )
+    args = [
+        a for d in find(objects, "Deployment") for a in _container(d)["args"] if a.startswith("--priority")
+    ]
+    assert args == ["--priority=2147483647", "--priority=1000000"]
+
+
+def test_secret_namespaces_replace_the_release_namespace(helm: Helm) -> None:
+    objects = helm.template('--set-json=secretNamespaces=["creds-a","creds-b"]', namespace="ops")
+    roles = find(objects, "Role")
+    assert sorted(r["metadata"]["namespace"] for r in roles) == ["creds-a", "creds-b"]
+    assert all(_rules(r) == {("", "secrets", ("get",), ())} for r in roles)
+
+
+# --- bad values -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--set=log.format=yaml"], "at '/log/format': value must be one of 'text', 'json'"),
+        (["--set=log.level=trace"], "at '/log/level'"),
+        (["--set=image.pullPolicy=Sometimes"], "at '/image/pullPolicy'"),
+        (["--set-json=peering.priorities=[100,100]"], "at '/peering/priorities'"),
+        (["--set-json=peering.priorities=[]"], "at '/peering/priorities'"),
+        (["--set=replicas=3"], "additional properties 'replicas' not allowed"),
+        (["--set=peering.leaderElection=true"], "additional properties 'leaderElection' not allowed"),
+        (['--set-json=watchNamespaces=["Not_A_Namespace"]'], "at '/watchNamespaces/0'"),
+        (['--set-json=secretNamespaces=["ops","ops"]'], "at '/secretNamespaces'"),
+        (["--set=metrics.port=70000"], "at '/metrics/port'"),
+        (["--set=health.port=http"], "at '/health/port'"),
+        (["--set=securityContext.runAsUser=0"], "at '/securityContext/runAsUser'"),
+        (["--set=metrics.service.type=LoadBalancer"], "at '/metrics/service/type'"),
+        (["--set=metrics.serviceMonitor.interval=often"], "at '/metrics/serviceMonitor/interval'"),
+        (['--set-json=extraEnv=[{"value":"x"}]'], "at '/extraEnv/0'"),
+        (["--set=podDisruptionBudget.maxUnavailable=half"], "at '/podDisruptionBudget/maxUnavailable'"),
+        (["--set=image.digest=latest"], "at '/image/digest'"),
+        (["--set=rbac.create=yes"], "at '/rbac/create'"),
+    ],
+)
+def test_schema_rejects_bad_values_naming_the_field(helm: Helm, args: list[str], message: str) -> None:
+    result = helm.run("template", "iro", str(CHART), *args, check=False)
+    assert result.returncode != 0
+    assert "values don't meet the specifications of the schema" in result.stderr
+    assert message in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--set=metrics.serviceMonitor.enabled=true", "--set=metrics.service.enabled=false"],
+            "metrics.serviceMonitor.enabled needs metrics.service.enabled",
+        ),
+        (
+            ["--set=serviceAccount.create=false"],
+            "serviceAccount.name is required when serviceAccount.create is false",
+        ),
+    ],
+)
+def test_templates_reject_inconsistent_values(helm: Helm, args: list[str], message: str) -> None:
+    result = helm.run("template", "iro", str(CHART), *args, check=False)
+    assert result.returncode != 0
+    assert message in result.stderr, result.stderr
+
+
+# --- the chart speaks the operator's CLI --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (
+            [],
+            {
+                "all_namespaces": True,
+                "standalone": True,
+                "namespaces": (),
+                "log_format": "text",
+                "verbose": False,
+            },
+        ),
+        (
+            ["--set=peering.enabled=true", "--set=log.level=verbose", '--set-json=watchNamespaces=["a","b"]'],
+            {
+                "namespaces": ("a", "b"),
+                "peering": "iro-infinibox-replica-operator",
+                "priority": 200,
+                "verbose": True,
+            },
+        ),
+        (
+            [f"--values={VALUES_ALL}", "--set-json=extraArgs=[]"],
+            {
+                "liveness_port": 8081,
+                "metrics_port": 9091,
+                "log_format": "json",
+                "debug": True,
+                "priority": 300,
+            },
+        ),
+    ],
+    ids=["defaults", "peering", "values-all"],
+)
+def test_rendered_args_parse_with_replica_operator_run(
+    helm: Helm, values: list[str], expected: dict[str, Any]
+) -> None:
+    """The Deployment's args, read by the real `replica-operator run` option parser."""
+    from replica_operator.cli import main
+
+    deployment = find(helm.template(*values), "Deployment")[0]
+    args = _container(deployment)["args"]
+    context = main.commands["run"].make_context("run", list(args))
+    assert context.params.items() >= expected.items(), context.params
