@@ -64,6 +64,7 @@ from replica_operator.reconcile import (
     StepResult,
     Suspend,
     UpdateSchedule,
+    adoptable,
     decide,
     owner_mark,
     owner_uid,
@@ -197,6 +198,9 @@ class Engine:
         if known or source.replica is not None or target.replica is not None:
             return Observation(source, target, now)
         candidates, problem = await self._search(desired)
+        adopted = adoptable(desired, candidates)
+        if adopted is not None and adopted.remote_id is not None:  # its peer, as last listed
+            target = await self._side(desired, spec.target.array, adopted.remote_id, infiniboxes, fresh=False)
         return Observation(source, target, now, candidates=candidates, searched=True, search_problem=problem)
 
     async def _side(

@@ -151,9 +151,26 @@ for _plural in REPLICATION_KINDS:
         _forget(body, runtime)
 
     @kopf.on.event(GROUP, VERSION, _plural, when=lambda type, **_: type == "DELETED")
-    def forget(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-        """The object is gone: drop what the engine and the metrics kept about it."""
-        _forget(body, _runtime(memo))
+    async def forget(
+        body: kopf.Body, spec: kopf.Spec, status: kopf.Status, memo: kopf.Memo, **_: Any
+    ) -> None:
+        """The object is gone: say what it left on the arrays, drop what we kept about it."""
+        runtime = _runtime(memo)
+        replica_id = status.get("replicaId")
+        if replica_id is not None and not _needs_finalizer(spec):
+            source = (status.get("currentSource") or {}).get("array") or spec["source"]["array"]
+            why = (
+                "managementPolicy is ObserveOnly"
+                if spec.get("managementPolicy") == ManagementPolicy.OBSERVE_ONLY
+                else "deletionPolicy is Orphan"
+            )
+            await runtime.kube.post_event(
+                _snapshot(body),
+                type="Normal",
+                reason="Orphaned",
+                message=f"replica {replica_id} (source array {source}) is left on the arrays: {why}",
+            )
+        _forget(body, runtime)
 
 
 def _forget(body: Mapping[str, Any], runtime: Runtime) -> None:

@@ -8,7 +8,7 @@ from .conditions import Verdict, camel_reason
 from .desired import RECREATE_ANNOTATION, Desired, EntityKind
 from .observed import ArrayReplica, Observation, Problem, Role, Side, SideName
 from .ownership import owner_mark, owner_uid
-from .plan import Plan, action_pending, decide
+from .plan import Plan, action_pending, adoptable, decide
 from .status import Event, EventType, StatusUpdate, StepResult, summarize, sync_state
 from .steps import ChangeType, Create, Delete, Resume, RunAction, Step, Suspend, UpdateSchedule
 
@@ -37,6 +37,7 @@ __all__ = [
     "UpdateSchedule",
     "Verdict",
     "action_pending",
+    "adoptable",
     "camel_reason",
     "decide",
     "owner_mark",

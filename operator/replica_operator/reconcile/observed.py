@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -100,21 +100,31 @@ class Observation:
     candidates: tuple[ArrayReplica, ...] = ()
     searched: bool = False
     search_problem: Problem | None = None
-    other_owners: dict[int, str] = field(default_factory=dict)
 
     def side(self, name: SideName) -> Side:
         return self.source if name is SideName.SOURCE else self.target
 
     @property
     def primary(self) -> tuple[SideName, ArrayReplica] | None:
-        """The side whose replica is the SOURCE now (after a role switch it is spec.target)."""
-        for name in (SideName.SOURCE, SideName.TARGET):
-            replica = self.side(name).replica
-            if replica is not None and replica.is_source:
-                return name, replica
-        return None
+        """The side whose replica is the SOURCE now (after a role switch it is spec.target).
+
+        A side that answers wins over one known only from before it became unreachable: after
+        a ChangeRole the promoted target is the source, whatever the lost array last said.
+        """
+        sources = [name for name in (SideName.SOURCE, SideName.TARGET) if self._is_source(name)]
+        answering = [name for name in sources if self.side(name).problem is None]
+        chosen = (answering or sources)[:1]
+        if not chosen:
+            return None
+        replica = self.side(chosen[0]).replica
+        assert replica is not None
+        return chosen[0], replica
 
     @property
     def split_brain(self) -> bool:
-        """Both arrays claim to be the source (after a ChangeRole while the old source was away)."""
-        return all(s.replica is not None and s.replica.is_source for s in (self.source, self.target))
+        """Both arrays answer and both claim to be the source (a ChangeRole while the other was away)."""
+        return all(self._is_source(name) and self.side(name).problem is None for name in SideName)
+
+    def _is_source(self, name: SideName) -> bool:
+        replica = self.side(name).replica
+        return replica is not None and replica.is_source

@@ -75,9 +75,11 @@ def decide(desired: Desired, observed: Observation) -> Plan:
 def _locate(desired: Desired, observed: Observation) -> Plan:
     """Find the object's replica: known ids first, then adoption, else create (or report)."""
     source = observed.source
-    if source.replica is not None or observed.target.replica is not None:
+    if source.replica is not None:
         return Plan(observation=observed)
     if desired.status.replica_id is not None or desired.status.remote_replica_id is not None:
+        if observed.target.replica is not None:
+            return Plan(observation=observed)  # the source side is away; the target side tells the rest
         if not source.usable:
             return Plan(blocked=_not_usable(source.problem, source.array))
         if not desired.recreate_missing or not desired.full_management:
@@ -91,9 +93,8 @@ def _locate(desired: Desired, observed: Observation) -> Plan:
         return Plan(blocked=observed.search_problem)
     if not observed.searched:
         return Plan(blocked=_not_usable(source.problem, source.array))
-    ours = [c for c in observed.candidates if owner_uid(c.description) == desired.uid]
-    if ours or (observed.candidates and not desired.full_management):
-        adopted = (ours or list(observed.candidates))[0]
+    adopted = adoptable(desired, observed.candidates)
+    if adopted is not None:
         observation = dataclasses.replace(observed, source=dataclasses.replace(source, replica=adopted))
         return Plan(observation=observation, adopted=adopted)
     if observed.candidates:
@@ -128,6 +129,16 @@ def _recreate(desired: Desired) -> Create:
         (m.local, m.remote) for m in getattr(desired.status, "members", []) if m.local and m.remote
     )
     return Create(side=SideName.SOURCE, replica_id=0, reuse_target=target, reuse_members=members)
+
+
+def adoptable(desired: Desired, candidates: tuple[ArrayReplica, ...]) -> ArrayReplica | None:
+    """The replica the object may take as its own: one marked with its uid, or under ObserveOnly any."""
+    ours = [c for c in candidates if owner_uid(c.description) == desired.uid]
+    if ours:
+        return ours[0]
+    if candidates and not desired.full_management:
+        return candidates[0]
+    return None
 
 
 def _not_usable(problem: Problem | None, array: str) -> Problem:

@@ -116,10 +116,14 @@ class Objects:
     ) -> dict[str, Any]:
         """Wait until ``check(status)`` holds; return the status."""
 
-        def probe() -> dict[str, Any] | None:
+        def probe() -> dict[str, Any]:
             body = self.get(plural, name)
             status = dict((body or {}).get("status") or {})
-            return status if body is not None and check(status) else None
+            if body is None or not check(status):
+                raise AssertionError(
+                    f"{plural}/{name} status: {status}" if body else f"{plural}/{name}: gone"
+                )
+            return status
 
         return wait_for(probe, timeout=timeout, interval=0.25, what=what or f"{plural}/{name} status")
 

@@ -344,3 +344,13 @@ def test_nothing_is_created_while_an_array_cannot_be_used() -> None:
     plan = decide(desired(), observe(searched=True, target_problem=UNREACHABLE))
     assert plan.steps == ()
     assert plan.blocked == UNREACHABLE
+
+
+def test_a_promoted_target_is_the_source_while_the_old_source_is_unreachable() -> None:
+    stale = replica()  # last seen as SOURCE before ibox-1 went away
+    promoted = replica(array="ibox-2", id=202, remote_id=101)
+    observed = observe(stale, promoted, source_problem=UNREACHABLE)
+    assert not observed.split_brain
+    assert observed.primary == (SideName.TARGET, promoted)
+    both_answer = observe(stale, promoted)
+    assert both_answer.split_brain
