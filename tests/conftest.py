@@ -12,20 +12,25 @@ import pytest
 
 from replica_operator.api import RESOURCES, crdgen
 from tests.support.kube import Cluster
+from tests.support.operator import OperatorProcess
 from tests.support.wait import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 CRDS = ROOT / "crds"
-_SUITE_MARKERS = {"unit": pytest.mark.unit, "integration": pytest.mark.integration, "e2e": pytest.mark.e2e}
+_SUITES = ("unit", "integration", "e2e")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark each test by its folder, so ``-m unit`` or ``-m integration`` selects a suite."""
-    for item in items:
+    """Mark each test by its folder (``-m unit`` selects a suite) and run the suites in that order:
+    the fast ones fail first, and the e2e tests that run operators of their own come last."""
+
+    def suite(item: pytest.Item) -> str:
         parts = Path(str(item.fspath)).relative_to(ROOT / "tests").parts
-        marker = _SUITE_MARKERS.get(parts[0]) if parts else None
-        if marker is not None:
-            item.add_marker(marker)
+        return parts[0] if parts and parts[0] in _SUITES else "unit"
+
+    for item in items:
+        item.add_marker(getattr(pytest.mark, suite(item)))
+    items.sort(key=lambda item: _SUITES.index(suite(item)))
 
 
 @pytest.fixture(scope="session")
@@ -77,3 +82,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report: pytest.TestReport = yield
     setattr(item, f"report_{report.when}", report)
     return report
+
+
+@pytest.fixture(scope="session")
+def operator_process(cluster: Cluster, crds: list[str]) -> Iterator[OperatorProcess]:
+    """One operator for the whole session (tests that need their own stop it: ``exclusive_operator``)."""
+    process = OperatorProcess(cluster.kubeconfig)
+    yield process
+    process.close()
+
+
+@pytest.fixture
+def exclusive_operator(operator_process: OperatorProcess) -> OperatorProcess:
+    """Stop the shared operator so that the test's own operator is the only one (it restarts on demand)."""
+    operator_process.stop()
+    return operator_process

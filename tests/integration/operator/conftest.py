@@ -34,13 +34,6 @@ def simulator() -> Iterator[RunningSimulator]:
         yield sim
 
 
-@pytest.fixture(scope="session")
-def operator_process(cluster: Cluster, crds: list[str]) -> Iterator[OperatorProcess]:
-    process = OperatorProcess(cluster.kubeconfig).start()
-    yield process
-    process.close()
-
-
 @pytest.fixture
 def operator(operator_process: OperatorProcess, request: pytest.FixtureRequest) -> Iterator[OperatorProcess]:
     """The session's operator; a failed test shows what the operator logged meanwhile."""

@@ -1,0 +1,142 @@
+"""Issue 7: the chart's RBAC is enough. The real operator runs with a token of the chart's own
+ServiceAccount (no admin rights at all) through a whole Replica life: create, status, a type
+change, delete."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ibox_sim.testing import run_simulator
+from tests.e2e.shipping.helpers import Helm, Identity, installed, serviceaccount_kubeconfig
+from tests.support.arrays import SimArrays
+from tests.support.kube import Cluster
+from tests.support.operator import OperatorProcess
+from tests.support.wait import wait_for
+
+
+def _condition(body: dict[str, object], kind: str) -> dict[str, object]:
+    for condition in (body.get("status") or {}).get("conditions") or []:  # type: ignore[attr-defined]
+        if condition["type"] == kind:
+            return dict(condition)
+    return {}
+
+
+@pytest.mark.usefixtures("crds")
+def test_operator_runs_a_replica_lifecycle_with_the_charts_serviceaccount(
+    cluster: Cluster,
+    kube_helm: Helm,
+    namespace: str,
+    release_name: str,
+    tmp_path: Path,
+    exclusive_operator: OperatorProcess,
+) -> None:
+    with installed(kube_helm, cluster, release_name, namespace, f"--set=secretNamespaces={{{namespace}}}"):
+        accounts = cluster.kubectl_json(
+            "-n", namespace, "get", "serviceaccounts", "-l", f"app.kubernetes.io/instance={release_name}"
+        )
+        (account,) = [item["metadata"]["name"] for item in accounts["items"]]
+        kubeconfig = serviceaccount_kubeconfig(cluster, namespace, account, tmp_path / "sa.kubeconfig")
+        identity = Identity(kubeconfig)
+        assert identity.whoami() == f"system:serviceaccount:{namespace}:{account}"
+        assert not identity.can_i("create", "replicas.replication.infinibox.io", namespace=namespace)
+
+        cluster.kubectl(
+            "-n",
+            namespace,
+            "create",
+            "secret",
+            "generic",
+            "creds",
+            "--from-literal=username=admin",
+            "--from-literal=password=admin",
+        )
+        with run_simulator(2, initial_sync_seconds=1) as simulator:
+            arrays = SimArrays(simulator)
+            arrays.volume("ibox-1", "sa-vol")
+            operator = OperatorProcess(kubeconfig, env={"POD_NAMESPACE": namespace}).start()
+            try:
+                _lifecycle(cluster, arrays, namespace, release_name)
+                log = operator.log()
+            finally:
+                operator.close()
+            arrays.close()
+    assert "Forbidden" not in log
+    assert " 403" not in log
+
+
+def _lifecycle(cluster: Cluster, arrays: SimArrays, namespace: str, prefix: str) -> None:
+    source, target = f"{prefix}-src", f"{prefix}-dst"
+    for name, system in ((source, "ibox-1"), (target, "ibox-2")):
+        cluster.kubectl(
+            "apply",
+            "-f",
+            "-",
+            input=json.dumps(
+                {
+                    "apiVersion": "replication.infinibox.io/v1alpha1",
+                    "kind": "InfiniBox",
+                    "metadata": {"name": name},
+                    "spec": {
+                        "url": arrays.url(system),
+                        "pollInterval": "1s",
+                        "credentialsSecretRef": {"name": "creds", "namespace": namespace},
+                    },
+                }
+            ),
+        )
+    cluster.kubectl(
+        "apply",
+        "-f",
+        "-",
+        input=json.dumps(
+            {
+                "apiVersion": "replication.infinibox.io/v1alpha1",
+                "kind": "Replica",
+                "metadata": {"name": "sa-vol", "namespace": namespace},
+                "spec": {
+                    "source": {"array": source, "volume": "sa-vol"},
+                    "target": {"array": target, "pool": "pool-1"},
+                },
+            }
+        ),
+    )
+
+    def replica() -> dict[str, object]:
+        return dict(cluster.kubectl_json("-n", namespace, "get", "replica", "sa-vol"))
+
+    def ready() -> dict[str, object] | None:
+        body = replica()
+        synchronized = (body.get("status") or {}).get("syncState") == "SYNCHRONIZED"  # type: ignore[union-attr]
+        return body if synchronized and _condition(body, "Ready").get("status") == "True" else None
+
+    body = wait_for(ready, timeout=60, interval=0.5, what="Ready as the chart's ServiceAccount")
+    replica_id = body["status"]["replicaId"]  # type: ignore[index]
+    assert _condition(dict(cluster.kubectl_json("get", "ibox", source)), "Connected")["status"] == "True"
+
+    cluster.kubectl(
+        "-n",
+        namespace,
+        "patch",
+        "replica",
+        "sa-vol",
+        "--type=merge",
+        "-p",
+        '{"spec": {"replicationType": "SYNC"}}',
+    )
+    wait_for(
+        lambda: (replica().get("status") or {}).get("replicationType") == "SYNC",  # type: ignore[union-attr]
+        timeout=30,
+        interval=0.5,
+        what="the type change",
+    )
+    assert arrays.replica("ibox-1", replica_id)["replication_type"] == "SYNC"  # type: ignore[index]
+    events = cluster.kubectl_json("-n", namespace, "get", "events")["items"]
+    assert {"Created", "TypeChanged"} <= {event["reason"] for event in events}
+
+    cluster.kubectl("-n", namespace, "delete", "replica", "sa-vol", "--timeout=60s")
+    assert arrays.replica("ibox-1", replica_id) is None
+    for name in (source, target):
+        cluster.kubectl("delete", "infiniboxes", name, "--timeout=60s")
