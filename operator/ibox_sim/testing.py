@@ -10,6 +10,7 @@ with SIGTERM on exit (SIGKILL if it does not stop in time).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import random
@@ -31,6 +32,7 @@ import httpx
 from ibox_sim.config import DEFAULT_PASSWORD, DEFAULT_USERNAME
 
 _PORT_RANGE = (20_000, 60_000)
+_PR_SET_PDEATHSIG = 1
 
 
 def ports_free(host: str, first: int, count: int) -> bool:
@@ -107,6 +109,12 @@ def _read_line(stream: IO[bytes], process: subprocess.Popen[bytes], timeout: flo
     return buffer.split(b"\n", 1)[0].decode()
 
 
+def _die_with_parent() -> None:
+    """In the child: the kernel kills it when the process that started it dies (Linux prctl)."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def stop_process(process: subprocess.Popen[bytes], timeout: float = 15.0) -> int:
     """SIGTERM, then SIGKILL after ``timeout``; returns the exit code."""
     if process.poll() is None:
@@ -159,7 +167,14 @@ def run_simulator(
             if state_file is not None:
                 args += ["--state-file", str(state_file)]
             args += list(extra_args)
-            process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=stderr_file, env=env)
+            process = subprocess.Popen(
+                args,
+                stdout=subprocess.PIPE,
+                stderr=stderr_file,
+                env=env,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
             assert process.stdout is not None
             try:
                 line = _read_line(process.stdout, process, timeout)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import kubernetes
+import urllib3
 from kubernetes.client.exceptions import ApiException
 from pydantic import SecretStr
 
@@ -24,6 +25,7 @@ from replica_operator.api import GROUP, VERSION, CustomResource
 
 log = logging.getLogger(__name__)
 COMPONENT = "infinibox-replica-operator"
+
 
 def cluster_events_namespace() -> str:
     """Where Events about cluster-scoped objects go: the operator's own namespace (as kopf does)."""
@@ -75,6 +77,8 @@ class Kube:
                 return None
             why = f"cannot read Secret {namespace}/{name}: {error.reason}"
             raise KubeError(error.status or 0, why) from None
+        except urllib3.exceptions.HTTPError as error:
+            raise KubeError(0, f"cannot read Secret {namespace}/{name}: {type(error).__name__}") from None
         values = {
             key: SecretStr(base64.b64decode(value).decode("utf-8", errors="replace"))
             for key, value in (secret.data or {}).items()
@@ -112,6 +116,8 @@ class Kube:
             if error.status == 404:
                 return None
             raise KubeError(error.status or 0, f"cannot patch status of {name}: {error.reason}") from None
+        except urllib3.exceptions.HTTPError as error:
+            raise KubeError(0, f"cannot patch status of {name}: {type(error).__name__}") from None
         return str(patched["metadata"]["resourceVersion"])
 
     async def post_event(self, involved: dict[str, Any], *, type: str, reason: str, message: str) -> None:
@@ -146,3 +152,11 @@ class Kube:
             await asyncio.to_thread(self._core.create_namespaced_event, namespace, event)
         except ApiException as error:
             log.warning("event %s on %s/%s not posted: %s", reason, namespace, metadata["name"], error.reason)
+        except urllib3.exceptions.HTTPError as error:
+            log.warning(
+                "event %s on %s/%s not posted: %s",
+                reason,
+                namespace,
+                metadata["name"],
+                error.__class__.__name__,
+            )

@@ -11,6 +11,7 @@ import httpx
 from ibox_sim.testing import RunningSimulator
 
 AUTH = ("admin", "admin")
+READ_ATTEMPTS = 20
 
 
 @dataclass
@@ -36,10 +37,24 @@ class SimArrays:
     def call(self, system: str, method: str, path: str, body: Any = None, **params: Any) -> Any:
         if method != "GET":
             params["approved"] = "true"
-        response = self.api(system).request(method, path, json=body, params=params)
+        response = self._send(system, method, path, body, params)
         if response.status_code >= 400:
             raise AssertionError(f"{method} {path} on {system}: {response.status_code} {response.text}")
         return response.json()["result"]
+
+    def _send(self, system: str, method: str, path: str, body: Any, params: dict[str, Any]) -> httpx.Response:
+        """Reads are repeated through injected faults (the test is not what is under test)."""
+        attempts = READ_ATTEMPTS if method == "GET" else 1
+        for attempt in range(attempts):
+            try:
+                response = self.api(system).request(method, path, json=body, params=params)
+            except httpx.TransportError:
+                if attempt + 1 == attempts:
+                    raise
+                continue
+            if response.status_code < 500 or attempt + 1 == attempts:
+                return response
+        raise AssertionError("unreachable")
 
     def pool_id(self, system: str, name: str = "pool-1") -> int:
         return int(self.call(system, "GET", "/pools", name=f"eq:{name}")[0]["id"])
@@ -70,7 +85,7 @@ class SimArrays:
         return list(self.call(system, "GET", "/replicas", page_size=1000, **params))
 
     def replica(self, system: str, replica_id: int) -> dict[str, Any] | None:
-        response = self.api(system).get(f"/replicas/{replica_id}")
+        response = self._send(system, "GET", f"/replicas/{replica_id}", None, {})
         return None if response.status_code == 404 else dict(response.json()["result"])
 
     def requests(self, since: int = 0) -> list[dict[str, Any]]:
