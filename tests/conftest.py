@@ -60,9 +60,8 @@ def namespace(cluster: Cluster) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def crds(cluster: Cluster) -> list[str]:
     """Apply every file in crds/ and wait until the kinds are served; return the CRD names."""
-    cluster.kubectl(
-        "apply", "--server-side", "--force-conflicts", "--field-manager=api-tests", "-f", str(CRDS)
-    )
+    # kubectl's own field manager, as a user's `kubectl apply --server-side -f crds/` uses.
+    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRDS))
     names = [crdgen.build_crd(resource)["metadata"]["name"] for resource in RESOURCES]
     cluster.kubectl(
         "wait", "--for=condition=Established", "--timeout=60s", *(f"crd/{name}" for name in names)

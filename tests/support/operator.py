@@ -37,7 +37,6 @@ class OperatorProcess:
                     "run",
                     "--all-namespaces",
                     "--standalone",
-                    "--verbose",
                     "--bind-address",
                     "127.0.0.1",
                     "--liveness-port",

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from .base import SpecModel, StatusModel
+from .cel import Reason, rule, validations
 from .conditions import CONDITION_LIST_SCHEMA, MAX_CONDITIONS, Condition
-from .durations import Duration
+from .durations import DURATION_PATTERN, Duration
 from .names import ArrayText, NamespaceName, ObjectName, SecretKey, Url
 from .timestamps import Timestamp
 
@@ -36,6 +37,17 @@ class CASecretReference(SpecModel):
 class TLSConfig(SpecModel):
     """How to verify the array's HTTPS certificate."""
 
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            rule(
+                "!has(self.insecureSkipVerify) || !self.insecureSkipVerify || !has(self.caSecretRef)",
+                "caSecretRef and insecureSkipVerify exclude each other: verify against the CA, or not at all",
+                field_path=".caSecretRef",
+                reason=Reason.FORBIDDEN,
+            )
+        )
+    )
+
     insecure_skip_verify: bool = Field(
         default=False,
         description="Accept any certificate the array presents. For labs only: it allows a "
@@ -48,8 +60,24 @@ class TLSConfig(SpecModel):
     )
 
 
+def _at_least_a_second(field: str) -> dict[str, str]:
+    return rule(
+        f"!has(self.{field}) || !self.{field}.matches('{DURATION_PATTERN}') "
+        f"|| duration(self.{field}) >= duration('1s')",
+        f"{field} must be at least 1s",
+        field_path=f".{field}",
+        reason=Reason.INVALID,
+    )
+
+
 class InfiniBoxSpec(SpecModel):
     """Where the array is, how to log in, and how hard the operator may press on it."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            _at_least_a_second("pollInterval"), _at_least_a_second("requestTimeout")
+        )
+    )
 
     url: Url = Field(
         description="Base URL of the array's management API, e.g. https://ibox1.example.com. "

@@ -81,6 +81,12 @@ SPEC_RULES = (
         reason=Reason.INVALID,
     ),
     rule(
+        "self.source.array != self.target.array",
+        "target.array must name another array than source.array: a replica joins two arrays",
+        field_path=".target.array",
+        reason=Reason.INVALID,
+    ),
+    rule(
         f"!has(self.action) || self.action.type != 'SyncNow' || {_ASYNC}",
         "action SyncNow is only allowed when replicationType is ASYNC (the default)",
         field_path=".action.type",

@@ -32,6 +32,8 @@ from replica_operator.api import (
 )
 from replica_operator.array import (
     ArrayError,
+    BadRequest,
+    Conflict,
     ConsistencyGroup,
     CreateReplicaRequest,
     Dataset,
@@ -67,7 +69,6 @@ from replica_operator.reconcile import (
     adoptable,
     decide,
     owner_mark,
-    owner_uid,
     summarize,
 )
 from replica_operator.reconcile.status import StatusUpdate
@@ -199,8 +200,8 @@ class Engine:
             return Observation(source, target, now)
         candidates, problem = await self._search(desired)
         adopted = adoptable(desired, candidates)
-        if adopted is not None and adopted.remote_id is not None:  # its peer, as last listed
-            target = await self._side(desired, spec.target.array, adopted.remote_id, infiniboxes, fresh=False)
+        if adopted is not None and adopted.remote_id is not None:  # the peer of what will be adopted
+            target = await self._side(desired, spec.target.array, adopted.remote_id, infiniboxes, fresh)
         return Observation(source, target, now, candidates=candidates, searched=True, search_problem=problem)
 
     async def _side(
@@ -290,10 +291,10 @@ class Engine:
     ) -> StepResult:
         client = connection.client
         assert client is not None
+        answered: Replica | None = None
         try:
             if isinstance(step, Create):
-                created = await self._create(desired, connection, step)
-                connection.remember(created)
+                answered = await self._create(desired, connection, step)
             elif isinstance(step, ChangeType):
                 await client.change_type(
                     step.replica_id,
@@ -302,10 +303,8 @@ class Engine:
                     sync_interval=step.sync_interval,
                 )
             elif isinstance(step, UpdateSchedule):
-                connection.remember(
-                    await client.update_replica(
-                        step.replica_id, rpo=step.rpo, sync_interval=step.sync_interval
-                    )
+                answered = await client.update_replica(
+                    step.replica_id, rpo=step.rpo, sync_interval=step.sync_interval
                 )
             elif isinstance(step, Suspend):
                 await client.suspend(step.replica_id)
@@ -328,12 +327,14 @@ class Engine:
             return StepResult(step, Problem("ArrayUnreachable", f"{error} ({why})"), code=error.code)
         except InvalidState as error:
             return StepResult(step, Problem("Rejected", str(error)), code=error.code)
+        except (BadRequest, Conflict, NotFound) as error:
+            return StepResult(step, Problem("Rejected", str(error)), code=error.code)
         except ArrayError as error:
-            problem = problem_from(error)
-            if type(error).__name__ in ("BadRequest", "Conflict", "NotFound"):
-                problem = Problem("Rejected", str(error))
-            return StepResult(step, problem, code=error.code)
-        return StepResult(step)
+            return StepResult(step, problem_from(error), code=error.code)
+        if answered is None:
+            return StepResult(step)
+        connection.remember(answered)
+        return StepResult(step, replica=to_array_replica(answered, connection.name))
 
     async def _create(self, desired: Desired, source: ArrayConnection, step: Create) -> Replica:
         """Resolve every name of the spec to an id, then create the replica marked as ours."""
@@ -508,8 +509,8 @@ class Engine:
     ) -> Observation:
         """Re-read what the steps changed, so that status tells the truth now.
 
-        A create answers with the whole replica (no extra read); other steps cost one GET
-        of the replica they changed, a role action one GET per side (both roles moved).
+        A create or an update answers with the whole replica (no extra read); other steps
+        cost one GET of the replica they changed, a role action one per side (both roles moved).
         """
         sides = {SideName.SOURCE: observed.source, SideName.TARGET: observed.target}
         for result in results:
@@ -519,16 +520,8 @@ class Engine:
             if isinstance(step, Delete):
                 sides = {name: replace(side, replica=None) for name, side in sides.items()}
                 continue
-            if isinstance(step, Create):
-                connection = self.arrays.get(sides[step.side].array)
-                created = (
-                    [r for r in (connection.replicas or {}).values() if _ours(r, desired)]
-                    if connection
-                    else []
-                )
-                if created:
-                    view = self._view(max(created, key=lambda r: r.id), sides[step.side].array)
-                    sides[step.side] = replace(sides[step.side], replica=view, polled=True)
+            if result.replica is not None:  # the array's answer is the fresh state: no read needed
+                sides[step.side] = replace(sides[step.side], replica=result.replica, polled=True)
                 continue
             touched = [step.side, step.side.other] if isinstance(step, RunAction) else [step.side]
             for name in touched:
@@ -650,10 +643,6 @@ async def _delete(client: InfiniBoxClient, step: Delete) -> None:
         await client.delete_replica(step.replica_id, force_on_target=step.force_on_target)
     except NotFound:
         return  # already gone: that is what we wanted
-
-
-def _ours(replica: Replica, desired: Desired) -> bool:
-    return owner_uid(replica.description) == desired.uid
 
 
 # -- helpers: array model -> reconcile model --------------------------------------------------------

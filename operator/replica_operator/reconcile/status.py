@@ -67,6 +67,8 @@ class StepResult:
     problem: Problem | None = None
     code: str | None = None
     """The array's error code, when the array refused."""
+    replica: ArrayReplica | None = None
+    """The replica as the array answered the step (a create, an update), when it did."""
 
 
 @dataclass(frozen=True)

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import copy
-import functools
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import kubernetes
 import pytest
-import yaml
 
 from tests.conftest import ROOT
 from tests.support.kube import Cluster
-from tests.support.wait import wait_for
+from tests.support.operator import OperatorProcess
 from tests.unit.shipping.lua_health import HealthCase, all_cases
 
 CASES = all_cases()
@@ -22,17 +20,9 @@ CRDS = ROOT / "crds"
 GROUP, VERSION = "replication.infinibox.io", "v1alpha1"
 
 
-@pytest.fixture(scope="module")
-def testdata_crds(cluster: Cluster) -> None:
-    cluster.kubectl("apply", "--server-side", "-f", str(CRDS))
-    for path in sorted(CRDS.glob("*.yaml")):
-        crd = next(d for d in yaml.safe_load_all(path.read_text()) if d)
-        name = crd["metadata"]["name"]
-        cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{name}")
-        served = functools.partial(
-            lambda r: cluster.kubectl("get", r, "-A", check=False).returncode == 0, name
-        )
-        wait_for(served, timeout=30, what=f"{name} to be served")
+@pytest.fixture
+def testdata_crds(crds: list[str], exclusive_operator: OperatorProcess) -> None:
+    """The CRDs as the session installed them, and no operator: it would write its own status."""
 
 
 def _as_new_object(obj: dict[str, Any], namespace: str) -> dict[str, Any]:

@@ -403,6 +403,20 @@ CASES = [
         "spec.target is immutable",
         update=True,
     ),
+    Invalid(
+        "source-and-target-the-same-array",
+        REP,
+        _spec(target={"array": "ibox-1"}),
+        "spec.target.array",
+        "target.array must name another array than source.array",
+    ),
+    Invalid(
+        "group-source-and-target-the-same-array",
+        CG,
+        _spec(target={"array": "ibox-1"}),
+        "spec.target.array",
+        "target.array must name another array than source.array",
+    ),
     # --- InfiniBox
     Invalid("ibox-ftp-url", IBOX, _spec(url="ftp://ibox-1.example.com"), "spec.url", "should match"),
     Invalid("ibox-url-without-scheme", IBOX, _spec(url="ibox-1.example.com"), "spec.url", "should match"),
@@ -435,6 +449,27 @@ CASES = [
         "Required value",
     ),
     Invalid("ibox-bad-poll-interval", IBOX, _spec(pollInterval="10"), "spec.pollInterval", "should match"),
+    Invalid(
+        "ibox-zero-poll-interval",
+        IBOX,
+        _spec(pollInterval="0s"),
+        "spec.pollInterval",
+        "pollInterval must be at least 1s",
+    ),
+    Invalid(
+        "ibox-tiny-request-timeout",
+        IBOX,
+        _spec(requestTimeout="500ms"),
+        "spec.requestTimeout",
+        "requestTimeout must be at least 1s",
+    ),
+    Invalid(
+        "ibox-ca-and-skip-verify",
+        IBOX,
+        _spec(tls={"insecureSkipVerify": True, "caSecretRef": {"name": "ca", "namespace": "ops"}}),
+        "spec.tls.caSecretRef",
+        "caSecretRef and insecureSkipVerify exclude each other",
+    ),
     Invalid(
         "ibox-duplicate-namespace",
         IBOX,

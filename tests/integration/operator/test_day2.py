@@ -174,7 +174,9 @@ def test_observe_only_reports_an_existing_replica_on_the_dr_side_and_never_mutat
             },
         }
     )
-    status = env.objects.wait_status("replicas", remote, lambda s: s.get("replicaId") is not None)
+    status = env.objects.wait_status(
+        "replicas", remote, lambda s: s.get("replicaId") is not None and "currentSource" in s
+    )
     assert status["role"] == "TARGET"
     assert status["remoteReplicaId"] == made["id"]
     assert status["currentSource"] == {"array": env.source, "entity": volume}
