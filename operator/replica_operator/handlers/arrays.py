@@ -23,6 +23,7 @@ from replica_operator import metrics
 from replica_operator.api import InfiniBoxSpec
 from replica_operator.array import (
     ArrayError,
+    EntityType,
     InfiniBoxClient,
     Link,
     Replica,
@@ -31,7 +32,7 @@ from replica_operator.array import (
     Unavailable,
 )
 from replica_operator.kube import Kube, KubeError
-from replica_operator.reconcile import Problem
+from replica_operator.reconcile import ArrayReplica, Problem
 
 log = logging.getLogger(__name__)
 REFUSED_RETRY_SECONDS = 300.0
@@ -55,11 +56,14 @@ class ArrayConnection:
     client: InfiniBoxClient | None = None
     fingerprint: str = ""
     system: SystemInfo | None = None
-    replicas: dict[int, Replica] | None = None
+    replicas: dict[int, ArrayReplica] | None = None
+    """The last listing, already in the rules' terms (converted once per poll, not once per object)."""
     problem: Problem | None = None
     problem_since: float = 0.0
     polled_at: datetime | None = None
     links: dict[str, Link] = field(default_factory=dict)
+    links_to: dict[str, Link] = field(default_factory=dict)
+    """The one link leading to a system (by its name), for specs that name no link."""
     pools: dict[str, int] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -67,9 +71,12 @@ class ArrayConnection:
     def ready(self) -> bool:
         return self.client is not None and self.problem is None
 
-    def remember(self, replica: Replica) -> None:
+    def remember(self, replica: Replica) -> ArrayReplica:
+        """Keep what the array just answered, until the next listing replaces it."""
+        view = to_array_replica(replica, self.name)
         if self.replicas is not None:
-            self.replicas[replica.id] = replica
+            self.replicas[replica.id] = view
+        return view
 
     def forget(self, replica_id: int) -> None:
         if self.replicas is not None:
@@ -219,6 +226,7 @@ class Arrays:
             observer=metrics.observe_request,
         )
         connection.links.clear()
+        connection.links_to.clear()
         connection.pools.clear()
         log.info("array %s: connecting to %s", connection.name, spec.url)
         try:
@@ -262,7 +270,7 @@ class Arrays:
             metrics.ARRAY_CONNECTED.labels(connection.name).set(0)
             log.warning("array %s: listing failed: %s", connection.name, error)
             return
-        connection.replicas = {replica.id: replica for replica in replicas}
+        connection.replicas = {replica.id: to_array_replica(replica, connection.name) for replica in replicas}
         _set_problem(connection, None)
         connection.polled_at = datetime.now(UTC)
         metrics.ARRAY_POLLS.labels(connection.name, "ok").inc()
@@ -282,3 +290,42 @@ class LookupProblem(Exception):
     def __init__(self, problem: Problem) -> None:
         super().__init__(problem.message)
         self.problem = problem
+
+
+_INITIAL = frozenset({"INITIALIZING", "INITIALIZING_PENDING"})
+
+
+def to_array_replica(replica: Replica, array: str) -> ArrayReplica:
+    """The array client's replica in the terms the rules use."""
+    sync = replica.sync_state.value if replica.sync_state is not None else None
+    jobs_initial = any((job.state or replica.job_state or "").upper() in _INITIAL for job in replica.jobs)
+    initializing = (sync or "").upper() in _INITIAL or bool(replica.is_initial and jobs_initial)
+    pairs = replica.entity_pairs
+    local_entity = replica.local_cg_name or replica.local_entity_name
+    remote_entity = replica.remote_cg_name or replica.remote_entity_name
+    if replica.entity_type is not EntityType.CONSISTENCY_GROUP and len(pairs) == 1:
+        local_entity = local_entity or pairs[0].local_entity_name
+        remote_entity = remote_entity or pairs[0].remote_entity_name
+    members: tuple[tuple[str | None, str | None], ...] = ()
+    if replica.entity_type is EntityType.CONSISTENCY_GROUP:
+        members = tuple((p.local_entity_name, p.remote_entity_name) for p in pairs)
+    return ArrayReplica(
+        array=array,
+        id=replica.id,
+        role=(replica.role.value if replica.role is not None else "SOURCE"),
+        replication_type=replica.replication_type.value,
+        remote_id=replica.remote_replica_id,
+        state=replica.state.value if replica.state is not None else None,
+        sync_state=sync,
+        initializing=initializing,
+        progress=replica.progress,
+        last_synchronized=replica.last_synchronized,
+        rpo=replica.rpo,
+        sync_interval=replica.sync_interval,
+        rpo_state=replica.rpo_state,
+        description=replica.description or "",
+        local_entity=local_entity,
+        remote_entity=remote_entity,
+        members=members,
+        state_reason=replica.state_reason or replica.state_description,
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -71,10 +71,10 @@ from replica_operator.reconcile import (
     owner_mark,
     summarize,
 )
-from replica_operator.reconcile.status import StatusUpdate
+from replica_operator.reconcile.status import StatusUpdate, sync_state
 from replica_operator.settings import OperatorSettings
 
-from .arrays import ArrayConnection, Arrays, LookupProblem, problem_from
+from .arrays import ArrayConnection, Arrays, LookupProblem, problem_from, to_array_replica
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,10 @@ class _Memory:
     last_results: tuple[StepResult, ...] = ()
     stale_version: str | None = None
     written_status: dict[str, Any] | None = None
+    source_entity: Dataset | ConsistencyGroup | None = None
+    """The replicated entity as this pass's search found it, so that a create needs no second look-up."""
+    fingerprint: Hashable = None
+    """What the last quiet pass saw; a poll that sees the same skips the object entirely."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,25 @@ class Engine:
     def forget(self, uid: str) -> None:
         self._memory.pop(uid, None)
 
+    async def on_poll(self, body: Mapping[str, Any], infiniboxes: InfiniBoxLookup) -> None:
+        """An array was listed: reconcile the object, unless nothing it depends on has changed.
+
+        At a thousand quiet replicas that skips nearly all of them, nearly all the time.
+        """
+        memory = self._memory.setdefault(str(body["metadata"]["uid"]), _Memory())
+        fingerprint = self._fingerprint(body, infiniboxes)
+        if fingerprint is not None and fingerprint == memory.fingerprint and not memory.lock.locked():
+            self._export_quiet(body)
+            metrics.RECONCILES.labels(str(body["kind"]), Trigger.POLL, "unchanged").inc()
+            return
+        outcome = await self.reconcile(body, Trigger.POLL, infiniboxes)
+        plan = outcome.plan
+        settled = not plan.steps and not outcome.results and plan.blocked is None and plan.action_wait is None
+        if settled and outcome.update.status.replica_id is not None:
+            # Only a settled object may be skipped: a blocked one waits for things (a volume, a
+            # link, a pool to appear) that the fingerprint does not see.
+            memory.fingerprint = fingerprint
+
     async def reconcile(
         self, body: Mapping[str, Any], trigger: Trigger, infiniboxes: InfiniBoxLookup
     ) -> Outcome:
@@ -131,6 +154,7 @@ class Engine:
         started = time.monotonic()
         kind = str(body["kind"])
         async with memory.lock:
+            memory.fingerprint = None
             try:
                 outcome = await self._pass(self._latest(body, memory), trigger, infiniboxes, memory)
             except Exception:
@@ -146,14 +170,15 @@ class Engine:
         self, body: Mapping[str, Any], trigger: Trigger, infiniboxes: InfiniBoxLookup, memory: _Memory
     ) -> Outcome:
         desired = Desired.from_body(body)
-        observed = await self._observe(desired, infiniboxes, fresh=trigger is not Trigger.POLL)
+        memory.source_entity = None
+        observed = await self._observe(desired, infiniboxes, memory, fresh=trigger is not Trigger.POLL)
         plan = decide(desired, observed)
         observed = plan.observation or observed
         replayed = plan.steps and trigger is Trigger.POLL and time.monotonic() < memory.retry_at
         if replayed:
             results = memory.last_results  # backing off: show the last failure, call nothing
         else:
-            results = await self._execute(desired, plan, observed, body)
+            results = await self._execute(desired, plan, observed, body, memory)
             self._note_results(memory, results)
         after = await self._refresh(desired, observed, results)
         update = summarize(desired, plan, results, after, datetime.now(UTC))
@@ -165,6 +190,51 @@ class Engine:
         if update.status.pending_replication_type and not desired.status.pending_replication_type:
             metrics.DEFERRED_TYPE_CHANGES.inc()
         return Outcome(plan, results, update)
+
+    def _fingerprint(self, body: Mapping[str, Any], infiniboxes: InfiniBoxLookup) -> Hashable:
+        """Everything a quiet pass depends on: the object, both arrays' view of its replica, the
+        arrays' own objects and problems, and whether the RPO is breached by now. Fields that move
+        without being a transition (last sync time, an async job's progress) are left out."""
+        spec, status = body["spec"], body.get("status") or {}
+        sides = []
+        for array, replica_id in (
+            (spec["source"]["array"], status.get("replicaId")),
+            (spec["target"]["array"], status.get("remoteReplicaId")),
+        ):
+            connection, array_body = self.arrays.get(array), infiniboxes(array)
+            if connection is None or connection.replicas is None or array_body is None:
+                return None
+            replica = connection.replicas.get(replica_id) if replica_id is not None else None
+            sides.append(
+                (array_body["metadata"].get("resourceVersion"), connection.problem, _material(replica))
+            )
+        return (body["metadata"].get("resourceVersion"), tuple(sides))
+
+    def _export_quiet(self, body: Mapping[str, Any]) -> None:
+        """Keep the live lag metrics moving for an object whose pass was skipped."""
+        status = body.get("status") or {}
+        for array, replica_id in (
+            (body["spec"]["source"]["array"], status.get("replicaId")),
+            (body["spec"]["target"]["array"], status.get("remoteReplicaId")),
+        ):
+            connection = self.arrays.get(array)
+            replica = (
+                connection.replicas.get(replica_id)
+                if connection and connection.replicas and replica_id
+                else None
+            )
+            if replica is not None and replica.is_source:
+                meta = body["metadata"]
+                rpo = replica.rpo.total_seconds() if replica.rpo else None
+                metrics.record_lag(
+                    body["kind"],
+                    meta["namespace"],
+                    meta["name"],
+                    replica.last_synchronized,
+                    rpo,
+                    datetime.now(UTC),
+                )
+                return
 
     def _latest(self, body: Mapping[str, Any], memory: _Memory) -> Mapping[str, Any]:
         """The body with the status this engine last wrote, if the given body predates that write."""
@@ -187,7 +257,9 @@ class Engine:
             memory.failures, memory.retry_at, memory.last_results = 0, 0.0, ()
 
     # -- observing ----------------------------------------------------------------------------------
-    async def _observe(self, desired: Desired, infiniboxes: InfiniBoxLookup, *, fresh: bool) -> Observation:
+    async def _observe(
+        self, desired: Desired, infiniboxes: InfiniBoxLookup, memory: _Memory, *, fresh: bool
+    ) -> Observation:
         spec = desired.spec
         now = datetime.now(UTC)
         source = await self._side(desired, spec.source.array, desired.status.replica_id, infiniboxes, fresh)
@@ -198,7 +270,7 @@ class Engine:
         known = desired.status.replica_id is not None or desired.status.remote_replica_id is not None
         if known or source.replica is not None or target.replica is not None:
             return Observation(source, target, now)
-        candidates, problem = await self._search(desired)
+        candidates, problem = await self._search(desired, memory)
         adopted = adoptable(desired, candidates)
         if adopted is not None and adopted.remote_id is not None:  # the peer of what will be adopted
             target = await self._side(desired, spec.target.array, adopted.remote_id, infiniboxes, fresh)
@@ -231,29 +303,27 @@ class Engine:
             )
         cached = connection.replicas.get(replica_id) if connection.replicas and replica_id else None
         if connection.problem is not None:
-            return Side(array, connection.replicas is not None, connection.problem, self._view(cached, array))
+            return Side(array, connection.replicas is not None, connection.problem, cached)
         if fresh and replica_id is not None and connection.client is not None:
             try:
-                found: Replica | None = await connection.client.get_replica(replica_id)
+                found = connection.remember(await connection.client.get_replica(replica_id))
             except NotFound:
-                found = None
                 connection.forget(replica_id)
+                return Side(array, True, None, None)
             except ArrayError as error:
-                return Side(
-                    array, connection.replicas is not None, problem_from(error), self._view(cached, array)
-                )
-            if found is not None:
-                connection.remember(found)
-            return Side(array, True, None, self._view(found, array))
-        return Side(array, connection.replicas is not None, None, self._view(cached, array))
+                return Side(array, connection.replicas is not None, problem_from(error), cached)
+            return Side(array, True, None, found)
+        return Side(array, connection.replicas is not None, None, cached)
 
-    async def _search(self, desired: Desired) -> tuple[tuple[ArrayReplica, ...], Problem | None]:
+    async def _search(
+        self, desired: Desired, memory: _Memory
+    ) -> tuple[tuple[ArrayReplica, ...], Problem | None]:
         """Replicas of the entity over the link: what to adopt, or what conflicts."""
         source = self.arrays.get(desired.spec.source.array)
         if source is None or source.client is None or source.problem is not None:
             return (), None  # the Side already says why
         try:
-            entity = await _resolve_source(source, desired)
+            entity = memory.source_entity = await _resolve_source(source, desired)
             link = await self.arrays.link(
                 source, desired.spec.target.link, self.arrays.get(desired.spec.target.array)
             )
@@ -264,12 +334,9 @@ class Engine:
             return (), problem_from(error)
         return tuple(to_array_replica(r, source.name) for r in found if r.link_id in (None, link.id)), None
 
-    def _view(self, replica: Replica | None, array: str) -> ArrayReplica | None:
-        return None if replica is None else to_array_replica(replica, array)
-
     # -- executing ----------------------------------------------------------------------------------
     async def _execute(
-        self, desired: Desired, plan: Plan, observed: Observation, body: Mapping[str, Any]
+        self, desired: Desired, plan: Plan, observed: Observation, body: Mapping[str, Any], memory: _Memory
     ) -> tuple[StepResult, ...]:
         results: list[StepResult] = []
         for step in plan.steps:
@@ -279,7 +346,7 @@ class Engine:
                 break
             if isinstance(step, RunAction):
                 await self._record_action_start(body, desired, observed, step)
-            result = await self._run(desired, step, connection, observed)
+            result = await self._run(desired, step, connection, observed, memory)
             metrics.STEPS.labels(type(step).__name__, "ok" if result.problem is None else "failed").inc()
             results.append(result)
             if result.problem is not None:
@@ -287,14 +354,19 @@ class Engine:
         return tuple(results)
 
     async def _run(
-        self, desired: Desired, step: Step, connection: ArrayConnection, observed: Observation
+        self,
+        desired: Desired,
+        step: Step,
+        connection: ArrayConnection,
+        observed: Observation,
+        memory: _Memory,
     ) -> StepResult:
         client = connection.client
         assert client is not None
         answered: Replica | None = None
         try:
             if isinstance(step, Create):
-                answered = await self._create(desired, connection, step)
+                answered = await self._create(desired, connection, step, memory.source_entity)
             elif isinstance(step, ChangeType):
                 await client.change_type(
                     step.replica_id,
@@ -333,10 +405,15 @@ class Engine:
             return StepResult(step, problem_from(error), code=error.code)
         if answered is None:
             return StepResult(step)
-        connection.remember(answered)
-        return StepResult(step, replica=to_array_replica(answered, connection.name))
+        return StepResult(step, replica=connection.remember(answered))
 
-    async def _create(self, desired: Desired, source: ArrayConnection, step: Create) -> Replica:
+    async def _create(
+        self,
+        desired: Desired,
+        source: ArrayConnection,
+        step: Create,
+        entity: Dataset | ConsistencyGroup | None,
+    ) -> Replica:
         """Resolve every name of the spec to an id, then create the replica marked as ours."""
         spec = desired.spec
         client = source.client
@@ -349,7 +426,7 @@ class Engine:
                 else Problem("ArrayUnreachable", f"the target array {spec.target.array} is not connected")
             )
         link = await self.arrays.link(source, spec.target.link, target)
-        entity = await _resolve_source(source, desired)
+        entity = entity or await _resolve_source(source, desired)
         common: dict[str, Any] = {
             "link_id": link.id,
             "replication_type": ArrayReplicationType(spec.replication_type.value),
@@ -534,11 +611,10 @@ class Engine:
         if connection is None or connection.client is None or replica_id is None:
             return side
         try:
-            fresh = await connection.client.get_replica(replica_id)
+            fresh = connection.remember(await connection.client.get_replica(replica_id))
         except ArrayError:
             return side
-        connection.remember(fresh)
-        return replace(side, replica=self._view(fresh, side.array), polled=True)
+        return replace(side, replica=fresh, polled=True)
 
     async def _write(
         self, body: Mapping[str, Any], desired: Desired, update: StatusUpdate, memory: _Memory
@@ -577,6 +653,22 @@ class Engine:
         metrics.record_lag(
             desired.kind, desired.namespace, desired.name, replica.last_synchronized, rpo, observed.now
         )
+
+
+def _material(replica: ArrayReplica | None) -> Hashable:
+    """A replica without what moves between transitions; plus whether its RPO is breached now."""
+    if replica is None:
+        return None
+    breached = bool(
+        replica.rpo is not None
+        and replica.last_synchronized is not None
+        and datetime.now(UTC) - replica.last_synchronized > replica.rpo
+    )
+    progress = replica.progress if replica.initializing else None
+    return (
+        replace(replica, last_synchronized=None, progress=progress, sync_state=sync_state(replica)),
+        breached,
+    )
 
 
 # -- helpers: array look-ups ------------------------------------------------------------------------
@@ -643,43 +735,3 @@ async def _delete(client: InfiniBoxClient, step: Delete) -> None:
         await client.delete_replica(step.replica_id, force_on_target=step.force_on_target)
     except NotFound:
         return  # already gone: that is what we wanted
-
-
-# -- helpers: array model -> reconcile model --------------------------------------------------------
-_INITIAL = frozenset({"INITIALIZING", "INITIALIZING_PENDING"})
-
-
-def to_array_replica(replica: Replica, array: str) -> ArrayReplica:
-    """The array client's replica in the terms the rules use."""
-    sync = replica.sync_state.value if replica.sync_state is not None else None
-    jobs_initial = any((job.state or replica.job_state or "").upper() in _INITIAL for job in replica.jobs)
-    initializing = (sync or "").upper() in _INITIAL or bool(replica.is_initial and jobs_initial)
-    pairs = replica.entity_pairs
-    local_entity = replica.local_cg_name or replica.local_entity_name
-    remote_entity = replica.remote_cg_name or replica.remote_entity_name
-    if replica.entity_type is not EntityType.CONSISTENCY_GROUP and len(pairs) == 1:
-        local_entity = local_entity or pairs[0].local_entity_name
-        remote_entity = remote_entity or pairs[0].remote_entity_name
-    members: tuple[tuple[str | None, str | None], ...] = ()
-    if replica.entity_type is EntityType.CONSISTENCY_GROUP:
-        members = tuple((p.local_entity_name, p.remote_entity_name) for p in pairs)
-    return ArrayReplica(
-        array=array,
-        id=replica.id,
-        role=(replica.role.value if replica.role is not None else "SOURCE"),
-        replication_type=replica.replication_type.value,
-        remote_id=replica.remote_replica_id,
-        state=replica.state.value if replica.state is not None else None,
-        sync_state=sync,
-        initializing=initializing,
-        progress=replica.progress,
-        last_synchronized=replica.last_synchronized,
-        rpo=replica.rpo,
-        sync_interval=replica.sync_interval,
-        rpo_state=replica.rpo_state,
-        description=replica.description or "",
-        local_entity=local_entity,
-        remote_entity=remote_entity,
-        members=members,
-        state_reason=replica.state_reason or replica.state_description,
-    )

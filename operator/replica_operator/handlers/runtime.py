@@ -29,7 +29,7 @@ from replica_operator.reconcile.conditions import merge
 from replica_operator.settings import OperatorSettings
 
 from .arrays import ArrayConnection, Arrays
-from .engine import Engine, Trigger
+from .engine import Engine
 
 log = logging.getLogger(__name__)
 MAX_PARALLEL_PASSES = 64
@@ -128,13 +128,27 @@ class Runtime:
         connection = await self.arrays.poll(name, body)
         users = self.indexes.users(name)
         await self.write_array_status(body, connection, users)
-        await self.reconcile_all(users, Trigger.POLL)
+        await self.reconcile_all([user for user in users if self._follows(user, name)])
 
-    async def reconcile_all(self, bodies: Iterable[Mapping[str, Any]], trigger: Trigger) -> None:
+    def _follows(self, body: Mapping[str, Any], array: str) -> bool:
+        """Whether a poll of ``array`` is the one that brings this object up to date.
+
+        Every object names two arrays; the side that is the source now has the state that
+        matters, so its poll reconciles the object. The other array's poll does it only while
+        that source cannot be listed (then the target side is all there is to go by).
+        """
+        current = ((body.get("status") or {}).get("currentSource") or {}).get("array")
+        source = current or body["spec"]["source"]["array"]
+        if source == array:
+            return True
+        connection = self.arrays.get(source)
+        return connection is None or not connection.ready or connection.replicas is None
+
+    async def reconcile_all(self, bodies: Iterable[Mapping[str, Any]]) -> None:
         async def one(body: Mapping[str, Any]) -> None:
             async with self._passes:
                 try:
-                    await self.engine.reconcile(body, trigger, self.lookup)
+                    await self.engine.on_poll(body, self.lookup)
                 except Exception:
                     meta = body["metadata"]
                     log.exception("%s %s/%s: reconcile failed", body["kind"], meta["namespace"], meta["name"])

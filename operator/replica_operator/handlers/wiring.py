@@ -19,6 +19,7 @@ from replica_operator.api import (
     DeletionPolicy,
     ManagementPolicy,
 )
+from replica_operator.reconcile import RECREATE_ANNOTATION
 
 from .engine import Trigger
 from .runtime import Indexes, Runtime, in_use_verdict
@@ -34,9 +35,23 @@ def _runtime(memo: Any) -> Runtime:
     return runtime
 
 
+_KEPT_METADATA = ("name", "namespace", "uid", "resourceVersion", "generation", "deletionTimestamp")
+_KEPT_ANNOTATIONS = (RECREATE_ANNOTATION,)
+
+
 def _snapshot(body: kopf.Body) -> dict[str, Any]:
-    """A plain copy of the object for the indexes (kopf's body views follow the live object)."""
-    return {key: body[key] for key in ("apiVersion", "kind", "metadata", "spec", "status") if key in body}
+    """A plain, slim copy of the object for the indexes and the engine.
+
+    Only what the operator reads is kept: at a thousand objects, managedFields and the
+    last-applied annotations would be half of the operator's memory.
+    """
+    metadata = body["metadata"]
+    slim: dict[str, Any] = {key: metadata[key] for key in _KEPT_METADATA if key in metadata}
+    annotations = {k: v for k, v in (metadata.get("annotations") or {}).items() if k in _KEPT_ANNOTATIONS}
+    if annotations:
+        slim["annotations"] = annotations
+    copied = {key: body[key] for key in ("apiVersion", "kind", "spec", "status") if key in body}
+    return {**copied, "metadata": slim}
 
 
 # -- start-up ---------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ class SideName(StrEnum):
         return SideName.TARGET if self is SideName.SOURCE else SideName.SOURCE
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ArrayReplica:
     """One replica as one array reports it."""
 

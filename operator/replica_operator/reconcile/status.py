@@ -43,7 +43,6 @@ from .steps import Create, RunAction, Step
 
 # Problems whose step may succeed later without anyone changing anything.
 WAITING_CODES = frozenset({"REPLICA_IS_INITIALIZING", "LINK_DISCONNECTED"})
-VOLATILE_FIELDS = ("last_synchronized", "last_observed")
 T, F, U = ConditionStatus.TRUE, ConditionStatus.FALSE, ConditionStatus.UNKNOWN
 
 
@@ -89,7 +88,7 @@ def summarize(
     missing = plan.blocked is not None and plan.blocked.reason == "NotFound" and replica is None
     unreachable = replica is None and not missing
 
-    status = previous.model_copy(deep=True)
+    status = previous.model_copy()  # fields are replaced below, never changed in place
     status.observed_generation = desired.generation
     if source_replica is not None:
         status.replica_id = source_replica.id
@@ -115,18 +114,13 @@ def summarize(
         generation=desired.generation,
         now=now,
     )
-    changed = _material(status) != _material(previous)
+    changed = status != previous  # the volatile fields are still the previous ones here
     if not changed:
         return StatusUpdate(previous, _events(desired, plan, results, previous, previous), False)
     status.last_observed = now
     if replica is not None:
         status.last_synchronized = replica.last_synchronized
     return StatusUpdate(status, _events(desired, plan, results, previous, status), True)
-
-
-def _material(status: Status) -> dict[str, object]:
-    """The status without the fields that move on every poll."""
-    return status.model_dump(mode="json", exclude=set(VOLATILE_FIELDS))
 
 
 # -- status fields from the array ------------------------------------------------------------
