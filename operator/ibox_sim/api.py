@@ -120,6 +120,30 @@ class _Collection:
     find: Callable[[System, int], Any]
     #: The time-driven part of an object and until when it holds (STATIC: only model changes alter it).
     view: Callable[[Ctx, Any], Timed] = lambda ctx, obj: STATIC
+    #: Fields whose rendered value is a plain model attribute: equality filters on them pick the
+    #: objects before rendering, so a look-up by name stays cheap right after a change.
+    keys: Mapping[str, Callable[[Any], Any]] = field(default_factory=lambda: {"id": _attr("id")})
+
+    def candidates(self, system: System, query: ListQuery) -> list[Any]:
+        objs = list(self.items(system))
+        for condition in query.filters:
+            key = self.keys.get(condition.field)
+            if key is not None and condition.op == "eq":
+                objs = [obj for obj in objs if condition.matches(key(obj))]
+        return objs
+
+
+def _attr(name: str) -> Callable[[Any], Any]:
+    return lambda obj: getattr(obj, name)
+
+
+def _replica_entity(replica: Any) -> Any:
+    if replica.entity_type == "CONSISTENCY_GROUP":
+        return replica.local_cg_id
+    return replica.pairs[0].local_entity_id if replica.pairs else None
+
+
+_BY_NAME: Mapping[str, Callable[[Any], Any]] = {"id": _attr("id"), "name": _attr("name")}
 
 
 def _datasets_of(kind: DatasetKind) -> Callable[[System], Iterable[Any]]:
@@ -148,7 +172,12 @@ def _replica_view(ctx: Ctx, replica: Any) -> Timed:
 
 COLLECTIONS: dict[str, _Collection] = {
     "pools": _Collection(
-        "pools", "pool", lambda s: s.pools.values(), lambda c, o, v: render_pool(c.system, o), store.get_pool
+        "pools",
+        "pool",
+        lambda s: s.pools.values(),
+        lambda c, o, v: render_pool(c.system, o),
+        store.get_pool,
+        keys=_BY_NAME,
     ),
     "volumes": _Collection(
         "volumes",
@@ -156,6 +185,7 @@ COLLECTIONS: dict[str, _Collection] = {
         _datasets_of("VOLUME"),
         _render_dataset,
         lambda s, i: store.get_dataset(s, "VOLUME", i),
+        keys=_BY_NAME,
     ),
     "filesystems": _Collection(
         "filesystems",
@@ -163,10 +193,18 @@ COLLECTIONS: dict[str, _Collection] = {
         _datasets_of("FILESYSTEM"),
         _render_dataset,
         lambda s, i: store.get_dataset(s, "FILESYSTEM", i),
+        keys=_BY_NAME,
     ),
-    "datasets": _Collection("datasets", "dataset", _all_datasets, _render_dataset, _any_dataset),
+    "datasets": _Collection(
+        "datasets", "dataset", _all_datasets, _render_dataset, _any_dataset, keys=_BY_NAME
+    ),
     "cgs": _Collection(
-        "cgs", "cg", lambda s: s.cgs.values(), lambda c, o, v: render_cg(c.world, c.system, o), store.get_cg
+        "cgs",
+        "cg",
+        lambda s: s.cgs.values(),
+        lambda c, o, v: render_cg(c.world, c.system, o),
+        store.get_cg,
+        keys=_BY_NAME,
     ),
     "network/spaces": _Collection(
         "network_spaces",
@@ -181,6 +219,7 @@ COLLECTIONS: dict[str, _Collection] = {
         lambda s: s.links.values(),
         lambda c, o, v: render_link(c.world, c.system, o),
         store.get_link,
+        keys=_BY_NAME,
     ),
     "replicas": _Collection(
         "replicas",
@@ -189,6 +228,7 @@ COLLECTIONS: dict[str, _Collection] = {
         lambda c, o, v: render_replica(c.world, c.system, o, c.now, v),
         replicas.get_replica,
         _replica_view,
+        keys={"id": _attr("id"), "link_id": _attr("link_id"), "local_entity_id": _replica_entity},
     ),
 }
 
@@ -331,7 +371,7 @@ class RestApi:
     def _list(self, ctx: Ctx, request: ApiRequest, match: re.Match[str]) -> Reply:
         collection = COLLECTIONS[match.group("coll")]
         query = parse_list_query(request.params, field_names(collection.fields))
-        return self._page(ctx, list(collection.items(ctx.system)), collection, query)
+        return self._page(ctx, collection.candidates(ctx.system, query), collection, query)
 
     def _get(self, ctx: Ctx, request: ApiRequest, match: re.Match[str]) -> Reply:
         collection = COLLECTIONS[match.group("coll")]

@@ -149,7 +149,7 @@ class Kube:
             reporting_instance=os.environ.get("POD_NAME") or socket.gethostname(),
         )
         try:
-            await asyncio.to_thread(self._core.create_namespaced_event, namespace, event)
+            await asyncio.to_thread(self._create_event, namespace, event)
         except ApiException as error:
             log.warning("event %s on %s/%s not posted: %s", reason, namespace, metadata["name"], error.reason)
         except urllib3.exceptions.HTTPError as error:
@@ -160,3 +160,9 @@ class Kube:
                 metadata["name"],
                 error.__class__.__name__,
             )
+
+    def _create_event(self, namespace: str, event: kubernetes.client.CoreV1Event) -> None:
+        # The answer is not needed; not deserialising it saves most of the call's CPU.
+        response: Any = self._core.create_namespaced_event(namespace, event, _preload_content=False)
+        response.read()
+        response.release_conn()

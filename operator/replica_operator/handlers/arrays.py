@@ -66,6 +66,8 @@ class ArrayConnection:
     """The one link leading to a system (by its name), for specs that name no link."""
     pools: dict[str, int] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    lookups: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Serialises cache misses of links and pools, so a burst of creates lists them once."""
 
     @property
     def ready(self) -> bool:
@@ -144,22 +146,34 @@ class Arrays:
     async def link(
         self, connection: ArrayConnection, name: str | None, remote: ArrayConnection | None
     ) -> Link:
-        """The link by name, or the only one that leads to ``remote``; raise Problem-bearing errors."""
-        assert connection.client is not None
-        if name is not None and name in connection.links:
-            return connection.links[name]
-        links = await connection.client.list_links()
-        connection.links = {link.name: link for link in links}
-        if name is not None:
-            if name not in connection.links:
-                raise LookupProblem(
-                    Problem("LinkNotFound", f"link {name} does not exist on {connection.name}")
-                )
-            return connection.links[name]
+        """The link by name, or the only one that leads to ``remote``; raise Problem-bearing errors.
+
+        Links are cached per connection (they change rarely); :meth:`forget_lookups` drops the
+        cache when the array refuses a create, so a re-created link is found again.
+        """
         wanted = remote.system.name if remote is not None and remote.system is not None else None
-        leading = [link for link in links if wanted is None or link.remote_system_name == wanted]
-        if len(leading) == 1:
-            return leading[0]
+        cached = self._cached_link(connection, name, wanted)
+        if cached is not None:
+            return cached
+        assert connection.client is not None
+        async with connection.lookups:
+            cached = self._cached_link(connection, name, wanted)
+            if cached is not None:
+                return cached
+            links = await connection.client.list_links()
+            connection.links = {link.name: link for link in links}
+            connection.links_to.clear()
+            if name is not None:
+                if name not in connection.links:
+                    raise LookupProblem(
+                        Problem("LinkNotFound", f"link {name} does not exist on {connection.name}")
+                    )
+                return connection.links[name]
+            leading = [link for link in links if wanted is None or link.remote_system_name == wanted]
+            if len(leading) == 1:
+                if wanted is not None:
+                    connection.links_to[wanted] = leading[0]
+                return leading[0]
         if not leading:
             why = f"no link on {connection.name} leads to {remote.name if remote else 'the target array'}"
             raise LookupProblem(Problem("LinkNotFound", why))
@@ -168,15 +182,31 @@ class Arrays:
             Problem("LinkAmbiguous", f"several links lead to the target ({names}); set spec.target.link")
         )
 
+    @staticmethod
+    def _cached_link(connection: ArrayConnection, name: str | None, wanted: str | None) -> Link | None:
+        if name is not None:
+            return connection.links.get(name)
+        return connection.links_to.get(wanted) if wanted is not None else None
+
+    @staticmethod
+    def forget_lookups(connection: ArrayConnection) -> None:
+        """Drop cached links and pools (the array refused a create that used them)."""
+        connection.links.clear()
+        connection.links_to.clear()
+        connection.pools.clear()
+
     async def pool_id(self, connection: ArrayConnection, name: str) -> int:
         assert connection.client is not None
-        if name not in connection.pools:
-            pool = await connection.client.find_pool(name)
-            if pool is None:
-                raise LookupProblem(
-                    Problem("PoolNotFound", f"pool {name} does not exist on {connection.name}")
-                )
-            connection.pools[name] = pool.id
+        if name in connection.pools:
+            return connection.pools[name]
+        async with connection.lookups:
+            if name not in connection.pools:
+                pool = await connection.client.find_pool(name)
+                if pool is None:
+                    raise LookupProblem(
+                        Problem("PoolNotFound", f"pool {name} does not exist on {connection.name}")
+                    )
+                connection.pools[name] = pool.id
         return connection.pools[name]
 
     # -- internals -----------------------------------------------------------------------------
@@ -225,9 +255,7 @@ class Arrays:
             max_concurrent_requests=spec.max_concurrent_requests,
             observer=metrics.observe_request,
         )
-        connection.links.clear()
-        connection.links_to.clear()
-        connection.pools.clear()
+        self.forget_lookups(connection)
         log.info("array %s: connecting to %s", connection.name, spec.url)
         try:
             await connection.client.login()

@@ -400,6 +400,10 @@ class Engine:
         except InvalidState as error:
             return StepResult(step, Problem("Rejected", str(error)), code=error.code)
         except (BadRequest, Conflict, NotFound) as error:
+            if isinstance(step, Create):  # perhaps a cached link or pool id that is gone
+                for name in (desired.spec.source.array, desired.spec.target.array):
+                    if (involved := self.arrays.get(name)) is not None:
+                        self.arrays.forget_lookups(involved)
             return StepResult(step, Problem("Rejected", str(error)), code=error.code)
         except ArrayError as error:
             return StepResult(step, problem_from(error), code=error.code)

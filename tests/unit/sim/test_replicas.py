@@ -599,3 +599,37 @@ def test_objects_and_their_conflicts(arrays: Arrays) -> None:
     arrays.ok("DELETE", f"/volumes/{volume['id']}")
     assert arrays.ok("GET", "/volumes", name="x-snap") == []  # snapshots go with their volume
     arrays.ok("DELETE", f"/pools/{pool['id']}")
+
+
+def test_equality_filters_agree_with_rendered_fields(arrays: Arrays) -> None:
+    """Equality filters on id, name, link and entity pick objects before rendering: same answers."""
+    cg, members = _cg_with_members(arrays, 2)
+    pairs = [
+        {"local_entity_id": m["id"], "remote_entity_id": None, "remote_base_action": "CREATE"}
+        for m in members
+    ]
+    cg_replica = arrays.ok(
+        "POST",
+        "/replicas",
+        {
+            "link_id": arrays.link,
+            "entity_type": "CONSISTENCY_GROUP",
+            "local_cg_id": cg["id"],
+            "remote_pool_id": arrays.remote_pool,
+            "entity_pairs": pairs,
+        },
+    )
+    volume = arrays.volume("solo")
+    replica = arrays.replicate(volume["id"])
+    for found, expected in (
+        (arrays.ok("GET", "/replicas", local_entity_id=str(cg["id"])), [cg_replica["id"]]),
+        (arrays.ok("GET", "/replicas", local_entity_id=f"eq:{volume['id']}"), [replica["id"]]),
+        (arrays.ok("GET", "/replicas", local_entity_id=str(members[0]["id"])), []),
+        (arrays.ok("GET", "/replicas", id=str(replica["id"]), link_id=str(arrays.link)), [replica["id"]]),
+        (arrays.ok("GET", "/volumes", name="solo"), [volume["id"]]),
+        (arrays.ok("GET", "/volumes", name="eq:m1"), [members[1]["id"]]),
+        (arrays.ok("GET", "/volumes", name="nothing"), []),
+        (arrays.ok("GET", "/cgs", name="group"), [cg["id"]]),
+    ):
+        assert [item["id"] for item in found] == expected
+    assert arrays.error("GET", "/replicas", local_entity_id="x") == (400, "INVALID_VALUE")
