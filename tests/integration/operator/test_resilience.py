@@ -203,6 +203,46 @@ def test_missing_link_and_pool_are_reported(env: Env) -> None:
     assert not env.arrays.replicas("ibox-1", local_entity_name=first)
 
 
+def test_a_pool_that_appears_later_or_is_recreated_is_found_without_a_manual_step(env: Env) -> None:
+    """Pool and link ids are cached per array; a refused create drops the cache, so a pool
+    deleted and created again under the same name (a new id) is found on the next pass."""
+    pool = env.name("pool")
+    first, second = env.name("a"), env.name("b")
+    env.arrays.volume("ibox-1", first)
+    env.arrays.volume("ibox-1", second)
+    env.replica(first, volume=first, target={"pool": pool})
+    env.objects.wait_status("replicas", first, _synced_reason("PoolNotFound"))
+    old_pool = env.arrays.call("ibox-2", "POST", "/pools", {"name": pool})
+    status = env.objects.wait_status("replicas", first, _ready, timeout=30)
+
+    # Remove the replica and its target, then the pool; create the pool again: a new id.
+    env.objects.delete("replicas", first)
+    env.objects.wait_gone("replicas", first)
+    assert env.arrays.replica("ibox-1", status["replicaId"]) is None
+    for dataset in env.arrays.call("ibox-2", "GET", "/volumes", pool_id=f"eq:{old_pool['id']}"):
+        env.arrays.call("ibox-2", "DELETE", f"/volumes/{dataset['id']}")
+    env.arrays.call("ibox-2", "DELETE", f"/pools/{old_pool['id']}")
+    new_pool = env.arrays.call("ibox-2", "POST", "/pools", {"name": pool})
+    assert new_pool["id"] != old_pool["id"]
+
+    mark = env.arrays.requests()[-1]["seq"]
+    env.replica(second, volume=second, target={"pool": pool})
+    created = env.objects.wait_status("replicas", second, _ready, timeout=45)
+    creates = [
+        r["status"]
+        for r in env.arrays.requests(mark)
+        if (r["method"], r["path"]) == ("POST", "/api/rest/replicas")
+    ]
+    assert creates[-1] == 200  # after the refused ones (the cached id of the old pool)
+    assert all(code >= 400 for code in creates[:-1])
+    on_array = env.arrays.replicas("ibox-1", local_entity_name=second)
+    assert [r["id"] for r in on_array] == [created["replicaId"]]
+    target = env.arrays.replica("ibox-2", created["remoteReplicaId"])
+    assert target is not None
+    remote_volume = env.arrays.call("ibox-2", "GET", f"/volumes/{target['local_entity_id']}")
+    assert remote_volume["pool_id"] == new_pool["id"]
+
+
 def test_replica_owned_by_someone_else_is_a_conflict(env: Env) -> None:
     volume = env.name("vol")
     local = env.arrays.volume("ibox-1", volume)
