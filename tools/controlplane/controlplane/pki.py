@@ -23,13 +23,13 @@ class Pki:
     service_account_key: Path
 
 
-def _pem_key(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> bytes:
+def pem_key(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
 
 
-def _cert(
+def certificate(
     subject: x509.Name,
     issuer: x509.Name,
     public_key: ec.EllipticCurvePublicKey,
@@ -39,6 +39,7 @@ def _cert(
     usages: list[x509.ObjectIdentifier],
     sans: list[x509.GeneralName],
 ) -> x509.Certificate:
+    """One certificate signed by ``signing_key``, with the key identifiers strict verifiers want."""
     now = dt.datetime.now(dt.UTC)
     builder = (
         x509.CertificateBuilder()
@@ -49,6 +50,10 @@ def _cert(
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=2))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(signing_key.public_key()), critical=False
+        )
     )
     if ca:
         builder = builder.add_extension(
@@ -77,10 +82,10 @@ def write_pki(directory: Path) -> Pki:
     directory.mkdir(parents=True, exist_ok=True)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "local-controlplane-ca")])
-    ca = _cert(ca_name, ca_name, ca_key.public_key(), ca_key, ca=True, usages=[], sans=[])
+    ca = certificate(ca_name, ca_name, ca_key.public_key(), ca_key, ca=True, usages=[], sans=[])
 
     serving_key = ec.generate_private_key(ec.SECP256R1())
-    serving = _cert(
+    serving = certificate(
         x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]),
         ca_name,
         serving_key.public_key(),
@@ -94,7 +99,7 @@ def write_pki(directory: Path) -> Pki:
         ],
     )
     admin_key = ec.generate_private_key(ec.SECP256R1())
-    admin = _cert(
+    admin = certificate(
         x509.Name(
             [
                 x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters"),
@@ -120,10 +125,10 @@ def write_pki(directory: Path) -> Pki:
     )
     pki.ca_cert.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     pki.serving_cert.write_bytes(serving.public_bytes(serialization.Encoding.PEM))
-    pki.serving_key.write_bytes(_pem_key(serving_key))
+    pki.serving_key.write_bytes(pem_key(serving_key))
     pki.admin_cert.write_bytes(admin.public_bytes(serialization.Encoding.PEM))
-    pki.admin_key.write_bytes(_pem_key(admin_key))
-    pki.service_account_key.write_bytes(_pem_key(sa_key))
+    pki.admin_key.write_bytes(pem_key(admin_key))
+    pki.service_account_key.write_bytes(pem_key(sa_key))
     for key in (pki.serving_key, pki.admin_key, pki.service_account_key):
         key.chmod(0o600)
     return pki
