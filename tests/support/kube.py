@@ -36,6 +36,21 @@ class Cluster:
             raise AssertionError(f"kubectl {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
         return result
 
+    def credentials_secret(
+        self, namespace: str, name: str, *, username: str = "admin", password: str = "admin"
+    ) -> None:
+        """The Secret an InfiniBox object points to (keys ``username`` and ``password``)."""
+        self.kubectl(
+            "-n",
+            namespace,
+            "create",
+            "secret",
+            "generic",
+            name,
+            f"--from-literal=username={username}",
+            f"--from-literal=password={password}",
+        )
+
     def kubectl_json(self, *args: str) -> Any:
         return json.loads(self.kubectl(*args, "-o", "json").stdout)
 

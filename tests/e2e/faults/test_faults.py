@@ -119,16 +119,7 @@ def _why(item: dict[str, Any]) -> str:
 def world(cluster: Cluster, crds: list[str], operator_process: OperatorProcess) -> Iterator[World]:
     namespace = f"t-faults-{uuid.uuid4().hex[:6]}"
     cluster.kubectl("create", "namespace", namespace)
-    cluster.kubectl(
-        "-n",
-        namespace,
-        "create",
-        "secret",
-        "generic",
-        "creds",
-        "--from-literal=username=admin",
-        "--from-literal=password=admin",
-    )
+    cluster.credentials_secret(namespace, "creds")
     if operator_process.process is None:
         operator_process.start()
     with run_simulator(2, initial_sync_seconds=1) as simulator:

@@ -170,15 +170,7 @@ def test_rbac_proof_cluster_wide(
     fullname = f"{release_name}-infinibox-replica-operator"
     apps, creds = make_namespace("apps"), make_namespace("creds")
     for ns in (creds, apps):
-        cluster.kubectl(
-            "create",
-            "secret",
-            "generic",
-            "ibox-credentials",
-            f"--namespace={ns}",
-            "--from-literal=username=admin",
-            "--from-literal=password=secret",
-        )
+        cluster.credentials_secret(ns, "ibox-credentials", password="secret")
     with installed(kube_helm, cluster, release_name, namespace, f'--set-json=secretNamespaces=["{creds}"]'):
         for crd in OUR_CRDS:
             wait_for(lambda crd=crd: _served(cluster, crd), timeout=30, what=f"{crd} served")

@@ -43,16 +43,7 @@ def test_operator_runs_a_replica_lifecycle_with_the_charts_serviceaccount(
         assert identity.whoami() == f"system:serviceaccount:{namespace}:{account}"
         assert not identity.can_i("create", "replicas.replication.infinibox.io", namespace=namespace)
 
-        cluster.kubectl(
-            "-n",
-            namespace,
-            "create",
-            "secret",
-            "generic",
-            "creds",
-            "--from-literal=username=admin",
-            "--from-literal=password=admin",
-        )
+        cluster.credentials_secret(namespace, "creds")
         with run_simulator(2, initial_sync_seconds=1) as simulator:
             arrays = SimArrays(simulator)
             arrays.volume("ibox-1", "sa-vol")

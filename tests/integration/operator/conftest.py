@@ -210,16 +210,7 @@ def make_env(
     private_simulator: Callable[..., RunningSimulator],  # set up first, so torn down after the worlds
 ) -> Iterator[EnvFactory]:
     """Build a test world on a simulator (each call: two more InfiniBox objects); clean all up after."""
-    cluster.kubectl(
-        "-n",
-        namespace,
-        "create",
-        "secret",
-        "generic",
-        "creds",
-        "--from-literal=username=admin",
-        "--from-literal=password=admin",
-    )
+    cluster.credentials_secret(namespace, "creds")
     worlds: list[Env] = []
 
     def build(simulator: RunningSimulator) -> Env:

@@ -110,16 +110,7 @@ def test_array_down_then_back_recovers_without_a_manual_step(
 
 
 def test_bad_credentials_then_fixed_secret(env: Env) -> None:
-    env.objects.cluster.kubectl(
-        "-n",
-        env.namespace,
-        "create",
-        "secret",
-        "generic",
-        "wrong",
-        "--from-literal=username=admin",
-        "--from-literal=password=not-the-password",
-    )
+    env.objects.cluster.credentials_secret(env.namespace, "wrong", password="not-the-password")
     name = env.infinibox(env.name("bad"), "ibox-1", secret="wrong")
     status = env.objects.wait_status(
         "infiniboxes", name, lambda s: condition_of(s, "Connected").get("reason") == "Unauthorized"
@@ -157,16 +148,7 @@ def test_missing_secret_is_reported_and_recovers(env: Env) -> None:
         "infiniboxes", name, lambda s: condition_of(s, "Connected").get("reason") == "SecretNotFound"
     )
     assert "later" in condition_of(status, "Connected")["message"]
-    env.objects.cluster.kubectl(
-        "-n",
-        env.namespace,
-        "create",
-        "secret",
-        "generic",
-        "later",
-        "--from-literal=username=admin",
-        "--from-literal=password=admin",
-    )
+    env.objects.cluster.credentials_secret(env.namespace, "later")
     env.objects.wait_status("infiniboxes", name, lambda s: is_true(s, "Connected"))
 
 
