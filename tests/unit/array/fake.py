@@ -60,7 +60,9 @@ class FakeArray:
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
-        await asyncio.sleep(0)  # let concurrent callers interleave
+        # A real transport always awaits the network; this yield is that await, so concurrent
+        # callers interleave (what the concurrency tests are about), not a wait for anything.
+        await asyncio.sleep(0)
         if request.url.path == "/api/rest/users/login":
             return self._login(request)
         cookie = request.headers.get("cookie", "")

@@ -21,6 +21,7 @@ from replica_operator.array import (
     Volume,
     eq,
 )
+from tests.support.wait import async_wait_for
 from tests.unit.array.fake import PASSWORD, FakeArray, client_for, failure, ok, replica
 
 SYSTEM = {"name": "ibox-1", "serial_number": 10001, "version": "7.3.10.0", "model": "InfiniBox"}
@@ -199,22 +200,33 @@ async def test_a_login_without_a_session_cookie_is_an_error() -> None:
 async def test_never_more_requests_in_flight_than_the_cap() -> None:
     in_flight = high_water = 0
     fake = FakeArray()
+    gate = asyncio.Event()  # holds every request in the "array" until the test has looked
 
     async def handler(request: httpx.Request) -> httpx.Response:
         nonlocal in_flight, high_water
+        if "login" in request.url.path:
+            return await fake(request)
         in_flight += 1
         high_water = max(high_water, in_flight)
         try:
-            for _ in range(3):
-                await asyncio.sleep(0)
-            return await fake(request) if "login" in request.url.path else ok(SYSTEM)
+            await gate.wait()
+            return ok(SYSTEM)
         finally:
             in_flight -= 1
 
+    async def cap_filled() -> bool:
+        return in_flight >= 3
+
     client = client_for(fake, transport=httpx.MockTransport(handler), max_concurrent_requests=3)
     async with client:
-        await asyncio.gather(*(client.get_system() for _ in range(100)))
+        calls = asyncio.gather(*(client.get_system() for _ in range(100)))
+        # 100 callers, none answered: everything the cap lets through is now held in the handler.
+        await async_wait_for(cap_filled, timeout=5, what="the cap filled")
+        assert high_water == 3
+        gate.set()
+        await calls
     assert high_water == 3
+    assert in_flight == 0
 
 
 async def test_the_observer_sees_every_request_with_a_template(fake: FakeArray) -> None:
