@@ -18,13 +18,22 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any, Self
+from typing import Any, Self, TypedDict, Unpack
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from replica_operator.array.models import EntityType, ReplicationType
 
-__all__ = ["BaseAction", "CreateReplicaRequest", "EntityPairRequest", "SnapshotBase"]
+__all__ = ["BaseAction", "CreateReplicaRequest", "EntityPairRequest", "ReplicationOptions", "SnapshotBase"]
+
+
+class ReplicationOptions(TypedDict, total=False):
+    """What every way of creating a replica takes besides the pairs (defaults: the model's)."""
+
+    replication_type: ReplicationType
+    rpo: timedelta | None
+    sync_interval: timedelta | None
+    description: str | None
 
 
 class BaseAction(StrEnum):
@@ -172,10 +181,7 @@ class CreateReplicaRequest(_RequestModel):
         local_entity_id: int,
         remote_pool_id: int,
         remote_entity_name: str | None = None,
-        replication_type: ReplicationType = ReplicationType.ASYNC,
-        rpo: timedelta | None = None,
-        sync_interval: timedelta | None = None,
-        description: str | None = None,
+        **options: Unpack[ReplicationOptions],
     ) -> CreateReplicaRequest:
         """The array creates the target dataset in ``remote_pool_id`` (named like the source unless given)."""
         pair = EntityPairRequest(
@@ -188,10 +194,7 @@ class CreateReplicaRequest(_RequestModel):
             entity_type=entity_type,
             entity_pairs=(pair,),
             remote_pool_id=remote_pool_id,
-            replication_type=replication_type,
-            rpo=rpo,
-            sync_interval=sync_interval,
-            description=description,
+            **options,
         )
 
     @classmethod
@@ -202,10 +205,7 @@ class CreateReplicaRequest(_RequestModel):
         entity_type: EntityType,
         local_entity_id: int,
         remote_entity_id: int,
-        replication_type: ReplicationType = ReplicationType.ASYNC,
-        rpo: timedelta | None = None,
-        sync_interval: timedelta | None = None,
-        description: str | None = None,
+        **options: Unpack[ReplicationOptions],
     ) -> CreateReplicaRequest:
         """Replicate onto an existing remote dataset (empty, same size); everything is copied."""
         pair = EntityPairRequest(
@@ -217,10 +217,7 @@ class CreateReplicaRequest(_RequestModel):
             link_id=link_id,
             entity_type=entity_type,
             entity_pairs=(pair,),
-            replication_type=replication_type,
-            rpo=rpo,
-            sync_interval=sync_interval,
-            description=description,
+            **options,
         )
 
     @classmethod
@@ -230,20 +227,14 @@ class CreateReplicaRequest(_RequestModel):
         link_id: int,
         entity_type: EntityType,
         base: SnapshotBase,
-        replication_type: ReplicationType = ReplicationType.ASYNC,
-        rpo: timedelta | None = None,
-        sync_interval: timedelta | None = None,
-        description: str | None = None,
+        **options: Unpack[ReplicationOptions],
     ) -> CreateReplicaRequest:
         """Start from snapshots both sides already share; only the difference is copied."""
         return cls(
             link_id=link_id,
             entity_type=entity_type,
             entity_pairs=(base.pair(),),
-            replication_type=replication_type,
-            rpo=rpo,
-            sync_interval=sync_interval,
-            description=description,
+            **options,
         )
 
     @classmethod
@@ -254,10 +245,7 @@ class CreateReplicaRequest(_RequestModel):
         entity_type: EntityType,
         local_entity_id: int,
         remote_entity_id: int,
-        replication_type: ReplicationType = ReplicationType.ASYNC,
-        rpo: timedelta | None = None,
-        sync_interval: timedelta | None = None,
-        description: str | None = None,
+        **options: Unpack[ReplicationOptions],
     ) -> CreateReplicaRequest:
         """The array snapshots both (already matching) datasets now and uses them as the base."""
         pair = EntityPairRequest(
@@ -270,10 +258,7 @@ class CreateReplicaRequest(_RequestModel):
             link_id=link_id,
             entity_type=entity_type,
             entity_pairs=(pair,),
-            replication_type=replication_type,
-            rpo=rpo,
-            sync_interval=sync_interval,
-            description=description,
+            **options,
         )
 
     # -- a consistency group
@@ -287,10 +272,7 @@ class CreateReplicaRequest(_RequestModel):
         member_ids: Sequence[int],
         remote_pool_id: int,
         remote_names: Mapping[int, str] | None = None,
-        replication_type: ReplicationType = ReplicationType.ASYNC,
-        rpo: timedelta | None = None,
-        sync_interval: timedelta | None = None,
-        description: str | None = None,
+        **options: Unpack[ReplicationOptions],
     ) -> CreateReplicaRequest:
         """The array creates the remote CG and one target per member (``member_ids``: every member's id)."""
         names = remote_names or {}
@@ -308,10 +290,7 @@ class CreateReplicaRequest(_RequestModel):
             entity_pairs=pairs,
             local_cg_id=local_cg_id,
             remote_pool_id=remote_pool_id,
-            replication_type=replication_type,
-            rpo=rpo,
-            sync_interval=sync_interval,
-            description=description,
+            **options,
         )
 
     @classmethod
@@ -322,10 +301,7 @@ class CreateReplicaRequest(_RequestModel):
         local_cg_id: int,
         remote_cg_id: int,
         member_mappings: Mapping[int, int],
-        replication_type: ReplicationType = ReplicationType.ASYNC,
-        rpo: timedelta | None = None,
-        sync_interval: timedelta | None = None,
-        description: str | None = None,
+        **options: Unpack[ReplicationOptions],
     ) -> CreateReplicaRequest:
         """Replicate onto an existing remote CG; ``member_mappings``: local member id -> remote member id."""
         pairs = tuple(
@@ -340,10 +316,7 @@ class CreateReplicaRequest(_RequestModel):
             entity_pairs=pairs,
             local_cg_id=local_cg_id,
             remote_cg_id=remote_cg_id,
-            replication_type=replication_type,
-            rpo=rpo,
-            sync_interval=sync_interval,
-            description=description,
+            **options,
         )
 
     @classmethod
@@ -354,10 +327,7 @@ class CreateReplicaRequest(_RequestModel):
         local_cg_id: int,
         remote_cg_id: int,
         members: Sequence[SnapshotBase],
-        replication_type: ReplicationType = ReplicationType.ASYNC,
-        rpo: timedelta | None = None,
-        sync_interval: timedelta | None = None,
-        description: str | None = None,
+        **options: Unpack[ReplicationOptions],
     ) -> CreateReplicaRequest:
         """Start a CG replica from common snapshots, one :class:`SnapshotBase` per member."""
         return cls(
@@ -366,10 +336,7 @@ class CreateReplicaRequest(_RequestModel):
             entity_pairs=tuple(member.pair() for member in members),
             local_cg_id=local_cg_id,
             remote_cg_id=remote_cg_id,
-            replication_type=replication_type,
-            rpo=rpo,
-            sync_interval=sync_interval,
-            description=description,
+            **options,
         )
 
 
