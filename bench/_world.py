@@ -30,7 +30,6 @@ import ssl
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -44,8 +43,10 @@ import kubernetes
 import psutil
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
+from tests.support.operator import OperatorProcess
+from tests.support.wait import wait_for
 
-from controlplane.cluster import ControlPlane, free_port, kill_with_parent
+from controlplane.cluster import ControlPlane
 from ibox_sim.testing import RunningSimulator, run_simulator
 from replica_operator.api import GROUP, VERSION
 
@@ -64,18 +65,6 @@ READY_TIMEOUT_S = 90.0
 
 class BenchError(RuntimeError):
     """A bounded wait ran out, or a step of the set-up failed; the message says which."""
-
-
-def wait_until(probe: Callable[[], Any], *, timeout: float, what: str, interval: float = 0.2) -> Any:
-    """Call ``probe`` until it returns something truthy; raise :class:`BenchError` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if result:
-            return result
-        if time.monotonic() >= deadline:
-            raise BenchError(f"{what}: not done within {timeout:.0f} s")
-        time.sleep(interval)
 
 
 def env_sizes(name: str, default: tuple[int, ...]) -> tuple[int, ...]:
@@ -223,83 +212,32 @@ def breakdown(entries: Iterable[dict[str, Any]], systems: Iterable[str] | None =
 
 
 # -- the operator -----------------------------------------------------------------------------------
-class Operator:
-    """``replica-operator run`` in its own process (as ``tests.support.operator`` does, not verbose)."""
+class Operator(OperatorProcess):
+    """The tests' operator process (not verbose), optionally under a profiler, with parsed metrics."""
 
     def __init__(self, kubeconfig: Path, *, verbose: bool = False, profile: str | None = None) -> None:
-        self.kubeconfig = kubeconfig
-        self.verbose = verbose
         #: A path: run under cProfile, pyinstrument (``*.pyisession``, written on a clean stop) or
         #: tracemalloc (``*.tracemalloc.txt``, written by :meth:`dump_memory`).
         self.profile = profile
-        self.process: subprocess.Popen[bytes] | None = None
-        self.liveness_port = self.metrics_port = 0
-        handle, name = tempfile.mkstemp(prefix="bench-operator-", suffix=".log")
-        os.close(handle)
-        self.log_path = Path(name)
+        command: tuple[str, ...] = (str(OPERATOR),)
+        if profile and profile.endswith(".pyisession"):  # pyinstrument, if importable
+            command = (sys.executable, "-m", "pyinstrument", "-r", "pyisession", "-o", profile, *command)
+        elif profile and profile.endswith(".tracemalloc.txt"):
+            command = (sys.executable, "-m", "bench._memory_probe")  # SIGUSR1 writes the profile
+        elif profile:
+            command = (sys.executable, "-m", "cProfile", "-o", profile, *command)
+        super().__init__(
+            kubeconfig,
+            env={"BENCH_TRACEMALLOC_OUT": profile or ""},
+            command=command,
+            options=("--verbose",) if verbose else (),
+            cwd=ROOT,
+            startup_timeout=300 if profile else 60,
+        )
 
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def start(self) -> Operator:
-        self.liveness_port, self.metrics_port = free_port(), free_port()
-        command = [str(OPERATOR)]
-        if self.profile and self.profile.endswith(".pyisession"):  # pyinstrument, if importable
-            command = [sys.executable, "-m", "pyinstrument", "-r", "pyisession", "-o", self.profile, *command]
-        elif self.profile and self.profile.endswith(".tracemalloc.txt"):
-            command = [sys.executable, "-m", "bench._memory_probe"]  # SIGUSR1 writes the profile
-        elif self.profile:
-            command = [sys.executable, "-m", "cProfile", "-o", self.profile, *command]
-        argv = [
-            *command,
-            "run",
-            "--all-namespaces",
-            "--standalone",
-            "--bind-address",
-            "127.0.0.1",
-            "--liveness-port",
-            str(self.liveness_port),
-            "--metrics-port",
-            str(self.metrics_port),
-        ]
-        if self.verbose:
-            argv.append("--verbose")
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={
-                    **os.environ,
-                    "KUBECONFIG": str(self.kubeconfig),
-                    "BENCH_TRACEMALLOC_OUT": self.profile or "",
-                },
-                cwd=ROOT,
-                start_new_session=True,
-                preexec_fn=kill_with_parent,
-            )
-        wait_until(self._alive, timeout=300 if self.profile else 60, what="the operator's liveness probe")
-        return self
-
-    def _alive(self) -> bool:
-        assert self.process is not None
-        if self.process.poll() is not None:
-            raise BenchError(f"the operator exited with {self.process.returncode}:\n{self.log()[-3000:]}")
-        try:
-            return httpx.get(f"http://127.0.0.1:{self.liveness_port}/healthz", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def metrics(self) -> dict[str, list[tuple[dict[str, str], float]]]:
+    def metrics(self) -> dict[str, list[tuple[dict[str, str], float]]]:  # type: ignore[override]
         """The operator's Prometheus samples, by sample name."""
-        text = httpx.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=10).text
-        return parse_samples(text)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        return parse_samples(super().metrics())
 
     def trace_memory(self) -> None:
         """With a ``*.tracemalloc.txt`` profile: start tracing allocations now."""
@@ -311,25 +249,7 @@ class Operator:
         if self.process is not None and self.profile and self.profile.endswith(".tracemalloc.txt"):
             Path(self.profile).unlink(missing_ok=True)
             self.process.send_signal(signal.SIGUSR1)
-            wait_until(lambda: Path(self.profile or "").exists(), timeout=300, what="tracemalloc dump")
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(30)
-        self.process = None
-
-    def close(self) -> None:
-        self.stop()
-        self.log_path.unlink(missing_ok=True)
+            wait_for(lambda: Path(self.profile or "").exists(), timeout=300, what="tracemalloc dump")
 
 
 def parse_samples(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
@@ -696,7 +616,7 @@ def operator_world(
         try:
             if start_operator:
                 operator.start()
-                wait_until(
+                wait_for(
                     lambda: _connected(world), timeout=READY_TIMEOUT_S, what="both InfiniBox Connected"
                 )
             yield world

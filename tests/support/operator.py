@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Self
 
 import httpx
 
@@ -20,20 +23,41 @@ OPERATOR = Path(sys.executable).parent / "replica-operator"
 class OperatorProcess:
     """A running operator bound to 127.0.0.1; ``kill()`` is SIGKILL, ``stop()`` a clean SIGTERM."""
 
-    def __init__(self, kubeconfig: Path, *, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        kubeconfig: Path,
+        *,
+        env: dict[str, str] | None = None,
+        command: Sequence[str] = (str(OPERATOR),),
+        options: Sequence[str] = (),
+        cwd: Path | None = None,
+        startup_timeout: float = 60,
+    ) -> None:
         self.kubeconfig = kubeconfig
         self.env = env or {}
+        #: What runs ``replica-operator`` (e.g. under a profiler); ``run`` and its options follow.
+        self.command = tuple(command)
+        self.options = tuple(options)
+        self.cwd = cwd
+        self.startup_timeout = startup_timeout
         self.process: subprocess.Popen[bytes] | None = None
         self.liveness_port = self.metrics_port = 0
-        self._log = Path(tempfile.mkstemp(prefix="replica-operator-", suffix=".log")[1])
+        handle, name = tempfile.mkstemp(prefix="replica-operator-", suffix=".log")
+        os.close(handle)
+        self.log_path = Path(name)
 
-    def start(self) -> OperatorProcess:
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def start(self) -> Self:
         self.liveness_port, self.metrics_port = free_port(), free_port()
         env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), **self.env}
-        with self._log.open("ab") as log:
+        with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [
-                    str(OPERATOR),
+                    *self.command,
                     "run",
                     "--all-namespaces",
                     "--standalone",
@@ -43,15 +67,19 @@ class OperatorProcess:
                     str(self.liveness_port),
                     "--metrics-port",
                     str(self.metrics_port),
+                    *self.options,
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,
+                cwd=self.cwd,
                 start_new_session=True,
                 preexec_fn=kill_with_parent,
             )
-        wait_for(self._alive, timeout=60, interval=0.2, what="the operator's liveness probe")
+        wait_for(
+            self._alive, timeout=self.startup_timeout, interval=0.2, what="the operator's liveness probe"
+        )
         return self
 
     def _alive(self) -> bool:
@@ -74,11 +102,13 @@ class OperatorProcess:
         if self.process is None:
             return None
         if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(30)
             except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(30)
         code, self.process = self.process.returncode, None
         return code
@@ -87,8 +117,8 @@ class OperatorProcess:
         return httpx.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5).text
 
     def log(self) -> str:
-        return self._log.read_text(errors="replace")
+        return self.log_path.read_text(errors="replace")
 
     def close(self) -> None:
         self.stop()
-        self._log.unlink(missing_ok=True)
+        self.log_path.unlink(missing_ok=True)
