@@ -28,7 +28,6 @@ import re
 import signal
 import ssl
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -43,7 +42,8 @@ import kubernetes
 import psutil
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
-from tests.support.operator import OperatorProcess
+from tests.support.kube import Cluster
+from tests.support.operator import OPERATOR, OperatorProcess
 from tests.support.wait import wait_for
 
 from controlplane.cluster import ControlPlane
@@ -52,9 +52,6 @@ from replica_operator.api import GROUP, VERSION
 
 ROOT = Path(__file__).resolve().parent.parent
 CRDS = ROOT / "crds"
-BIN = Path(sys.executable).parent
-KUBECTL = BIN / "kubectl"
-OPERATOR = BIN / "replica-operator"
 API_VERSION = f"{GROUP}/{VERSION}"
 NAMESPACE = "bench"
 SOURCE, TARGET = "ibox-1", "ibox-2"
@@ -78,31 +75,7 @@ def env_float(name: str, default: float) -> float:
     return float(raw) if raw else default
 
 
-# -- kubectl and the API ----------------------------------------------------------------------------
-def kubectl(kubeconfig: Path, *args: str, input: str | None = None, timeout: float = 300) -> str:
-    """Run the real kubectl; raise with its stderr on failure."""
-    result = subprocess.run(
-        [str(KUBECTL), f"--kubeconfig={kubeconfig}", *args],
-        input=input,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if result.returncode != 0:
-        raise BenchError(
-            f"kubectl {' '.join(args[:3])} failed ({result.returncode}): {result.stderr[-2000:]}"
-        )
-    return result.stdout
-
-
-def api_client(kubeconfig: Path) -> kubernetes.client.ApiClient:
-    configuration = kubernetes.client.Configuration()
-    kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]
-        config_file=str(kubeconfig), client_configuration=configuration
-    )
-    return kubernetes.client.ApiClient(configuration)
-
-
+# -- manifests -------------------------------------------------------------------------------------
 def replica_manifest(name: str, volume: str, *, namespace: str = NAMESPACE, **spec: Any) -> dict[str, Any]:
     """A Replica of ``volume`` on ibox-1 to a new volume in pool-1 on ibox-2 (ASYNC unless told)."""
     return {
@@ -389,7 +362,7 @@ class ReplicaWatch:
     _error: BaseException | None = None
 
     def start(self) -> ReplicaWatch:
-        self._api = kubernetes.client.CustomObjectsApi(api_client(self.kubeconfig))
+        self._api = kubernetes.client.CustomObjectsApi(Cluster(self.kubeconfig).api_client())
         self._list()
         self._thread = threading.Thread(target=self._run, name="replica-watch", daemon=True)
         self._thread.start()
@@ -543,11 +516,15 @@ class World:
     def kubeconfig(self) -> Path:
         return self.control_plane.kubeconfig
 
+    @property
+    def cluster(self) -> Cluster:
+        return Cluster(self.kubeconfig, self.control_plane)
+
     def kubectl(self, *args: str, input: str | None = None, timeout: float = 600) -> str:
-        return kubectl(self.kubeconfig, *args, input=input, timeout=timeout)
+        return self.cluster.kubectl(*args, input=input, timeout=timeout).stdout
 
     def custom(self) -> kubernetes.client.CustomObjectsApi:
-        return kubernetes.client.CustomObjectsApi(api_client(self.kubeconfig))
+        return kubernetes.client.CustomObjectsApi(self.cluster.api_client())
 
 
 def _infinibox(name: str, url: str, poll_interval: str, **spec: Any) -> dict[str, Any]:
@@ -586,20 +563,11 @@ def operator_world(
     with contextlib.ExitStack() as stack:
         control_plane = stack.enter_context(ControlPlane())
         config = control_plane.kubeconfig
-        kubectl(config, "apply", "--server-side", "-f", str(CRDS))
-        kubectl(config, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
-        kubectl(config, "create", "namespace", NAMESPACE)
-        kubectl(
-            config,
-            "-n",
-            NAMESPACE,
-            "create",
-            "secret",
-            "generic",
-            "creds",
-            "--from-literal=username=admin",
-            "--from-literal=password=admin",
-        )
+        cluster = Cluster(config, control_plane)
+        cluster.kubectl("apply", "--server-side", "-f", str(CRDS))
+        cluster.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+        cluster.kubectl("create", "namespace", NAMESPACE)
+        cluster.credentials_secret(NAMESPACE, "creds")
         sim = stack.enter_context(run_simulator(2, initial_sync_seconds=initial_sync_seconds))
         operator = Operator(
             config,
@@ -612,13 +580,11 @@ def operator_world(
             _infinibox(name, sim.url(name), poll_interval, **(infinibox_spec or {}))
             for name in (SOURCE, TARGET)
         ]
-        kubectl(config, "apply", "-f", "-", input=multi_document(arrays))
+        cluster.kubectl("apply", "-f", "-", input=multi_document(arrays))
         try:
             if start_operator:
                 operator.start()
-                wait_for(
-                    lambda: _connected(world), timeout=READY_TIMEOUT_S, what="both InfiniBox Connected"
-                )
+                wait_for(lambda: _connected(world), timeout=READY_TIMEOUT_S, what="both InfiniBox Connected")
             yield world
         except BaseException:
             if operator.log_path.exists():

@@ -56,7 +56,7 @@ class Cluster:
 
     def api_client(self) -> kubernetes.client.ApiClient:
         configuration = kubernetes.client.Configuration()
-        kubernetes.config.load_kube_config(
+        kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]
             config_file=str(self.kubeconfig), client_configuration=configuration
         )
         return kubernetes.client.ApiClient(configuration)
