@@ -50,7 +50,13 @@ from replica_operator.array.models import (
 )
 from replica_operator.array.observe import Observer, RequestRecord
 from replica_operator.array.query import Filter, Filters, eq, in_, is_null, like, ne, not_null
-from replica_operator.array.requests import BaseAction, CreateReplicaRequest, EntityPairRequest, SnapshotBase
+from replica_operator.array.requests import (
+    BaseAction,
+    CreateReplicaRequest,
+    EntityPairRequest,
+    ReplicationOptions,
+    SnapshotBase,
+)
 from replica_operator.array.retry import RetryPolicy
 
 __all__ = [
@@ -81,6 +87,7 @@ __all__ = [
     "ReplicaJob",
     "ReplicaPage",
     "ReplicaState",
+    "ReplicationOptions",
     "ReplicationType",
     "RequestRecord",
     "RetryPolicy",

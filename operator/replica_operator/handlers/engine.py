@@ -43,6 +43,7 @@ from replica_operator.array import (
     NotFound,
     OutcomeUnknown,
     Replica,
+    ReplicationOptions,
     SnapshotBase,
 )
 from replica_operator.array import ReplicationType as ArrayReplicationType
@@ -75,6 +76,13 @@ from replica_operator.reconcile.status import StatusUpdate, sync_state
 from replica_operator.settings import OperatorSettings
 
 from .arrays import ArrayConnection, Arrays, LookupProblem, problem_from, to_array_replica
+
+
+class _CreateCommon(ReplicationOptions):
+    """What every create of one object shares: the link, the type, the schedule and the owner mark."""
+
+    link_id: int
+
 
 log = logging.getLogger(__name__)
 
@@ -431,7 +439,7 @@ class Engine:
             )
         link = await self.arrays.link(source, spec.target.link, target)
         entity = entity or await _resolve_source(source, desired)
-        common: dict[str, Any] = {
+        common: _CreateCommon = {
             "link_id": link.id,
             "replication_type": ArrayReplicationType(spec.replication_type.value),
             "rpo": spec.rpo if spec.replication_type is ReplicationType.ASYNC else None,
@@ -460,7 +468,7 @@ class Engine:
         source: ArrayConnection,
         target: ArrayConnection,
         group: ConsistencyGroup,
-        common: dict[str, Any],
+        common: _CreateCommon,
     ) -> CreateReplicaRequest:
         """A lost group replica, created again onto the remote group and members it had."""
         assert step.reuse_target is not None
@@ -481,7 +489,7 @@ class Engine:
         source: ArrayConnection,
         target: ArrayConnection,
         entity: Dataset | ConsistencyGroup,
-        common: dict[str, Any],
+        common: _CreateCommon,
     ) -> CreateReplicaRequest:
         entity_type = EntityType(desired.entity_kind.value)
         mode = spec.target.mode
@@ -518,7 +526,7 @@ class Engine:
         source: ArrayConnection,
         target: ArrayConnection,
         group: ConsistencyGroup,
-        common: dict[str, Any],
+        common: _CreateCommon,
     ) -> CreateReplicaRequest:
         assert source.client is not None
         assert target.client is not None
