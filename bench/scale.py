@@ -100,6 +100,7 @@ def measure(count: int, poll_interval: str = POLL_INTERVAL) -> dict[str, Any]:
         log = RequestLog(world.sim).start()
         watch = ReplicaWatch(world.kubeconfig).start()
         sampler = ProcessSampler(world.operator.pid).start()
+        world.operator.trace_memory()  # both no-ops unless BENCH_OPERATOR_PROFILE is *.tracemalloc.txt
         try:
             kube_before = apiserver_requests(world.control_plane)
             metrics_before = world.operator.metrics()
@@ -111,6 +112,7 @@ def measure(count: int, poll_interval: str = POLL_INTERVAL) -> dict[str, Any]:
             applied = time.monotonic()
             watch.wait_ready(names, timeout=_ready_timeout(count))
             all_ready = max(watch.first_ready[name] for name in names)
+            world.operator.dump_memory()
             time.sleep(SETTLE_SECONDS)  # the Ready Events trail the status patches
             kube_after = apiserver_requests(world.control_plane)
             metrics_after = world.operator.metrics()

@@ -44,8 +44,6 @@ OPERATORS = frozenset(
         "noneof",
     }
 )
-#: Query parameters that are not filters on a GET of a collection.
-RESERVED = frozenset({"page", "page_size", "sort", "fields", "approved"})
 
 
 def _list_values(raw: str) -> list[str]:
