@@ -193,11 +193,6 @@ class Env:
             }
         )
 
-    def replica_on_array(self, name: str, plural: str = "replicas") -> dict[str, Any] | None:
-        status = (self.objects.get(plural, name) or {}).get("status") or {}
-        replica_id = status.get("replicaId")
-        return self.arrays.replica("ibox-1", replica_id) if replica_id else None
-
 
 EnvFactory = Callable[..., Env]
 

@@ -179,18 +179,13 @@ class ControlPlane:
             raise
         return self
 
-    def restart_apiserver(self) -> None:
-        """Stop kube-apiserver and start it again on the same port, etcd untouched (fault tests)."""
-        assert self._apiserver is not None
-        self._apiserver.stop()
-        self._apiserver.start(die_with_parent=self.die_with_parent)
-        self._wait_ready(self._apiserver, f"{self.server}/readyz")
-
     def stop_apiserver(self) -> None:
+        """Stop kube-apiserver only, etcd untouched (fault tests); :meth:`start_apiserver` brings it back."""
         assert self._apiserver is not None
         self._apiserver.stop()
 
     def start_apiserver(self) -> None:
+        """Start kube-apiserver again on the same port and wait until it is ready."""
         assert self._apiserver is not None
         self._apiserver.start(die_with_parent=self.die_with_parent)
         self._wait_ready(self._apiserver, f"{self.server}/readyz")
