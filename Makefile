@@ -18,11 +18,15 @@ help:
 	@echo "make cluster-down - stop it"
 	@echo "make crds         - regenerate crds/ (and the chart's copy) from the pydantic models"
 
-$(STAMP): pyproject.toml
+# The operator and, beside it, the development distributions of this repository.
+DISTS := -e tools/ibox-sim -e tools/controlplane -e tools/demo -e '.[dev]'
+PY_DIRS := operator tools/ibox-sim tools/controlplane tools/demo tests bench
+
+$(STAMP): pyproject.toml tools/ibox-sim/pyproject.toml tools/controlplane/pyproject.toml tools/demo/pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet $(DISTS)
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -31,13 +35,13 @@ binaries: $(STAMP)
 	$(BIN)/python -m controlplane build
 
 lint: $(STAMP)
-	$(BIN)/ruff check operator tools/controlplane tests bench
-	$(BIN)/ruff format --check operator tools/controlplane tests bench
+	$(BIN)/ruff check $(PY_DIRS)
+	$(BIN)/ruff format --check $(PY_DIRS)
 	$(BIN)/mypy
 
 format: $(STAMP)
-	$(BIN)/ruff format operator tools/controlplane tests bench
-	$(BIN)/ruff check --fix operator tools/controlplane tests bench
+	$(BIN)/ruff format $(PY_DIRS)
+	$(BIN)/ruff check --fix $(PY_DIRS)
 
 test: lint binaries
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -61,7 +65,7 @@ cluster-down: $(STAMP)
 	$(BIN)/python -m controlplane down --kubeconfig $(LOCAL)/kubeconfig --state $(LOCAL)/controlplane.json
 
 demo: binaries
-	$(BIN)/replica-operator demo
+	$(BIN)/replica-operator-demo
 
 bench: binaries
 	$(BIN)/python -m bench

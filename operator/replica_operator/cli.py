@@ -1,8 +1,7 @@
-"""``replica-operator``: run the operator, generate its CRDs, show the demo."""
+"""``replica-operator``: run the operator, generate its CRDs."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -47,35 +46,6 @@ def crds(output_dir: Path, chart_dir: Path, check: bool) -> None:
         return
     for path in crdgen.write_crds(directories):
         click.echo(f"wrote {path}")
-
-
-@main.command()
-@click.option(
-    "--once", is_flag=True, help="Exit 0 as soon as every object is Ready and the type change was applied."
-)
-@click.option(
-    "--timeout",
-    type=float,
-    default=180.0,
-    show_default=True,
-    help="Seconds to wait (once everything is started) for every object to be Ready; then exit 1.",
-)
-@click.option(
-    "--examples",
-    "examples_dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=None,
-    help="The manifests to apply. Default: examples/ of this checkout.",
-)
-def demo(once: bool, timeout: float, examples_dir: Path | None) -> None:
-    """Local control plane, two simulated arrays and the operator; watch examples/ replicate.
-
-    Shows a live table of the objects going from INITIALIZING to SYNCHRONIZED, with a type
-    change asked for during INITIALIZING (deferred, then applied). Ctrl-C stops everything.
-    """
-    from replica_operator.demo import run_demo
-
-    sys.exit(run_demo(once=once, timeout=timeout, examples=examples_dir))
 
 
 def _env(name: str) -> str:

@@ -1,4 +1,4 @@
-"""`replica-operator demo --once`: a newcomer's first minute, start to finish, and nothing left behind.
+"""`make demo` (`replica-operator-demo --once`): a first minute, start to finish, nothing left behind.
 
 The demo runs as users run it (a subprocess, stdout not a terminal, so the table is plain
 text printed when it changes). Every process it starts inherits a marker in its environment;
@@ -23,7 +23,7 @@ import yaml
 
 from tests.conftest import ROOT
 
-DEMO = Path(sys.executable).parent / "replica-operator"
+DEMO = Path(sys.executable).parent / "replica-operator-demo"
 MARKER = "IRO_DEMO_TEST_MARKER"
 # Generous: other suites share the 2 cores. The demo itself takes well under a minute.
 DEMO_TIMEOUT_S = 300
@@ -90,7 +90,7 @@ def test_demo_once_shows_the_deferred_type_change_and_leaves_nothing_behind(tmp_
     started = time.monotonic()
     with output_path.open("wb") as output:
         demo = subprocess.Popen(
-            [str(DEMO), "demo", "--once", "--timeout", "180"],
+            [str(DEMO), "--once", "--timeout", "180"],
             cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,

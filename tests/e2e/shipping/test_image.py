@@ -28,12 +28,13 @@ def _names(requirements: list[str]) -> set[str]:
 
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 RUNTIME = _names(PROJECT["dependencies"])
-# What the `dev` and `sim` extras bring on top, which the image must not have.
+# What the `dev` extra and the simulator's distribution bring on top, which the image must not have.
+SIM_PROJECT = tomllib.loads((ROOT / "tools" / "ibox-sim" / "pyproject.toml").read_text())["project"]
 EXTRAS_ONLY = (
-    _names(PROJECT["optional-dependencies"]["dev"] + PROJECT["optional-dependencies"]["sim"])
+    _names(PROJECT["optional-dependencies"]["dev"] + SIM_PROJECT["dependencies"])
     - RUNTIME
     - {"infinibox-replica-operator"}
-)
+) | {"ibox-sim", "iro-controlplane", "replica-operator-demo"}
 
 
 def _builder_stage() -> list[tuple[str, str]]:

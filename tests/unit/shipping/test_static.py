@@ -129,7 +129,7 @@ def test_dockerfile_is_multi_stage_on_slim_python_311_or_newer() -> None:
 def test_dockerfile_installs_runtime_dependencies_only() -> None:
     builder, runtime = _stages()
     runs = [a for i, a in builder if i == "RUN" and "pip install" in a]
-    assert runs == ["pip install --no-cache-dir ."], "no extras: not [dev], not [sim]"
+    assert runs == ["pip install --no-cache-dir ."], "no extras: not [dev]"
     assert not any("pip" in a for i, a in runtime if i == "RUN")
     assert ("COPY", "--from=builder /opt/venv /opt/venv") in runtime
 

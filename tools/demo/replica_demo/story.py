@@ -256,14 +256,14 @@ def run_demo(*, once: bool, timeout: float, examples: Path | None = None) -> int
     try:
         from rich.console import Console
     except ImportError:
-        print(f"replica-operator demo: rich is missing: {INSTALL_HINT}", file=sys.stderr)
+        print(f"replica-operator-demo: rich is missing: {INSTALL_HINT}", file=sys.stderr)
         return 1
     screen = Screen(Console())
     try:
         kubectl = check_tools()
         examples_dir = examples or find_examples()
     except DemoError as error:
-        print(f"replica-operator demo: {error}", file=sys.stderr)
+        print(f"replica-operator-demo: {error}", file=sys.stderr)
         return 1
     demo = Demo(once, timeout, examples_dir, kubectl, screen)
     previous = signal.signal(signal.SIGTERM, _on_sigterm), signal.getsignal(signal.SIGINT)
@@ -278,7 +278,7 @@ def run_demo(*, once: bool, timeout: float, examples: Path | None = None) -> int
     except Exception as error:  # whatever went wrong: say it, then stop everything all the same
         if not isinstance(error, DemoError):
             traceback.print_exc()
-        print(f"\nreplica-operator demo failed: {error}", file=sys.stderr, flush=True)
+        print(f"\nreplica-operator-demo failed: {error}", file=sys.stderr, flush=True)
         if demo.operator is not None and demo.operator.process is not None:
             tail = demo.operator.log_tail()
             print(f"\n--- operator log, last lines ---\n{tail}\n---", file=sys.stderr, flush=True)

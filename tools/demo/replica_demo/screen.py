@@ -155,7 +155,7 @@ class Screen:
         from rich.text import Text
 
         table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
-        table.title = f"replica-operator demo  {self.elapsed()}"
+        table.title = f"replica-operator-demo  {self.elapsed()}"
         for column in COLUMNS:
             table.add_column(column, no_wrap=column in ("KIND", "NAME"))
         for row in rows:

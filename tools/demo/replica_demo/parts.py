@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 DEFAULT_BASE_PORT = 18900  # ibox-sim's default, the one examples/01-arrays.yaml names
 INITIAL_SYNC_SECONDS = 10.0  # long enough to watch INITIALIZING and ask for a type change during it
 VOLUME_SIZE = 10**9
-INSTALL_HINT = "install the dev extras: `pip install -e '.[dev]'` (or just run `make demo`)"
+INSTALL_HINT = "install the development distributions with `make venv` (or just run `make demo`)"
 PLURALS = {
     "InfiniBox": "infiniboxes",
     "Replica": "replicas",

@@ -1,4 +1,4 @@
-"""``replica-operator demo``: the whole thing on one machine, in a live table, then gone.
+"""``replica-operator-demo`` (``make demo``): the whole thing on one machine, in a live table, then gone.
 
 It starts a local control plane (etcd + kube-apiserver), two simulated arrays
 (``ibox-sim``) and the operator, applies ``examples/``, and shows the objects going
