@@ -17,6 +17,7 @@
             replica = next(iter(await array.find_replicas(description=owner_tag)), None)
 """
 
+from replica_operator.array.capabilities import ArrayVersion, Capabilities, Feature
 from replica_operator.array.client import DEFAULT_TIMEOUT, InfiniBoxClient
 from replica_operator.array.errors import (
     ArrayError,
@@ -25,15 +26,18 @@ from replica_operator.array.errors import (
     InvalidState,
     NotFound,
     OutcomeUnknown,
+    RemoteAuthorizationRequired,
     Unauthorized,
     Unavailable,
 )
+from replica_operator.array.listing import Listing
 from replica_operator.array.models import (
     ConsistencyGroup,
     Dataset,
     EntityPair,
     EntityType,
     Filesystem,
+    JobState,
     Link,
     LinkState,
     Page,
@@ -49,8 +53,13 @@ from replica_operator.array.models import (
     Volume,
 )
 from replica_operator.array.observe import Observer, RequestRecord
+from replica_operator.array.parsing import ParseIssue
 from replica_operator.array.query import Filter, Filters, eq, in_, is_null, like, ne, not_null
+from replica_operator.array.remote import PeerCredentials, RemoteCredentials
+from replica_operator.array.replicas import DeleteOptions
 from replica_operator.array.requests import (
+    DEFAULT_RPO,
+    DEFAULT_SYNC_INTERVAL,
     BaseAction,
     CreateReplicaRequest,
     EntityPairRequest,
@@ -60,29 +69,41 @@ from replica_operator.array.requests import (
 from replica_operator.array.retry import RetryPolicy
 
 __all__ = [
+    "DEFAULT_RPO",
+    "DEFAULT_SYNC_INTERVAL",
     "DEFAULT_TIMEOUT",
     "ArrayError",
+    "ArrayVersion",
     "BadRequest",
     "BaseAction",
+    "Capabilities",
     "Conflict",
     "ConsistencyGroup",
     "CreateReplicaRequest",
     "Dataset",
+    "DeleteOptions",
     "EntityPair",
     "EntityPairRequest",
     "EntityType",
+    "Feature",
     "Filesystem",
     "Filter",
     "Filters",
     "InfiniBoxClient",
     "InvalidState",
+    "JobState",
     "Link",
     "LinkState",
+    "Listing",
     "NotFound",
     "Observer",
     "OutcomeUnknown",
     "Page",
+    "ParseIssue",
+    "PeerCredentials",
     "Pool",
+    "RemoteAuthorizationRequired",
+    "RemoteCredentials",
     "Replica",
     "ReplicaJob",
     "ReplicaPage",

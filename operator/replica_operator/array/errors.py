@@ -20,12 +20,14 @@ import httpx
 
 __all__ = [
     "INVALID_STATE_CODES",
+    "REMOTE_PERMISSION_REQUIRED",
     "ArrayError",
     "BadRequest",
     "Conflict",
     "InvalidState",
     "NotFound",
     "OutcomeUnknown",
+    "RemoteAuthorizationRequired",
     "Unauthorized",
     "Unavailable",
     "error_from_response",
@@ -73,6 +75,15 @@ class Unauthorized(ArrayError):
     """The array refused the credentials or the session (401), or the operation (403)."""
 
 
+class RemoteAuthorizationRequired(ArrayError):
+    """The operation also acts on the peer array, which wants its credentials (403 REMOTE_PERMISSION_...).
+
+    The client answers that by repeating the request once with the peer's credentials
+    (:mod:`.remote`); this is raised when it has none for the peer, or the peer refused them.
+    Not :class:`Unauthorized`: this array's own credentials are fine.
+    """
+
+
 class NotFound(ArrayError):
     """The object does not exist on the array (404)."""
 
@@ -100,6 +111,9 @@ class OutcomeUnknown(Unavailable):
     """
 
 
+#: The 403 code asking for the peer array's credentials (infinisdk ``core/api/api.py`` ``API.request``).
+REMOTE_PERMISSION_REQUIRED = "REMOTE_PERMISSION_REQUIRED"
+
 #: 409 codes that mean "not now, in this state" rather than "this clashes with something".
 INVALID_STATE_CODES = frozenset(
     {
@@ -122,6 +136,8 @@ def error_from_response(array: str, status_code: int, body: Any, *, idempotent: 
     fields: dict[str, Any] = {"status_code": status_code, "code": code, "reasons": reasons}
     if status_code == 400 or (400 <= status_code < 500 and status_code not in (401, 403, 404, 409, 429)):
         return BadRequest(array, message, **fields)
+    if status_code == 403 and code == REMOTE_PERMISSION_REQUIRED:
+        return RemoteAuthorizationRequired(array, message, **fields)
     if status_code in (401, 403):
         return Unauthorized(array, message, **fields)
     if status_code == 404:

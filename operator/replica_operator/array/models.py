@@ -22,6 +22,7 @@ __all__ = [
     "EntityPair",
     "EntityType",
     "Filesystem",
+    "JobState",
     "Link",
     "LinkState",
     "OpenEnum",
@@ -118,6 +119,20 @@ def _ms_to_timedelta(value: Any) -> Any:
     return value
 
 
+def _null_is_empty(value: Any) -> Any:
+    """infinisdk treats a null ``jobs`` as no jobs (``Replica._get_jobs``); lists and flags alike here."""
+    return () if value is None else value
+
+
+def _null_is_false(value: Any) -> Any:
+    return False if value is None else value
+
+
+def _null_is_async(value: Any) -> Any:
+    """Arrays before 4.0 have no ``replication_type`` (SDK ``has_sync_replication``): all are ASYNC."""
+    return "ASYNC" if value is None else value
+
+
 def _zero_is_none(value: Any) -> Any:
     """Master datasets and CGs report ``parent_id`` 0 (or null): no parent."""
     return None if value == 0 else value
@@ -126,6 +141,9 @@ def _zero_is_none(value: Any) -> Any:
 MsDatetime: TypeAlias = Annotated[datetime | None, BeforeValidator(_ms_to_datetime)]
 MsTimedelta: TypeAlias = Annotated[timedelta | None, BeforeValidator(_ms_to_timedelta)]
 ParentId: TypeAlias = Annotated[int | None, BeforeValidator(_zero_is_none)]
+Flag: TypeAlias = Annotated[bool, BeforeValidator(_null_is_false)]
+Ids: TypeAlias = Annotated[tuple[int, ...], BeforeValidator(_null_is_empty)]
+Names: TypeAlias = Annotated[tuple[str, ...], BeforeValidator(_null_is_empty)]
 
 
 class _ArrayModel(BaseModel):
@@ -165,10 +183,10 @@ class Dataset(_ArrayModel):
     parent_id: ParentId = None
     cg_id: int | None = None
     cg_name: str | None = None
-    rmr_source: bool = False
-    rmr_target: bool = False
-    replica_ids: tuple[int, ...] = ()
-    replication_types: tuple[str, ...] = ()
+    rmr_source: Flag = False
+    rmr_target: Flag = False
+    replica_ids: Ids = ()
+    replication_types: Names = ()
     created_at: MsDatetime = None
     updated_at: MsDatetime = None
 
@@ -197,9 +215,9 @@ class ConsistencyGroup(_ArrayModel):
     pool_id: int | None = None
     pool_name: str | None = None
     parent_id: ParentId = None
-    is_replicated: bool = False
+    is_replicated: Flag = False
     members_count: int | None = None
-    replica_ids: tuple[int, ...] = ()
+    replica_ids: Ids = ()
     created_at: MsDatetime = None
     updated_at: MsDatetime = None
 
@@ -220,6 +238,15 @@ class Link(_ArrayModel):
 
 
 # -- replicas
+
+
+class JobState(OpenEnum):
+    """A replication job's state (infinisdk ``replica.py``); other values are kept as read."""
+
+    INITIALIZING = "INITIALIZING"
+    REPLICATING = "REPLICATING"
+    STALLED = "STALLED"
+    PENDING = "PENDING"
 
 
 class ReplicaJob(_ArrayModel):
@@ -248,11 +275,21 @@ class EntityPair(_ArrayModel):
     remote_reclaimed_snapshot_id: int | None = Field(default=None, alias="_remote_reclaimed_snapshot_id")
 
 
+Jobs: TypeAlias = Annotated[tuple[ReplicaJob, ...], BeforeValidator(_null_is_empty)]
+Pairs: TypeAlias = Annotated[tuple[EntityPair, ...], BeforeValidator(_null_is_empty)]
+Kind: TypeAlias = Annotated[ReplicationType, BeforeValidator(_null_is_async)]
+
+_INITIAL_JOB_STATES = frozenset({JobState.INITIALIZING, JobState.STALLED})
+_AA_INITIAL_SYNC_STATES = frozenset({SyncState.INITIALIZING, SyncState.INITIALIZING_PENDING})
+
+
 class Replica(_ArrayModel):
     """A replica as one array sees it (infinibox-api.md §5.7.3).
 
     ``rpo`` and ``sync_interval`` (``rpo_value`` / ``sync_interval`` on the wire, in ms)
-    are set for ASYNC replicas only. ``state`` is None on a TARGET.
+    are set for ASYNC replicas only. ``state`` is None on a TARGET. ``parse_problems``
+    names each field whose value could not be read (it then holds its empty value), so a
+    caller can report the replica as unknown instead of trusting that field.
     """
 
     id: int
@@ -262,10 +299,10 @@ class Replica(_ArrayModel):
     role: Role | None = None
     state: ReplicaState | None = None
     sync_state: SyncState | None = None
-    replication_type: ReplicationType = ReplicationType.ASYNC
+    replication_type: Kind = ReplicationType.ASYNC
     progress: int | None = None
     is_initial: bool | None = None
-    jobs: tuple[ReplicaJob, ...] = ()
+    jobs: Jobs = ()
     job_state: str | None = None
     last_synchronized: MsDatetime = None
     restore_point: MsDatetime = None
@@ -282,7 +319,7 @@ class Replica(_ArrayModel):
     remote_cg_id: int | None = None
     remote_cg_name: str | None = None
     remote_pool_id: int | None = None
-    entity_pairs: tuple[EntityPair, ...] = ()
+    entity_pairs: Pairs = ()
     state_reason: str | None = None
     state_description: str | None = None
     created_at: MsDatetime = None
@@ -290,6 +327,44 @@ class Replica(_ArrayModel):
     #: After a CG replica's delete with ``retain_staging_area``: the snapshot group kept.
     local_reclaimed_sg_id: int | None = Field(default=None, alias="_local_reclaimed_sg_id")
     remote_reclaimed_sg_id: int | None = Field(default=None, alias="_remote_reclaimed_sg_id")
+    #: ``"field: value"`` for each field the client could not read (see :mod:`.parsing`).
+    parse_problems: tuple[str, ...] = ()
+
+    @property
+    def job_states(self) -> tuple[JobState, ...]:
+        """Each job's state; a job without one has the replica's ``job_state`` (SDK ``Replica._get_jobs``)."""
+        states = (job.state if job.state is not None else self.job_state for job in self.jobs)
+        return tuple(JobState(state.upper()) for state in states if state)
+
+    @property
+    def initializing(self) -> bool:
+        """The first full copy is under way or stalled (SDK ``is_initial_replication`` / ``is_initializing``).
+
+        ACTIVE_ACTIVE: ``sync_state`` INITIALIZING or INITIALIZING_PENDING. Otherwise: ``is_initial``
+        with a job INITIALIZING or STALLED, or ``sync_state`` INITIALIZING (SYNC replicas report it).
+        """
+        if self.replication_type is ReplicationType.ACTIVE_ACTIVE:
+            return self.sync_state in _AA_INITIAL_SYNC_STATES
+        by_jobs = bool(self.is_initial) and any(state in _INITIAL_JOB_STATES for state in self.job_states)
+        return by_jobs or self.sync_state is SyncState.INITIALIZING
+
+    @property
+    def initialization_pending(self) -> bool:
+        """Waiting for its turn to start copying (SDK ``is_pending`` / ``is_initializing_pending``).
+
+        ``sync_state`` INITIALIZING_PENDING, or an ACTIVE replica with a PENDING job (arrays cap
+        concurrent initializations, infinibox-api.md §6).
+        """
+        if self.sync_state is SyncState.INITIALIZING_PENDING:
+            return True
+        return self.state is ReplicaState.ACTIVE and JobState.PENDING in self.job_states
+
+    @property
+    def stalled(self) -> bool:
+        """A job is STALLED (ACTIVE_ACTIVE: ``sync_state`` SYNC_STALLED), SDK ``is_stalled``."""
+        if self.replication_type is ReplicationType.ACTIVE_ACTIVE:
+            return self.sync_state is SyncState.SYNC_STALLED
+        return JobState.STALLED in self.job_states
 
 
 T = TypeVar("T")
@@ -304,6 +379,8 @@ class Page(Generic[T]):
     page_size: int = 0
     pages_total: int = 0
     number_of_objects: int = 0
+    #: Items on this page without a usable id (left out of ``items``).
+    skipped: int = 0
 
     @property
     def has_next(self) -> bool:

@@ -104,9 +104,13 @@ def filter_params(filters: Filters | None) -> list[tuple[str, str]]:
 
 
 def page_params(page: int, page_size: int) -> list[tuple[str, str]]:
-    """Paging parameters; sorted by id so that objects created while paging only add to the end."""
+    """Paging parameters, as infinisdk sends them (``page`` and ``page_size``, no ``sort``: §7).
+
+    Without a sort the array's order is its own; :mod:`.listing` copes with objects that
+    move between pages while they are read.
+    """
     if page < 1:
         raise ValueError("page is 1-based")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
-    return [("sort", "id"), ("page", str(page)), ("page_size", str(page_size))]
+    return [("page", str(page)), ("page_size", str(page_size))]

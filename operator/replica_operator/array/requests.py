@@ -24,7 +24,22 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from replica_operator.array.models import EntityType, ReplicationType
 
-__all__ = ["BaseAction", "CreateReplicaRequest", "EntityPairRequest", "ReplicationOptions", "SnapshotBase"]
+__all__ = [
+    "DEFAULT_RPO",
+    "DEFAULT_SYNC_INTERVAL",
+    "BaseAction",
+    "CreateReplicaRequest",
+    "EntityPairRequest",
+    "ReplicationOptions",
+    "SnapshotBase",
+]
+
+#: Sent on every ASYNC create that names no RPO or interval. Infinidat's CSI driver always
+#: sends both (``api/apiclient_replication.go``: ``CreateReplicaRequest`` has ``rpo_value`` and
+#: ``sync_interval`` without ``omitempty``), defaulting to 300000 / 240000 ms
+#: (``internal/controller/iboxreplica_controller.go``, infinibox-api.md §5.7.2).
+DEFAULT_RPO = timedelta(milliseconds=300_000)
+DEFAULT_SYNC_INTERVAL = timedelta(milliseconds=240_000)
 
 
 class ReplicationOptions(TypedDict, total=False):
@@ -109,7 +124,8 @@ class SnapshotBase(_RequestModel):
 class CreateReplicaRequest(_RequestModel):
     """Everything ``create_replica`` sends; prefer the constructors to filling it in by hand.
 
-    ``rpo`` and ``sync_interval`` apply to ASYNC replicas only (sent in ms); ``description``
+    ``rpo`` and ``sync_interval`` apply to ASYNC replicas only (sent in ms; when not given, an
+    ASYNC create sends :data:`DEFAULT_RPO` / :data:`DEFAULT_SYNC_INTERVAL`); ``description``
     is stored on both sides and is how a caller finds a replica whose create answer was lost.
     """
 
@@ -163,10 +179,13 @@ class CreateReplicaRequest(_RequestModel):
             "remote_pool_id": self.remote_pool_id,
             "local_cg_id": self.local_cg_id,
             "remote_cg_id": self.remote_cg_id,
-            "rpo_value": to_ms(self.rpo),
-            "sync_interval": to_ms(self.sync_interval),
             "description": self.description,
         }
+        if self.replication_type is ReplicationType.ASYNC:
+            optional["rpo_value"] = to_ms(DEFAULT_RPO if self.rpo is None else self.rpo)
+            optional["sync_interval"] = to_ms(
+                DEFAULT_SYNC_INTERVAL if self.sync_interval is None else self.sync_interval
+            )
         body.update((key, value) for key, value in optional.items() if value is not None)
         return body
 
