@@ -127,11 +127,19 @@ async def test_update_and_delete_bodies(fake: FakeArray) -> None:
     assert list(delete.url.params.multi_items()) == [
         ("force_if_remote_error", "true"),
         ("force_on_target", "true"),
+        ("force_if_no_remote_credentials", "false"),
         ("keep_serial_on_local", "true"),
         ("retain_staging_area", "false"),
         ("approved", "true"),
     ]
-    assert list(plain_delete.url.params.multi_items()) == [("approved", "true")]
+    # Every flag is said, so the array's default (keep the staging area, with replica_auto_create) never applies.
+    assert list(plain_delete.url.params.multi_items()) == [
+        ("force_if_remote_error", "false"),
+        ("force_on_target", "false"),
+        ("force_if_no_remote_credentials", "false"),
+        ("retain_staging_area", "false"),
+        ("approved", "true"),
+    ]
 
 
 async def test_expired_session_logs_in_again_and_repeats_once(fake: FakeArray) -> None:
@@ -298,7 +306,7 @@ async def test_paging_walks_every_page_once(fake: FakeArray) -> None:
     assert (first.page, first.page_size, first.pages_total, first.number_of_objects) == (1, 2, 3, 5)
     assert first.has_next
     query = dict(fake.sent("GET", "/api/rest/replicas")[0].url.params)
-    assert query == {"link_id": "eq:3", "sort": "id", "page": "1", "page_size": "2"}
+    assert query == {"link_id": "eq:3", "page": "1", "page_size": "2"}  # no sort: infinisdk sends none
 
 
 async def test_find_replicas_filters_on_what_is_given(fake: FakeArray) -> None:
@@ -354,7 +362,7 @@ async def test_an_unexpected_object_is_an_invalid_response(fake: FakeArray) -> N
         with pytest.raises(ArrayError) as caught:
             await client.get_replica(9)
     assert caught.value.code == "INVALID_RESPONSE"
-    assert "invalid: id" in caught.value.message
+    assert "no usable id" in caught.value.message
     assert "nine" not in str(caught.value)
 
 

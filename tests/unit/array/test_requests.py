@@ -62,6 +62,8 @@ def test_existing_target() -> None:
             {"local_entity_id": 1001, "remote_entity_id": 6666, "remote_base_action": "NO_BASE_DATA"}
         ],
         "replication_type": "ASYNC",
+        "rpo_value": 300_000,  # the documented defaults, said on every ASYNC create
+        "sync_interval": 240_000,
     }
 
 
@@ -140,6 +142,8 @@ def test_consistency_group_onto_an_existing_remote_group() -> None:
         "replication_type": "ASYNC",
         "local_cg_id": 1002,
         "remote_cg_id": 7777,
+        "rpo_value": 300_000,
+        "sync_interval": 240_000,
     }
 
 
