@@ -132,7 +132,7 @@ async def test_update_and_delete_bodies(fake: FakeArray) -> None:
         ("retain_staging_area", "false"),
         ("approved", "true"),
     ]
-    # Every flag is said, so the array's default (keep the staging area, with replica_auto_create) never applies.
+    # Every flag is said: the array default (keep the staging area, replica_auto_create) never applies.
     assert list(plain_delete.url.params.multi_items()) == [
         ("force_if_remote_error", "false"),
         ("force_on_target", "false"),
