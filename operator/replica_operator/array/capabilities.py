@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from replica_operator.array.models import SystemInfo
+from replica_operator.array.models import EntityType, ReplicationType, SystemInfo
 
 __all__ = ["ArrayVersion", "Capabilities", "Feature", "features_from"]
 
@@ -124,3 +124,23 @@ class Capabilities:
     @property
     def has_auth_sessions(self) -> bool:
         return self.has_feature("api_auth_sessions") or self.has_feature("api/auth_sessions")
+
+    def missing_for(self, replication_type: ReplicationType, entity_type: EntityType) -> str | None:
+        """Why this array cannot hold such a replica (None if it can): a reason to show, not an array error.
+
+        SYNC needs 4.0 (SDK ``has_sync_replication``), ACTIVE_ACTIVE the ``active_active``
+        feature, filesystems ``filesystem_replicas`` (SDK ``has_nas_replication``) and, per
+        Infinidat's documentation (support article 6211370060957), ASYNC replication only.
+        """
+        if replication_type is ReplicationType.SYNC and not self.has_sync_replication:
+            return f"SYNC replication needs InfiniBox 4.0 or later; {self.system.name} runs {self.version}"
+        if replication_type is ReplicationType.ACTIVE_ACTIVE and not self.has_active_active:
+            return f"ACTIVE_ACTIVE replication needs the array feature active_active ({self.system.name})"
+        if entity_type is EntityType.FILESYSTEM:
+            if not self.has_nas_replication:
+                return (
+                    f"filesystem replication needs the array feature filesystem_replicas ({self.system.name})"
+                )
+            if replication_type is not ReplicationType.ASYNC:
+                return f"filesystems replicate ASYNC only, not {replication_type}"
+        return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from replica_operator.array import ArrayVersion, Capabilities, SystemInfo
+from replica_operator.array import ArrayVersion, Capabilities, EntityType, ReplicationType, SystemInfo
 from replica_operator.array.capabilities import features_from
 from tests.unit.array.fake import FakeArray, client_for, failure, ok
 
@@ -87,3 +87,16 @@ async def test_an_array_without_a_feature_list_has_no_features() -> None:
         read = await client.read_capabilities()
     assert read.features == {}
     assert not read.has_sync_replication
+
+
+def test_what_an_array_lacks_is_said_before_asking_it() -> None:
+    old = capabilities("3.2.1")
+    assert "4.0" in (old.missing_for(ReplicationType.SYNC, EntityType.VOLUME) or "")
+    assert old.missing_for(ReplicationType.ASYNC, EntityType.VOLUME) is None
+    assert "filesystem_replicas" in (old.missing_for(ReplicationType.ASYNC, EntityType.FILESYSTEM) or "")
+    assert "active_active" in (
+        capabilities("8.4").missing_for(ReplicationType.ACTIVE_ACTIVE, EntityType.VOLUME) or ""
+    )
+    nas = capabilities("8.4", {"name": "filesystem_replicas", "version": 1})
+    assert nas.missing_for(ReplicationType.ASYNC, EntityType.FILESYSTEM) is None
+    assert "ASYNC only" in (nas.missing_for(ReplicationType.SYNC, EntityType.FILESYSTEM) or "")
