@@ -2,9 +2,11 @@
 
 ::
 
-    from replica_operator.array import CreateReplicaRequest, EntityType, InfiniBoxClient, OutcomeUnknown
+    from replica_operator.array import CreateReplicaRequest, DeleteOptions, EntityType, InfiniBoxClient
 
-    async with InfiniBoxClient(url, username=user, password=password, ca_pem=ca, name="ibox-1") as array:
+    async with InfiniBoxClient(url, username=user, password=password, ca_pem=ca, name="ibox-1",
+                               remote_credentials=peer_login) as array:
+        capabilities = await array.read_capabilities()       # version and features, once
         volume = await array.find_volume("db-data")
         link = await array.find_link("to-ibox-2")
         request = CreateReplicaRequest.create_target(
@@ -15,6 +17,11 @@
             replica = await array.create_replica(request)
         except OutcomeUnknown:
             replica = next(iter(await array.find_replicas(description=owner_tag)), None)
+        ...
+        await array.delete_replica(replica.id, options=DeleteOptions.for_delete_policy())
+
+``peer_login(link)`` returns the peer array's :class:`PeerCredentials` (or None); they are
+sent only when an array answers ``403 REMOTE_PERMISSION_REQUIRED`` (:mod:`.remote`).
 """
 
 from replica_operator.array.capabilities import ArrayVersion, Capabilities, Feature

@@ -14,6 +14,7 @@ from replica_operator.array import (
     InvalidState,
     NotFound,
     OutcomeUnknown,
+    RemoteAuthorizationRequired,
     Unauthorized,
     Unavailable,
 )
@@ -42,6 +43,8 @@ def envelope(
         (401, "UNAUTHORIZED", True, Unauthorized),
         (401, "LOGIN_FAILED", True, Unauthorized),
         (403, "APPROVAL_REQUIRED", False, Unauthorized),
+        (403, "REMOTE_PERMISSION_REQUIRED", False, RemoteAuthorizationRequired),
+        (401, "REMOTE_PERMISSION_REQUIRED", True, Unauthorized),  # only a 403 asks for the peer
         (404, "REPLICA_NOT_FOUND", True, NotFound),
         (404, "ROUTE_NOT_FOUND", False, NotFound),
         (409, "ENTITY_ALREADY_REPLICATED", False, Conflict),
