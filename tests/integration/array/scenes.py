@@ -148,3 +148,14 @@ def sdk_cg_existing(sdk: Sdk, subject: Subject, topology: Topology) -> object:
         member_mappings=mappings,
         **SDK_TIMES,
     )
+
+
+LOOKUP_VOLUME, LOOKUP_CG, LOOKUP_POOL, LOOKUP_LINK = "lookup-volume", "lookup-cg", "pool-1", "to-ibox-2"
+
+
+async def named_objects(sim: Sim, _: Topology) -> Subject:
+    """The same named objects for both clients (a look-up changes nothing, so they can share them)."""
+    if not await sim.rest("ibox-1", "GET", "/volumes", name=f"eq:{LOOKUP_VOLUME}"):
+        await sim.volume("ibox-1", LOOKUP_VOLUME)
+        await sim.cg("ibox-1", LOOKUP_CG, [])
+    return {}

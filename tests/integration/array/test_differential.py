@@ -33,12 +33,17 @@ from tests.integration.array.differential import Intended, add_body, add_query, 
 from tests.integration.array.proxy import RecordingProxy, Wire
 from tests.integration.array.scenes import (
     INTERVAL,
+    LOOKUP_CG,
+    LOOKUP_LINK,
+    LOOKUP_POOL,
+    LOOKUP_VOLUME,
     RPO,
     SDK_TIMES,
     Sdk,
     Subject,
     cg_replica,
     groups,
+    named_objects,
     replica_setup,
     sdk_cg_existing,
     sdk_create_target,
@@ -94,6 +99,27 @@ SDK_DELETE_FLAGS = {
 
 def replica_list(wire: Wire) -> bool:
     return wire.method == "GET" and wire.path == "/api/rest/replicas"
+
+
+def by_name(wire: Wire) -> bool:
+    return wire.method == "GET" and any(key == "name" for key, _ in wire.query)
+
+
+LOOKUPS = [
+    Scenario(
+        f"look-up of a {kind} by name",
+        named_objects,
+        lambda sdk, s, t, collection=collection, name=name: getattr(sdk.local, collection).get(name=name),
+        lambda o, s, t, method=method, name=name: getattr(o, method)(name),
+        compared=by_name,
+    )
+    for kind, collection, method, name in (
+        ("volume", "volumes", "find_volume", LOOKUP_VOLUME),
+        ("pool", "pools", "find_pool", LOOKUP_POOL),
+        ("link", "links", "find_link", LOOKUP_LINK),
+        ("consistency group", "cons_groups", "find_consistency_group", LOOKUP_CG),
+    )
+]
 
 
 SCENARIOS = [
@@ -312,6 +338,7 @@ SCENARIOS = [
         ),
         compared=replica_list,
     ),
+    *LOOKUPS,
 ]
 
 
