@@ -182,10 +182,9 @@ class CreateReplicaRequest(_RequestModel):
             "description": self.description,
         }
         if self.replication_type is ReplicationType.ASYNC:
-            optional["rpo_value"] = to_ms(DEFAULT_RPO if self.rpo is None else self.rpo)
-            optional["sync_interval"] = to_ms(
-                DEFAULT_SYNC_INTERVAL if self.sync_interval is None else self.sync_interval
-            )
+            rpo, interval = async_times(self.rpo, self.sync_interval)
+            optional["rpo_value"] = to_ms(rpo)
+            optional["sync_interval"] = to_ms(interval)
         body.update((key, value) for key, value in optional.items() if value is not None)
         return body
 
@@ -357,6 +356,19 @@ class CreateReplicaRequest(_RequestModel):
             remote_cg_id=remote_cg_id,
             **options,
         )
+
+
+def async_times(rpo: timedelta | None, interval: timedelta | None) -> tuple[timedelta, timedelta]:
+    """The RPO and interval an ASYNC create says: as given, else the defaults; the interval never above the RPO.
+
+    An interval longer than the RPO would miss it on every cycle; the simulator refuses it
+    (assumed of real arrays too), so an unsaid value follows the said one.
+    """
+    if rpo is None:
+        rpo = max(DEFAULT_RPO, interval) if interval is not None else DEFAULT_RPO
+    if interval is None:
+        interval = min(DEFAULT_SYNC_INTERVAL, rpo)
+    return rpo, interval
 
 
 def to_ms(value: timedelta | None) -> int | None:

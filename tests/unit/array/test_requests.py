@@ -241,3 +241,28 @@ def test_intervals_are_sent_in_whole_milliseconds() -> None:
 def test_what_the_array_would_refuse_is_refused_early(build: Callable[[], object], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         build()
+
+
+@pytest.mark.parametrize(
+    ("rpo", "interval", "sent"),
+    [
+        (None, None, (300_000, 240_000)),
+        (timedelta(minutes=2), None, (120_000, 120_000)),  # the default interval would exceed the RPO
+        (timedelta(minutes=10), None, (600_000, 240_000)),
+        (None, timedelta(minutes=1), (300_000, 60_000)),
+        (None, timedelta(minutes=8), (480_000, 480_000)),  # the default RPO would be below the interval
+        (timedelta(minutes=3), timedelta(minutes=1), (180_000, 60_000)),
+    ],
+)
+def test_async_creates_always_say_rpo_and_interval(
+    rpo: timedelta | None, interval: timedelta | None, sent: tuple[int, int]
+) -> None:
+    body = CreateReplicaRequest.create_target(
+        link_id=LINK,
+        entity_type=EntityType.VOLUME,
+        local_entity_id=1005,
+        remote_pool_id=5555,
+        rpo=rpo,
+        sync_interval=interval,
+    ).to_body()
+    assert (body["rpo_value"], body["sync_interval"]) == sent
