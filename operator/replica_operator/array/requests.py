@@ -359,7 +359,7 @@ class CreateReplicaRequest(_RequestModel):
 
 
 def async_times(rpo: timedelta | None, interval: timedelta | None) -> tuple[timedelta, timedelta]:
-    """The RPO and interval an ASYNC create says: as given, else the defaults; the interval never above the RPO.
+    """The RPO and interval an ASYNC create says: as given, else defaults that keep interval <= RPO.
 
     An interval longer than the RPO would miss it on every cycle; the simulator refuses it
     (assumed of real arrays too), so an unsaid value follows the said one.
