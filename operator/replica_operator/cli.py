@@ -140,7 +140,8 @@ def run(
 
     import kopf
 
-    from replica_operator.handlers import Runtime
+    from replica_operator import handlers  # noqa: F401  (importing registers the kopf handlers)
+    from replica_operator.controller import Runtime
     from replica_operator.settings import LogFormat, OperatorSettings
 
     if all_namespaces and namespaces:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from replica_operator.api import ReplicationType
+from replica_operator.api import ReplicationType, TargetMode
 from replica_operator.reconcile import (
     RECREATE_ANNOTATION,
     ChangeType,
     Create,
     Delete,
+    RemoteSide,
     Resume,
+    Role,
     RunAction,
     SideName,
     Suspend,
@@ -65,7 +67,7 @@ def test_replica_of_another_object_is_a_conflict_naming_it() -> None:
 
 
 def test_observe_only_adopts_any_replica_and_never_creates() -> None:
-    foreign = replica(id=9, description="", role="TARGET", state=None)
+    foreign = replica(id=9, description="", role=Role.TARGET, state=None)
     plan = decide(desired({"managementPolicy": "ObserveOnly"}), observe(candidates=(foreign,), searched=True))
     assert plan.adopted == foreign
     assert plan.steps == ()
@@ -105,7 +107,9 @@ def test_replica_deleted_on_the_array_is_recreated_when_the_user_opts_in() -> No
     plan = decide(desired(status=status, annotations={RECREATE_ANNOTATION: "true"}), observe())
     (step,) = plan.steps
     assert isinstance(step, Create)
-    assert step.reuse_target == "vol-1-dr"  # the array keeps the old target: replicate onto it again
+    # the array keeps the old target: replicate onto it again
+    assert step.remote == RemoteSide(mode=TargetMode.EXISTING, name="vol-1-dr")
+    assert step.recreate
     assert plan.forget
 
 
@@ -130,7 +134,7 @@ def test_type_change_after_initialization_is_applied_on_the_source_side() -> Non
 
 
 def test_change_to_async_carries_rpo_and_interval() -> None:
-    sync = replica(replication_type="SYNC", rpo=None, sync_interval=None)
+    sync = replica(replication_type=ReplicationType.SYNC, rpo=None, sync_interval=None)
     plan = decide(desired({"rpo": "2m", "syncInterval": "30s"}), observe(sync, peer(sync)))
     (step,) = plan.steps
     assert isinstance(step, ChangeType)
@@ -167,7 +171,7 @@ def test_auto_suspended_is_resumed_only_when_both_arrays_answer() -> None:
 
 # -- drift ------------------------------------------------------------------------------------
 def test_drift_is_corrected_by_default_and_marked_as_drift() -> None:
-    by_hand = replica(replication_type="SYNC")
+    by_hand = replica(replication_type=ReplicationType.SYNC)
     plan = decide(desired(status=SYNCED_STATUS), observe(by_hand, peer(by_hand)))
     (step,) = plan.steps
     assert isinstance(step, ChangeType)
@@ -176,7 +180,7 @@ def test_drift_is_corrected_by_default_and_marked_as_drift() -> None:
 
 
 def test_drift_is_only_reported_under_report_policy() -> None:
-    by_hand = replica(replication_type="SYNC")
+    by_hand = replica(replication_type=ReplicationType.SYNC)
     plan = decide(desired({"driftPolicy": "Report"}, SYNCED_STATUS), observe(by_hand, peer(by_hand)))
     assert plan.steps == ()
     assert plan.blocked is not None
@@ -195,7 +199,7 @@ def test_a_spec_change_is_applied_even_under_report_policy() -> None:
 
 
 def test_observe_only_never_plans_a_mutation() -> None:
-    by_hand = replica(replication_type="SYNC", state="SUSPENDED")
+    by_hand = replica(replication_type=ReplicationType.SYNC, state="SUSPENDED")
     plan = decide(
         desired({"managementPolicy": "ObserveOnly", "action": {"id": "a1", "type": "SyncNow"}}),
         observe(by_hand, peer(by_hand)),
@@ -208,8 +212,10 @@ def test_observe_only_never_plans_a_mutation() -> None:
 
 # -- after a role switch, calls go to the side that is SOURCE now --------------------------------
 def test_changes_after_a_role_switch_go_to_the_new_source() -> None:
-    old_source = replica(role="TARGET", state=None)
-    new_source = replica(array="ibox-2", id=202, remote_id=101, replication_type="SYNC", role="SOURCE")
+    old_source = replica(role=Role.TARGET, state=None)
+    new_source = replica(
+        array="ibox-2", id=202, remote_id=101, replication_type=ReplicationType.SYNC, role=Role.SOURCE
+    )
     plan = decide(desired({"replicationType": "ASYNC"}), observe(old_source, new_source))
     (step,) = plan.steps
     assert step.side is SideName.TARGET
@@ -270,7 +276,7 @@ def test_switch_role_on_async_fails_with_a_reason() -> None:
 
 
 def test_switch_role_on_a_synchronised_sync_replica() -> None:
-    sync = replica(replication_type="SYNC", rpo=None, sync_interval=None)
+    sync = replica(replication_type=ReplicationType.SYNC, rpo=None, sync_interval=None)
     plan = decide(
         desired({"replicationType": "SYNC", "action": {"id": "f1", "type": "SwitchRole"}}),
         observe(sync, peer(sync)),
@@ -294,8 +300,8 @@ def test_change_role_promotes_the_target_while_the_source_is_lost() -> None:
 
 def test_role_action_found_done_after_a_crash_is_not_run_again() -> None:
     in_progress = {**SYNCED_STATUS, "lastAction": {"id": "f1", "type": "SwitchRole", "result": "InProgress"}}
-    old_source = replica(role="TARGET", state=None, replication_type="SYNC")
-    new_source = replica(array="ibox-2", id=202, remote_id=101, replication_type="SYNC")
+    old_source = replica(role=Role.TARGET, state=None, replication_type=ReplicationType.SYNC)
+    new_source = replica(array="ibox-2", id=202, remote_id=101, replication_type=ReplicationType.SYNC)
     plan = decide(
         desired({"replicationType": "SYNC", "action": {"id": "f1", "type": "SwitchRole"}}, in_progress),
         observe(old_source, new_source),

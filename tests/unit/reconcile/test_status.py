@@ -5,19 +5,18 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
-from replica_operator.api import ActionResult, ConditionStatus
+from replica_operator.api import ActionResult, ConditionStatus, ReplicationType
 from replica_operator.reconcile import (
-    Create,
+    Desired,
     EventType,
     Problem,
     RunAction,
-    SideName,
     StepResult,
+    create_step,
     decide,
     summarize,
     sync_state,
 )
-from replica_operator.reconcile.desired import Desired
 from tests.unit.reconcile.builders import NOW, SYNCED_STATUS, UNREACHABLE, desired, observe, peer, replica
 
 
@@ -74,7 +73,10 @@ def test_quiet_async_replica_causes_no_write_even_as_jobs_run() -> None:
 def test_async_job_in_flight_shows_synchronized() -> None:
     assert sync_state(replica(sync_state="SYNC_IN_PROGRESS")) == "SYNCHRONIZED"
     assert sync_state(replica(rpo_state="LAGGING")) == "OUT_OF_SYNC"
-    assert sync_state(replica(replication_type="SYNC", sync_state="SYNC_IN_PROGRESS")) == "SYNC_IN_PROGRESS"
+    assert (
+        sync_state(replica(replication_type=ReplicationType.SYNC, sync_state="SYNC_IN_PROGRESS"))
+        == "SYNC_IN_PROGRESS"
+    )
     assert sync_state(replica(initializing=True)) == "INITIALIZING"
 
 
@@ -182,5 +184,5 @@ def test_missing_replica_clears_state_and_is_not_ready() -> None:
 
 
 def test_create_step_event_reason_is_created() -> None:
-    assert Create(side=SideName.SOURCE, replica_id=0).event_reason == "Created"
+    assert create_step(desired()).event_reason == "Created"
     assert ConditionStatus.TRUE == "True"
