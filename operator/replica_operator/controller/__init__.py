@@ -7,7 +7,9 @@ polls the arrays. :mod:`.adapter` is the only translation between array models a
 rules' terms. No kopf here (that is :mod:`replica_operator.handlers`).
 """
 
+from .adapter import problem_from, to_array_replica
 from .connections import ArrayConnection, Arrays, LookupProblem, infinibox_client
+from .create import build_request
 from .execute import EXECUTORS, Executor, StepContext, execute
 from .memory import Backoff, Memories, ObjectMemory
 from .ports import ArrayClient, ClientFactory, InfiniBoxLookup, KubeSide, Registry
@@ -34,7 +36,10 @@ __all__ = [
     "Runtime",
     "StepContext",
     "Trigger",
+    "build_request",
     "execute",
     "in_use_verdict",
     "infinibox_client",
+    "problem_from",
+    "to_array_replica",
 ]

@@ -380,16 +380,13 @@ def _events(
         and (ready_before is None or ready_before.status is not T)
     ):
         events.append(Event(EventType.NORMAL, "Ready", ready_after.message))
-    last_before, last_after = previous.last_action, current.last_action
-    if (
-        last_after is not None
-        and last_after != last_before
-        and last_after.result is not ActionResult.IN_PROGRESS
-    ):
-        kind = EventType.NORMAL if last_after.result is ActionResult.SUCCEEDED else EventType.WARNING
-        events.append(
-            Event(
-                kind, f"Action{last_after.result}", f"{last_after.type} {last_after.id}: {last_after.message}"
-            )
-        )
+    events.extend(_action_outcome(previous.last_action, current.last_action))
     return tuple(events)
+
+
+def _action_outcome(before: LastAction | None, after: LastAction | None) -> tuple[Event, ...]:
+    """The Event of a one-shot action that has just finished (either way)."""
+    if after is None or after == before or after.result is ActionResult.IN_PROGRESS:
+        return ()
+    kind = EventType.NORMAL if after.result is ActionResult.SUCCEEDED else EventType.WARNING
+    return (Event(kind, f"Action{after.result}", f"{after.type} {after.id}: {after.message}"),)
