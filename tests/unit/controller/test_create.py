@@ -13,8 +13,6 @@ from replica_operator.reconcile import Create, create_step, recreate_step
 from tests.unit.controller.fakes import World
 from tests.unit.reconcile.builders import SYNCED_STATUS, desired
 
-pytestmark = pytest.mark.asyncio
-
 
 async def _request(world: World, step: Create) -> CreateReplicaRequest:
     await world.connect()
