@@ -37,7 +37,7 @@ from .execute import StepContext, execute
 from .memory import Backoff, Memories, ObjectMemory
 from .observe import Observer
 from .ports import InfiniBoxLookup, KubeSide, Registry
-from .report import Reporter
+from .report import Reporter, known_replicas
 
 
 class Trigger(StrEnum):
@@ -145,12 +145,8 @@ class Reconciler:
         """Everything a quiet pass depends on: the object, both arrays' view of its replica, the
         arrays' own objects and problems, and whether the RPO is breached by now. Fields that move
         without being a transition (last sync time, an async job's progress) are left out."""
-        spec, status = body["spec"], body.get("status") or {}
         sides = []
-        for array, replica_id in (
-            (spec["source"]["array"], status.get("replicaId")),
-            (spec["target"]["array"], status.get("remoteReplicaId")),
-        ):
+        for array, replica_id in known_replicas(body):
             connection, array_body = self.registry.get(array), infiniboxes(array)
             if connection is None or connection.replicas is None or array_body is None:
                 return None

@@ -22,6 +22,15 @@ def resource_of(kind: str) -> CustomResource:
     return CONSISTENCY_GROUP_REPLICA if kind == CONSISTENCY_GROUP_REPLICA.kind else REPLICA
 
 
+def known_replicas(body: Mapping[str, Any]) -> tuple[tuple[str, int | None], ...]:
+    """(array, replica id in status) of both sides, as the object last recorded them."""
+    spec, status = body["spec"], body.get("status") or {}
+    return (
+        (spec["source"]["array"], status.get("replicaId")),
+        (spec["target"]["array"], status.get("remoteReplicaId")),
+    )
+
+
 class Reporter:
     """Status, Events and metrics of replication objects (status and Events go to ``kube``)."""
 
@@ -66,11 +75,7 @@ class Reporter:
     @staticmethod
     def export_quiet(body: Mapping[str, Any], registry: Registry) -> None:
         """Keep the live lag metrics moving for an object whose pass was skipped."""
-        status = body.get("status") or {}
-        for array, replica_id in (
-            (body["spec"]["source"]["array"], status.get("replicaId")),
-            (body["spec"]["target"]["array"], status.get("remoteReplicaId")),
-        ):
+        for array, replica_id in known_replicas(body):
             connection = registry.get(array)
             replica = (
                 connection.replicas.get(replica_id)
