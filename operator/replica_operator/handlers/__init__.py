@@ -4,5 +4,6 @@ The work behind each handler is in :mod:`replica_operator.controller`.
 """
 
 from . import wiring
+from .launch import run_operator
 
-__all__ = ["wiring"]
+__all__ = ["run_operator", "wiring"]
