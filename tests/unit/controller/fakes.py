@@ -60,6 +60,7 @@ class FakeKube:
             ("ops", "ibox-credentials"): {"username": "admin", "password": "unit-pw-7c1e"}
         }
     )
+    secret_version: str = "1"
     versions: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
 
     async def read_secret(self, namespace: str, name: str) -> SecretData | None:
@@ -67,7 +68,7 @@ class FakeKube:
         values = self.secrets.get((namespace, name))
         if values is None:
             return None
-        return SecretData("1", {key: SecretStr(value) for key, value in values.items()})
+        return SecretData(self.secret_version, {key: SecretStr(value) for key, value in values.items()})
 
     async def patch_status(
         self, resource: CustomResource, namespace: str | None, name: str, status: dict[str, Any]
@@ -255,11 +256,13 @@ class World:
         self.arrays["ibox-1"].links.append(Link(id=7, name="to-ibox-2", remote_system_name="ibox-2"))
         self.arrays["ibox-2"].pools["pool-1"] = Pool(id=31, name="pool-1")
         self.registry = Arrays(self.kube, client_factory=self._client)
+        self.clients_made: list[str] = []
 
     def _client(
         self, name: str, spec: InfiniBoxSpec, username: str, password: SecretStr, ca_pem: str | None
     ) -> FakeArray:
         assert username == "admin"  # the factory receives what the Secret holds
+        self.clients_made.append(name)
         return self.arrays[name]
 
     def lookup(self, name: str) -> dict[str, Any] | None:
