@@ -2,9 +2,11 @@
 
 ``reconcile`` decides, this package does: :mod:`.observe` reads both sides,
 :mod:`.execute` runs the steps (via :mod:`.create` for a new replica), :mod:`.report`
-writes status, Events and metrics, :mod:`.reconciler` sequences one pass, :mod:`.runtime`
-polls the arrays. :mod:`.adapter` is the only translation between array models and the
-rules' terms. No kopf here (that is :mod:`replica_operator.handlers`).
+writes status, Events and metrics, :mod:`.reconciler` sequences one pass (its per-object
+memory is :mod:`.memory`), :mod:`.runtime` polls the arrays through :mod:`.connections`.
+:mod:`.adapter` is the only translation between array models and the rules' terms.
+Collaborators come in as the protocols of :mod:`.ports`. No kopf here (that is
+:mod:`replica_operator.handlers`); docs/architecture.md draws the whole pass.
 """
 
 from .adapter import problem_from, to_array_replica
