@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from replica_operator.api import ReplicationType, TargetMode
@@ -141,6 +142,28 @@ def test_change_to_async_carries_rpo_and_interval() -> None:
     assert step.to is ReplicationType.ASYNC
     assert step.rpo == timedelta(minutes=2)
     assert step.sync_interval == timedelta(seconds=30)
+
+
+def test_a_type_the_rules_do_not_manage_is_left_alone() -> None:
+    other = replica(replication_type=None, unmanaged_type="ACTIVE_ACTIVE", rpo=None, sync_interval=None)
+    plan = decide(desired({"replicationType": "SYNC"}), observe(other, peer(other)))
+    assert ChangeType not in _kinds(plan)
+    assert plan.drift == ()
+
+
+def test_new_object_create_carries_every_value_of_the_request() -> None:
+    spec = {
+        "replicationType": "SYNC",
+        "rpo": "5m",
+        "target": {"array": "ibox-2", "link": "l-1", "pool": "pool-1"},
+    }
+    observed = dataclasses.replace(observe(searched=True), source_entity_id=42)
+    (step,) = decide(desired(spec), observed).steps
+    assert isinstance(step, Create)
+    assert (step.entity, step.entity_id, step.link) == ("vol-1", 42, "l-1")
+    assert (step.replication_type, step.rpo, step.sync_interval) == (ReplicationType.SYNC, None, None)
+    assert step.remote == RemoteSide(mode=TargetMode.CREATE, pool="pool-1")
+    assert "k8s-uid=" in step.description
 
 
 def test_schedule_update_sends_only_what_differs() -> None:

@@ -93,6 +93,14 @@ def test_healthy_replica_is_ready_replicating_and_within_rpo() -> None:
     assert update.status.role == "SOURCE"
 
 
+def test_a_type_the_rules_do_not_manage_is_shown_as_the_array_words_it() -> None:
+    other = replica(replication_type=None, unmanaged_type="ACTIVE_ACTIVE")
+    obj = desired()
+    update = summarize(obj, decide(obj, observe(other, peer(other))), [], observe(other, peer(other)), NOW)
+    assert update.status.replication_type == "ACTIVE_ACTIVE"
+    assert update.status.rpo is None  # a schedule is shown for ASYNC only
+
+
 def test_rpo_exceeded_by_age_of_last_sync() -> None:
     stale = replica(last_synchronized=NOW - timedelta(minutes=6))
     obj = desired()
