@@ -2,7 +2,7 @@
 
 ``decide`` is a pure function. It never calls an array; it returns the steps to take and
 the findings the status must report (a deferred type change, drift, a conflict...). The
-handlers execute the steps and hand the results to :mod:`.status`.
+controller executes the steps and hands the results to :mod:`.status`.
 """
 
 from __future__ import annotations
