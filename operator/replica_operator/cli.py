@@ -136,11 +136,7 @@ def run(
     priority: int,
 ) -> None:
     """Run the operator against the cluster named by KUBECONFIG (or the in-cluster config)."""
-    import logging
-
-    import kopf
-
-    from replica_operator.handlers import Runtime
+    from replica_operator.handlers import run_operator
     from replica_operator.settings import LogFormat, OperatorSettings
 
     if all_namespaces and namespaces:
@@ -158,23 +154,4 @@ def run(
         peering=peering,
         priority=priority,
     )
-    kopf.configure(
-        debug=debug,
-        verbose=verbose,
-        log_format=kopf.LogFormat.JSON if settings.log_format is LogFormat.JSON else kopf.LogFormat.FULL,
-    )
-    if not debug:  # one line per HTTP request is noise at a thousand replicas; metrics count them
-        for name in ("httpx", "httpcore", "kubernetes.client.rest"):
-            logging.getLogger(name).setLevel(logging.WARNING)
-    liveness = (
-        f"http://{settings.bind_address}:{settings.liveness_port}/healthz" if settings.liveness_port else None
-    )
-    kopf.run(
-        clusterwide=not settings.namespaces,
-        namespaces=settings.namespaces,
-        standalone=settings.peering is None,
-        peering_name=settings.peering,
-        priority=settings.priority,
-        liveness_endpoint=liveness,
-        memo=kopf.Memo(runtime=Runtime.create(settings)),
-    )
+    run_operator(settings)

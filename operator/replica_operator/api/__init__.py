@@ -43,7 +43,7 @@ from .enums import (
 )
 from .infinibox import CASecretReference, InfiniBoxSpec, InfiniBoxStatus, SecretReference, TLSConfig
 from .replica import BaseSnapshot, ReplicaSource, ReplicaSpec, ReplicaTarget
-from .replication import Action, Endpoint, LastAction, ReplicaStatus
+from .replication import Action, Endpoint, LastAction, ReplicaStatus, schedule_applies
 from .resources import CONSISTENCY_GROUP_REPLICA, INFINIBOX, REPLICA, RESOURCES, CustomResource
 from .timestamps import Timestamp, format_timestamp
 
@@ -98,4 +98,5 @@ __all__ = [
     "format_duration",
     "format_timestamp",
     "parse_duration",
+    "schedule_applies",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,7 +25,25 @@ from .timestamps import Timestamp
 
 # An absent mode means Create, an absent replicationType means ASYNC: the CRD has no defaults.
 MODE_IS_CREATE = "(!has(self.mode) || self.mode == 'Create')"
-_ASYNC = "(!has(self.replicationType) || self.replicationType == 'ASYNC')"
+DEFAULT_REPLICATION_TYPE = ReplicationType.ASYNC
+
+
+def schedule_applies(replication_type: ReplicationType | None) -> bool:
+    """Whether rpo and syncInterval mean anything for this type: ASYNC only (SYNC has no schedule).
+
+    The one statement of the rule; the CEL rules, the planner and the create requests all ask here.
+    """
+    return replication_type is ReplicationType.ASYNC
+
+
+def _type_is(replication_type: ReplicationType) -> str:
+    """CEL: the spec's replicationType is ``replication_type`` (an absent field reads as the default)."""
+    absent = "!has(self.replicationType) || " if replication_type is DEFAULT_REPLICATION_TYPE else ""
+    return f"({absent}self.replicationType == '{replication_type}')"
+
+
+_SCHEDULED = _type_is(next(t for t in ReplicationType if schedule_applies(t)))
+_ASYNC = _type_is(ReplicationType.ASYNC)
 
 
 def _parses(field: str) -> str:
@@ -62,13 +81,13 @@ TARGET_RULES = (
 
 SPEC_RULES = (
     rule(
-        f"!has(self.rpo) || {_ASYNC}",
+        f"!has(self.rpo) || {_SCHEDULED}",
         "rpo is only allowed when replicationType is ASYNC (the default)",
         field_path=".rpo",
         reason=Reason.FORBIDDEN,
     ),
     rule(
-        f"!has(self.syncInterval) || {_ASYNC}",
+        f"!has(self.syncInterval) || {_SCHEDULED}",
         "syncInterval is only allowed when replicationType is ASYNC (the default)",
         field_path=".syncInterval",
         reason=Reason.FORBIDDEN,
@@ -164,7 +183,7 @@ class ReplicationSpec(SpecModel, Generic[SourceT, TargetT]):
         ),
     )
     replication_type: ReplicationType = Field(
-        default=ReplicationType.ASYNC,
+        default=DEFAULT_REPLICATION_TYPE,
         description="ASYNC: the target follows periodically, bounded by rpo. SYNC: a write is acknowledged "
         "only once both arrays have it. Default: ASYNC. Mutable: while the replica is INITIALIZING the "
         "change waits (see status.pendingReplicationType).",
@@ -205,6 +224,12 @@ class ReplicationSpec(SpecModel, Generic[SourceT, TargetT]):
         description="A one-shot operation, run once per action id; the outcome is in status.lastAction. "
         "Absent means no action. Mutable.",
     )
+
+    def schedule(self) -> tuple[timedelta | None, timedelta | None]:
+        """(rpo, syncInterval) to ask the array for: both None when the type has no schedule."""
+        if schedule_applies(self.replication_type):
+            return self.rpo, self.sync_interval
+        return None, None
 
 
 class Endpoint(StatusModel):

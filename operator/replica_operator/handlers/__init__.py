@@ -1,6 +1,9 @@
-"""kopf wiring: events -> reconcile -> array calls -> status patches. Importing registers the handlers."""
+"""kopf wiring: the only code that knows kopf. Importing registers the handlers.
+
+The work behind each handler is in :mod:`replica_operator.controller`.
+"""
 
 from . import wiring
-from .runtime import Runtime
+from .launch import run_operator
 
-__all__ = ["Runtime", "wiring"]
+__all__ = ["run_operator", "wiring"]

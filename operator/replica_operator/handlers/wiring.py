@@ -1,4 +1,4 @@
-"""The kopf handlers. Each does one thing and hands the work to the engine or the runtime."""
+"""The kopf handlers. Each does one thing and hands the work to the controller's runtime."""
 
 from __future__ import annotations
 
@@ -19,10 +19,8 @@ from replica_operator.api import (
     DeletionPolicy,
     ManagementPolicy,
 )
+from replica_operator.controller import Indexes, Runtime, Trigger, in_use_verdict
 from replica_operator.reconcile import RECREATE_ANNOTATION
-
-from .engine import Trigger
-from .runtime import Indexes, Runtime, in_use_verdict
 
 log = logging.getLogger(__name__)
 REPLICATION_KINDS = (REPLICA_PLURAL, CONSISTENCY_GROUP_REPLICA_PLURAL)
@@ -40,7 +38,7 @@ _KEPT_ANNOTATIONS = (RECREATE_ANNOTATION,)
 
 
 def _snapshot(body: kopf.Body) -> dict[str, Any]:
-    """A plain, slim copy of the object for the indexes and the engine.
+    """A plain, slim copy of the object for the indexes and the reconciler.
 
     Only what the operator reads is kept: at a thousand objects, managedFields and the
     last-applied annotations would be half of the operator's memory.
@@ -135,7 +133,7 @@ def _needs_finalizer(spec: kopf.Spec, **_: Any) -> bool:
 
 async def _reconcile(body: kopf.Body, memo: kopf.Memo, trigger: Trigger) -> None:
     runtime = _runtime(memo)
-    await runtime.engine.reconcile(_snapshot(body), trigger, runtime.lookup)
+    await runtime.reconciler.reconcile(_snapshot(body), trigger, runtime.lookup)
 
 
 for _plural in REPLICATION_KINDS:
@@ -156,7 +154,7 @@ for _plural in REPLICATION_KINDS:
     async def delete_replica(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
         """deletionPolicy Delete: remove the replica on the array before the object goes."""
         runtime = _runtime(memo)
-        outcome = await runtime.engine.reconcile(_snapshot(body), Trigger.DELETE, runtime.lookup)
+        outcome = await runtime.reconciler.reconcile(_snapshot(body), Trigger.DELETE, runtime.lookup)
         done = outcome.plan.release or (outcome.results and all(r.problem is None for r in outcome.results))
         if not done:
             problem = outcome.plan.blocked or next((r.problem for r in outcome.results if r.problem), None)
@@ -190,5 +188,5 @@ for _plural in REPLICATION_KINDS:
 
 def _forget(body: Mapping[str, Any], runtime: Runtime) -> None:
     meta = body["metadata"]
-    runtime.engine.forget(meta["uid"])
+    runtime.reconciler.forget(meta["uid"])
     metrics.forget_object(body["kind"], meta["namespace"], meta["name"])

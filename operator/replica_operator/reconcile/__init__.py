@@ -1,16 +1,27 @@
 """The functional core: desired spec + what the arrays show -> steps to take and status to write.
 
 No I/O and no kopf here; every rule of replication lives in this package and is tested
-without either. ``decide`` plans, the handlers execute, ``summarize`` writes it down.
+without either. ``decide`` plans, :mod:`replica_operator.controller` executes, ``summarize`` writes it down.
 """
 
-from .conditions import Verdict, camel_reason
+from .conditions import Verdict, camel_reason, merge
+from .creation import create_step, recreate_step
 from .desired import RECREATE_ANNOTATION, Desired, EntityKind
 from .observed import ArrayReplica, Observation, Problem, Role, Side, SideName
 from .ownership import owner_mark, owner_uid
 from .plan import Plan, action_pending, adoptable, decide
 from .status import Event, EventType, StatusUpdate, StepResult, summarize, sync_state
-from .steps import ChangeType, Create, Delete, Resume, RunAction, Step, Suspend, UpdateSchedule
+from .steps import (
+    ChangeType,
+    Create,
+    Delete,
+    RemoteSide,
+    Resume,
+    RunAction,
+    Step,
+    Suspend,
+    UpdateSchedule,
+)
 
 __all__ = [
     "RECREATE_ANNOTATION",
@@ -25,6 +36,7 @@ __all__ = [
     "Observation",
     "Plan",
     "Problem",
+    "RemoteSide",
     "Resume",
     "Role",
     "RunAction",
@@ -39,9 +51,12 @@ __all__ = [
     "action_pending",
     "adoptable",
     "camel_reason",
+    "create_step",
     "decide",
+    "merge",
     "owner_mark",
     "owner_uid",
+    "recreate_step",
     "summarize",
     "sync_state",
 ]

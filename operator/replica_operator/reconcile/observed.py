@@ -1,10 +1,17 @@
-"""What the operator saw on the arrays, in the terms the rules need (no client types, no I/O)."""
+"""What the operator saw on the arrays, in the terms the rules need (no client types, no I/O).
+
+The array's words (states, roles) arrive here upper-cased and the replication type as the
+``api`` enum: :mod:`replica_operator.controller.adapter` converts them once, so the rules
+compare values and never re-spell them.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+
+from replica_operator.api import ReplicationType
 
 INITIALIZING = "INITIALIZING"
 SYNCHRONIZED = "SYNCHRONIZED"
@@ -33,12 +40,16 @@ class SideName(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ArrayReplica:
-    """One replica as one array reports it."""
+    """One replica as one array reports it.
+
+    ``replication_type`` is None for a type the rules do not manage (e.g. ACTIVE_ACTIVE);
+    ``unmanaged_type`` then holds the array's word for it, shown in status as it is.
+    """
 
     array: str
     id: int
-    role: str
-    replication_type: str
+    role: Role
+    replication_type: ReplicationType | None
     remote_id: int | None = None
     state: str | None = None
     sync_state: str | None = None
@@ -53,14 +64,20 @@ class ArrayReplica:
     remote_entity: str | None = None
     members: tuple[tuple[str | None, str | None], ...] = ()
     state_reason: str | None = None
+    unmanaged_type: str | None = None
 
     @property
     def is_source(self) -> bool:
-        return self.role.upper() == Role.SOURCE
+        return self.role is Role.SOURCE
 
     @property
     def is_suspended(self) -> bool:
-        return (self.state or "").upper() in (SUSPENDED, AUTO_SUSPENDED)
+        return self.state in (SUSPENDED, AUTO_SUSPENDED)
+
+    @property
+    def type_name(self) -> str | None:
+        """The replication type as the array words it (for status and messages)."""
+        return self.replication_type.value if self.replication_type is not None else self.unmanaged_type
 
 
 @dataclass(frozen=True)
@@ -100,6 +117,8 @@ class Observation:
     candidates: tuple[ArrayReplica, ...] = ()
     searched: bool = False
     search_problem: Problem | None = None
+    source_entity_id: int | None = None
+    """The id of the replicated entity, when the search resolved it (a Create then needs no look-up)."""
 
     def side(self, name: SideName) -> Side:
         return self.source if name is SideName.SOURCE else self.target

@@ -2,7 +2,7 @@
 
 ``decide`` is a pure function. It never calls an array; it returns the steps to take and
 the findings the status must report (a deferred type change, drift, a conflict...). The
-handlers execute the steps and hand the results to :mod:`.status`.
+controller executes the steps and hands the results to :mod:`.status`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from replica_operator.api import (
     DriftPolicy,
     ReplicationType,
     format_duration,
+    schedule_applies,
 )
 
+from .creation import create_step, recreate_step
 from .desired import RECREATE_ANNOTATION, Desired
 from .observed import (
     ACTIVE,
@@ -32,7 +34,7 @@ from .observed import (
     SideName,
 )
 from .ownership import describe_owner, owner_uid
-from .steps import ChangeType, Create, Delete, Resume, RunAction, Step, Suspend, UpdateSchedule
+from .steps import ChangeType, Delete, Resume, RunAction, Step, Suspend, UpdateSchedule
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ def _locate(desired: Desired, observed: Observation) -> Plan:
             return Plan(blocked=_missing(desired, source.array))
         if not observed.target.usable:
             return Plan(blocked=_not_usable(observed.target.problem, observed.target.array))
-        return Plan(steps=(_recreate(desired),), forget=True)
+        return Plan(steps=(recreate_step(desired),), forget=True)
     if not source.usable:
         return Plan(blocked=_not_usable(source.problem, source.array))
     if observed.search_problem is not None:
@@ -118,17 +120,7 @@ def _locate(desired: Desired, observed: Observation) -> Plan:
         )
     if not observed.target.usable:
         return Plan(blocked=_not_usable(observed.target.problem, observed.target.array))
-    return Plan(steps=(Create(side=SideName.SOURCE, replica_id=0),))
-
-
-def _recreate(desired: Desired) -> Create:
-    """Create again between the same entities: onto the remote entity the lost replica had."""
-    previous = desired.status.current_target
-    target = previous.entity if previous is not None and previous.array == desired.spec.target.array else None
-    members = tuple(
-        (m.local, m.remote) for m in getattr(desired.status, "members", []) if m.local and m.remote
-    )
-    return Create(side=SideName.SOURCE, replica_id=0, reuse_target=target, reuse_members=members)
+    return Plan(steps=(create_step(desired, observed.source_entity_id),))
 
 
 def adoptable(desired: Desired, candidates: tuple[ArrayReplica, ...]) -> ArrayReplica | None:
@@ -216,23 +208,23 @@ def _compare(
     steps: list[Step] = []
     differences: list[str] = []
     pending: ReplicationType | None = None
-    have_type = replica.replication_type.upper()
-    if have_type != spec.replication_type and have_type in (ReplicationType.ASYNC, ReplicationType.SYNC):
+    have_type = replica.replication_type
+    if have_type is not None and have_type is not spec.replication_type:
         differences.append(f"replicationType is {have_type}, the spec says {spec.replication_type}")
         if replica.initializing:
             pending = spec.replication_type
         else:
-            to_async = spec.replication_type is ReplicationType.ASYNC
+            rpo, sync_interval = spec.schedule()
             steps.append(
                 ChangeType(
                     side=side,
                     replica_id=replica.id,
                     to=spec.replication_type,
-                    rpo=spec.rpo if to_async else None,
-                    sync_interval=spec.sync_interval if to_async else None,
+                    rpo=rpo,
+                    sync_interval=sync_interval,
                 )
             )
-    elif spec.replication_type is ReplicationType.ASYNC:
+    elif schedule_applies(spec.replication_type):
         rpo = spec.rpo if spec.rpo is not None and replica.rpo != spec.rpo else None
         interval = spec.sync_interval
         if interval is not None and replica.sync_interval == interval:
@@ -245,7 +237,7 @@ def _compare(
             )
         if rpo is not None or interval is not None:
             steps.append(UpdateSchedule(side=side, replica_id=replica.id, rpo=rpo, sync_interval=interval))
-    state = (replica.state or "").upper()
+    state = replica.state
     if spec.suspended and state == ACTIVE:
         differences.append("replication is running, the spec says suspended")
         steps.append(Suspend(side=side, replica_id=replica.id))
@@ -257,7 +249,7 @@ def _compare(
 
 def _recovery(observed: Observation, side: SideName, replica: ArrayReplica) -> tuple[Step, ...]:
     """Resume what the array suspended by itself (link down) once both arrays answer again."""
-    auto_suspended = (replica.state or "").upper() == AUTO_SUSPENDED
+    auto_suspended = replica.state == AUTO_SUSPENDED
     if auto_suspended and observed.source.usable and observed.target.usable:
         return (Resume(side=side, replica_id=replica.id),)
     return ()
@@ -302,9 +294,8 @@ def _decide_action(desired: Desired, observed: Observation) -> Plan:
         return Plan(action_wait=f"waiting for {observed.side(side_name).array} to answer")
     if replica.initializing:
         return Plan(action_wait="waiting for the initial sync (INITIALIZING) to finish")
-    have_type = replica.replication_type.upper()
     wanted = ReplicationType.ASYNC if action.type is ActionType.SYNC_NOW else ReplicationType.SYNC
-    if have_type != wanted:
+    if replica.replication_type is not wanted:
         if desired.spec.replication_type is wanted:
             return Plan(action_wait=f"waiting for the change to {wanted}")
         why = (
@@ -319,7 +310,7 @@ def _decide_action(desired: Desired, observed: Observation) -> Plan:
     if action.type is ActionType.SWITCH_ROLE:
         if not (observed.source.usable and observed.target.usable):
             return Plan(action_wait="waiting for both arrays to answer (a planned switch needs both)")
-        if (replica.sync_state or "").upper() != SYNCHRONIZED:
+        if replica.sync_state != SYNCHRONIZED:
             return Plan(
                 action_wait=f"waiting for the replica to be SYNCHRONIZED (it is {replica.sync_state})"
             )

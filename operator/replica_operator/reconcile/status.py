@@ -21,6 +21,7 @@ from replica_operator.api import (
     LastAction,
     MemberStatus,
     ReplicationType,
+    schedule_applies,
 )
 
 from .conditions import Verdict, camel_reason, find, merge
@@ -92,7 +93,7 @@ def summarize(
     status.observed_generation = desired.generation
     if source_replica is not None:
         status.replica_id = source_replica.id
-        status.role = source_replica.role.upper()
+        status.role = source_replica.role.value
     if target_replica is not None:
         status.remote_replica_id = target_replica.id
     elif source_replica is not None and source_replica.remote_id is not None:
@@ -129,9 +130,9 @@ def sync_state(replica: ArrayReplica) -> str | None:
     the replica stays SYNCHRONIZED while it meets its RPO (the job is visible in metrics)."""
     if replica.initializing:
         return INITIALIZING
-    reported = (replica.sync_state or "").upper() or None
-    if replica.replication_type.upper() == ReplicationType.ASYNC:
-        if (replica.rpo_state or "").upper() == RPO_LAGGING:
+    reported = replica.sync_state or None
+    if replica.replication_type is ReplicationType.ASYNC:
+        if replica.rpo_state == RPO_LAGGING:
             return "OUT_OF_SYNC"
         if reported in (None, SYNC_IN_PROGRESS):
             return SYNCHRONIZED
@@ -139,12 +140,13 @@ def sync_state(replica: ArrayReplica) -> str | None:
 
 
 def _copy_replica(status: Status, desired: Desired, replica: ArrayReplica) -> None:
-    status.state = (replica.state or "").upper() or None
+    scheduled = schedule_applies(replica.replication_type)
+    status.state = replica.state or None
     status.sync_state = sync_state(replica)
-    status.replication_type = replica.replication_type.upper()
-    status.rpo = replica.rpo if status.replication_type == ReplicationType.ASYNC else None
-    status.sync_interval = replica.sync_interval if status.replication_type == ReplicationType.ASYNC else None
-    status.rpo_state = (replica.rpo_state or "").upper() or None
+    status.replication_type = replica.type_name
+    status.rpo = replica.rpo if scheduled else None
+    status.sync_interval = replica.sync_interval if scheduled else None
+    status.rpo_state = replica.rpo_state or None
     in_progress = status.sync_state in (INITIALIZING, SYNC_IN_PROGRESS)
     status.progress = max(0, min(100, replica.progress or 0)) if in_progress else 100
     if isinstance(status, ConsistencyGroupReplicaStatus):
@@ -260,7 +262,7 @@ def _ready(desired: Desired, plan: Plan, observed: Observation, synced: Verdict)
     problem = observed.side(name).problem
     if problem is not None:
         return Verdict(kind, U, problem.reason, f"last known state is shown; {problem.message}")
-    state = (replica.state or "").upper()
+    state = replica.state or ""
     if replica.initializing:
         return Verdict(
             kind, F, "Initializing", f"replica {replica.id} is copying the initial data to the target"
@@ -283,7 +285,7 @@ def _ready(desired: Desired, plan: Plan, observed: Observation, synced: Verdict)
         kind,
         T,
         "Healthy",
-        f"{replica.replication_type.upper()} replica {replica.id} is ACTIVE and {shown or 'running'}",
+        f"{replica.type_name} replica {replica.id} is ACTIVE and {shown or 'running'}",
     )
 
 
@@ -293,7 +295,7 @@ def _replicating(replica: ArrayReplica | None, synced: Verdict, observed: Observ
         if observed.source.problem is not None:
             return Verdict(kind, U, observed.source.problem.reason, observed.source.problem.message)
         return Verdict(kind, F, "NoReplica", "there is no source replica")
-    state = (replica.state or "").upper()
+    state = replica.state or ""
     if state == ACTIVE:
         reason = "Initializing" if replica.initializing else "Active"
         return Verdict(kind, T, reason, f"data flows from {replica.array} to the target")
@@ -310,12 +312,12 @@ def _rpo_compliant(
         return Verdict(kind, F, "Initializing", "the initial sync has not finished")
     if replica.is_suspended:
         return Verdict(kind, F, camel_reason(replica.state or "Suspended"), "replication is suspended")
-    if replica.replication_type.upper() == ReplicationType.SYNC:
+    if replica.replication_type is ReplicationType.SYNC:
         shown = sync_state(replica)
         if shown == SYNCHRONIZED:
             return Verdict(kind, T, "Synchronous", "every write reaches both arrays (RPO zero)")
         return Verdict(kind, F, camel_reason(shown or "Unknown"), f"the SYNC replica is {shown}")
-    if (replica.rpo_state or "").upper() == RPO_LAGGING:
+    if replica.rpo_state == RPO_LAGGING:
         return Verdict(kind, F, "RPOExceeded", f"the array reports the RPO as {replica.rpo_state}")
     lag = now - replica.last_synchronized if replica.last_synchronized is not None else None
     if replica.rpo is not None and lag is not None and lag > replica.rpo:
@@ -378,16 +380,13 @@ def _events(
         and (ready_before is None or ready_before.status is not T)
     ):
         events.append(Event(EventType.NORMAL, "Ready", ready_after.message))
-    last_before, last_after = previous.last_action, current.last_action
-    if (
-        last_after is not None
-        and last_after != last_before
-        and last_after.result is not ActionResult.IN_PROGRESS
-    ):
-        kind = EventType.NORMAL if last_after.result is ActionResult.SUCCEEDED else EventType.WARNING
-        events.append(
-            Event(
-                kind, f"Action{last_after.result}", f"{last_after.type} {last_after.id}: {last_after.message}"
-            )
-        )
+    events.extend(_action_outcome(previous.last_action, current.last_action))
     return tuple(events)
+
+
+def _action_outcome(before: LastAction | None, after: LastAction | None) -> tuple[Event, ...]:
+    """The Event of a one-shot action that has just finished (either way)."""
+    if after is None or after == before or after.result is ActionResult.IN_PROGRESS:
+        return ()
+    kind = EventType.NORMAL if after.result is ActionResult.SUCCEEDED else EventType.WARNING
+    return (Event(kind, f"Action{after.result}", f"{after.type} {after.id}: {after.message}"),)

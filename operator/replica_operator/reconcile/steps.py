@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from replica_operator.api import Action, ActionType, ReplicationType, format_duration
+from replica_operator.api import Action, ActionType, ReplicationType, TargetMode, format_duration
 
+from .desired import EntityKind
 from .observed import SideName
 
 
@@ -32,16 +33,41 @@ class Step:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RemoteSide:
+    """Where the remote side of a new replica comes from, by name (the executor resolves ids).
+
+    ``name`` is the remote entity (for a group, the remote group); ``members`` pairs member
+    volumes (mode Existing) and ``member_snapshots`` member snapshots (mode BaseSnapshot),
+    each as (local, remote); ``base_snapshot`` is a dataset's (local, remote) snapshot pair.
+    """
+
+    mode: TargetMode
+    pool: str | None = None
+    name: str | None = None
+    base_snapshot: tuple[str, str] | None = None
+    members: tuple[tuple[str, str], ...] = ()
+    member_snapshots: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
 class Create(Step):
     """Create the replica on spec.source.array (``replica_id`` is 0: there is none yet).
 
-    ``reuse_target`` names the remote entity of a replica that was lost: recreating it
-    replicates onto that entity again (the array would refuse to create a second one with
-    the same name), and ``reuse_members`` pairs a group's members the same way.
+    It carries every value of the request, so executing it reads no spec. ``entity_id`` is
+    the replicated entity as this pass's search resolved it (None: look it up by name).
+    A replica that was lost is created again onto the remote entity it had (``recreate``).
     """
 
-    reuse_target: str | None = None
-    reuse_members: tuple[tuple[str, str], ...] = ()
+    entity_kind: EntityKind
+    entity: str
+    entity_id: int | None = None
+    link: str | None = None
+    replication_type: ReplicationType
+    rpo: timedelta | None = None
+    sync_interval: timedelta | None = None
+    description: str
+    remote: RemoteSide
+    recreate: bool = False
 
     @property
     def event_reason(self) -> str:

@@ -6,7 +6,8 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from replica_operator.reconcile import ArrayReplica, Desired, Observation, Problem, Side
+from replica_operator.api import ReplicationType
+from replica_operator.reconcile import ArrayReplica, Desired, Observation, Problem, Role, Side
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 UID = "6f1c2a4e-0000-4000-8000-000000000001"
@@ -47,8 +48,8 @@ def replica(**fields: Any) -> ArrayReplica:
     base: dict[str, Any] = {
         "array": "ibox-1",
         "id": 101,
-        "role": "SOURCE",
-        "replication_type": "ASYNC",
+        "role": Role.SOURCE,
+        "replication_type": ReplicationType.ASYNC,
         "remote_id": 202,
         "state": "ACTIVE",
         "sync_state": "SYNCHRONIZED",
@@ -72,7 +73,7 @@ def peer(of: ArrayReplica, **fields: Any) -> ArrayReplica:
         array="ibox-2",
         id=of.remote_id or 202,
         remote_id=of.id,
-        role="TARGET",
+        role=Role.TARGET,
         state=None,
         sync_state=None,
         local_entity=of.remote_entity,

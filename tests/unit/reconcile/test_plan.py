@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
-from replica_operator.api import ReplicationType
+from replica_operator.api import ReplicationType, TargetMode
 from replica_operator.reconcile import (
     RECREATE_ANNOTATION,
     ChangeType,
     Create,
     Delete,
+    RemoteSide,
     Resume,
+    Role,
     RunAction,
     SideName,
     Suspend,
@@ -65,7 +68,7 @@ def test_replica_of_another_object_is_a_conflict_naming_it() -> None:
 
 
 def test_observe_only_adopts_any_replica_and_never_creates() -> None:
-    foreign = replica(id=9, description="", role="TARGET", state=None)
+    foreign = replica(id=9, description="", role=Role.TARGET, state=None)
     plan = decide(desired({"managementPolicy": "ObserveOnly"}), observe(candidates=(foreign,), searched=True))
     assert plan.adopted == foreign
     assert plan.steps == ()
@@ -105,7 +108,9 @@ def test_replica_deleted_on_the_array_is_recreated_when_the_user_opts_in() -> No
     plan = decide(desired(status=status, annotations={RECREATE_ANNOTATION: "true"}), observe())
     (step,) = plan.steps
     assert isinstance(step, Create)
-    assert step.reuse_target == "vol-1-dr"  # the array keeps the old target: replicate onto it again
+    # the array keeps the old target: replicate onto it again
+    assert step.remote == RemoteSide(mode=TargetMode.EXISTING, name="vol-1-dr")
+    assert step.recreate
     assert plan.forget
 
 
@@ -130,13 +135,35 @@ def test_type_change_after_initialization_is_applied_on_the_source_side() -> Non
 
 
 def test_change_to_async_carries_rpo_and_interval() -> None:
-    sync = replica(replication_type="SYNC", rpo=None, sync_interval=None)
+    sync = replica(replication_type=ReplicationType.SYNC, rpo=None, sync_interval=None)
     plan = decide(desired({"rpo": "2m", "syncInterval": "30s"}), observe(sync, peer(sync)))
     (step,) = plan.steps
     assert isinstance(step, ChangeType)
     assert step.to is ReplicationType.ASYNC
     assert step.rpo == timedelta(minutes=2)
     assert step.sync_interval == timedelta(seconds=30)
+
+
+def test_a_type_the_rules_do_not_manage_is_left_alone() -> None:
+    other = replica(replication_type=None, unmanaged_type="ACTIVE_ACTIVE", rpo=None, sync_interval=None)
+    plan = decide(desired({"replicationType": "SYNC"}), observe(other, peer(other)))
+    assert ChangeType not in _kinds(plan)
+    assert plan.drift == ()
+
+
+def test_new_object_create_carries_every_value_of_the_request() -> None:
+    spec = {
+        "replicationType": "SYNC",
+        "rpo": "5m",
+        "target": {"array": "ibox-2", "link": "l-1", "pool": "pool-1"},
+    }
+    observed = dataclasses.replace(observe(searched=True), source_entity_id=42)
+    (step,) = decide(desired(spec), observed).steps
+    assert isinstance(step, Create)
+    assert (step.entity, step.entity_id, step.link) == ("vol-1", 42, "l-1")
+    assert (step.replication_type, step.rpo, step.sync_interval) == (ReplicationType.SYNC, None, None)
+    assert step.remote == RemoteSide(mode=TargetMode.CREATE, pool="pool-1")
+    assert "k8s-uid=" in step.description
 
 
 def test_schedule_update_sends_only_what_differs() -> None:
@@ -167,7 +194,7 @@ def test_auto_suspended_is_resumed_only_when_both_arrays_answer() -> None:
 
 # -- drift ------------------------------------------------------------------------------------
 def test_drift_is_corrected_by_default_and_marked_as_drift() -> None:
-    by_hand = replica(replication_type="SYNC")
+    by_hand = replica(replication_type=ReplicationType.SYNC)
     plan = decide(desired(status=SYNCED_STATUS), observe(by_hand, peer(by_hand)))
     (step,) = plan.steps
     assert isinstance(step, ChangeType)
@@ -176,7 +203,7 @@ def test_drift_is_corrected_by_default_and_marked_as_drift() -> None:
 
 
 def test_drift_is_only_reported_under_report_policy() -> None:
-    by_hand = replica(replication_type="SYNC")
+    by_hand = replica(replication_type=ReplicationType.SYNC)
     plan = decide(desired({"driftPolicy": "Report"}, SYNCED_STATUS), observe(by_hand, peer(by_hand)))
     assert plan.steps == ()
     assert plan.blocked is not None
@@ -195,7 +222,7 @@ def test_a_spec_change_is_applied_even_under_report_policy() -> None:
 
 
 def test_observe_only_never_plans_a_mutation() -> None:
-    by_hand = replica(replication_type="SYNC", state="SUSPENDED")
+    by_hand = replica(replication_type=ReplicationType.SYNC, state="SUSPENDED")
     plan = decide(
         desired({"managementPolicy": "ObserveOnly", "action": {"id": "a1", "type": "SyncNow"}}),
         observe(by_hand, peer(by_hand)),
@@ -208,8 +235,10 @@ def test_observe_only_never_plans_a_mutation() -> None:
 
 # -- after a role switch, calls go to the side that is SOURCE now --------------------------------
 def test_changes_after_a_role_switch_go_to_the_new_source() -> None:
-    old_source = replica(role="TARGET", state=None)
-    new_source = replica(array="ibox-2", id=202, remote_id=101, replication_type="SYNC", role="SOURCE")
+    old_source = replica(role=Role.TARGET, state=None)
+    new_source = replica(
+        array="ibox-2", id=202, remote_id=101, replication_type=ReplicationType.SYNC, role=Role.SOURCE
+    )
     plan = decide(desired({"replicationType": "ASYNC"}), observe(old_source, new_source))
     (step,) = plan.steps
     assert step.side is SideName.TARGET
@@ -270,7 +299,7 @@ def test_switch_role_on_async_fails_with_a_reason() -> None:
 
 
 def test_switch_role_on_a_synchronised_sync_replica() -> None:
-    sync = replica(replication_type="SYNC", rpo=None, sync_interval=None)
+    sync = replica(replication_type=ReplicationType.SYNC, rpo=None, sync_interval=None)
     plan = decide(
         desired({"replicationType": "SYNC", "action": {"id": "f1", "type": "SwitchRole"}}),
         observe(sync, peer(sync)),
@@ -294,8 +323,8 @@ def test_change_role_promotes_the_target_while_the_source_is_lost() -> None:
 
 def test_role_action_found_done_after_a_crash_is_not_run_again() -> None:
     in_progress = {**SYNCED_STATUS, "lastAction": {"id": "f1", "type": "SwitchRole", "result": "InProgress"}}
-    old_source = replica(role="TARGET", state=None, replication_type="SYNC")
-    new_source = replica(array="ibox-2", id=202, remote_id=101, replication_type="SYNC")
+    old_source = replica(role=Role.TARGET, state=None, replication_type=ReplicationType.SYNC)
+    new_source = replica(array="ibox-2", id=202, remote_id=101, replication_type=ReplicationType.SYNC)
     plan = decide(
         desired({"replicationType": "SYNC", "action": {"id": "f1", "type": "SwitchRole"}}, in_progress),
         observe(old_source, new_source),

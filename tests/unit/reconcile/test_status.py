@@ -5,19 +5,18 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
-from replica_operator.api import ActionResult, ConditionStatus
+from replica_operator.api import ActionResult, ConditionStatus, ReplicationType
 from replica_operator.reconcile import (
-    Create,
+    Desired,
     EventType,
     Problem,
     RunAction,
-    SideName,
     StepResult,
+    create_step,
     decide,
     summarize,
     sync_state,
 )
-from replica_operator.reconcile.desired import Desired
 from tests.unit.reconcile.builders import NOW, SYNCED_STATUS, UNREACHABLE, desired, observe, peer, replica
 
 
@@ -74,7 +73,10 @@ def test_quiet_async_replica_causes_no_write_even_as_jobs_run() -> None:
 def test_async_job_in_flight_shows_synchronized() -> None:
     assert sync_state(replica(sync_state="SYNC_IN_PROGRESS")) == "SYNCHRONIZED"
     assert sync_state(replica(rpo_state="LAGGING")) == "OUT_OF_SYNC"
-    assert sync_state(replica(replication_type="SYNC", sync_state="SYNC_IN_PROGRESS")) == "SYNC_IN_PROGRESS"
+    assert (
+        sync_state(replica(replication_type=ReplicationType.SYNC, sync_state="SYNC_IN_PROGRESS"))
+        == "SYNC_IN_PROGRESS"
+    )
     assert sync_state(replica(initializing=True)) == "INITIALIZING"
 
 
@@ -89,6 +91,14 @@ def test_healthy_replica_is_ready_replicating_and_within_rpo() -> None:
     assert update.status.current_source is not None
     assert update.status.current_source.array == "ibox-1"
     assert update.status.role == "SOURCE"
+
+
+def test_a_type_the_rules_do_not_manage_is_shown_as_the_array_words_it() -> None:
+    other = replica(replication_type=None, unmanaged_type="ACTIVE_ACTIVE")
+    obj = desired()
+    update = summarize(obj, decide(obj, observe(other, peer(other))), [], observe(other, peer(other)), NOW)
+    assert update.status.replication_type == "ACTIVE_ACTIVE"
+    assert update.status.rpo is None  # a schedule is shown for ASYNC only
 
 
 def test_rpo_exceeded_by_age_of_last_sync() -> None:
@@ -182,5 +192,5 @@ def test_missing_replica_clears_state_and_is_not_ready() -> None:
 
 
 def test_create_step_event_reason_is_created() -> None:
-    assert Create(side=SideName.SOURCE, replica_id=0).event_reason == "Created"
+    assert create_step(desired()).event_reason == "Created"
     assert ConditionStatus.TRUE == "True"

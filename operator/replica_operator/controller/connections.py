@@ -18,33 +18,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
 from replica_operator import metrics
 from replica_operator.api import InfiniBoxSpec
-from replica_operator.array import (
-    ArrayError,
-    EntityType,
-    InfiniBoxClient,
-    Link,
-    Replica,
-    SystemInfo,
-    Unauthorized,
-    Unavailable,
-)
-from replica_operator.kube import Kube, KubeError
+from replica_operator.array import ArrayError, InfiniBoxClient, Link, Replica, SystemInfo
+from replica_operator.kube import KubeError
 from replica_operator.reconcile import ArrayReplica, Problem
+
+from .adapter import problem_from, to_array_replica
+from .ports import ArrayClient, ClientFactory, KubeSide
 
 log = logging.getLogger(__name__)
 REFUSED_RETRY_SECONDS = 300.0
-
-
-def problem_from(error: ArrayError) -> Problem:
-    """An array failure as a condition reason and message (the array's own code and words)."""
-    if isinstance(error, Unauthorized):
-        return Problem("Unauthorized", f"the array refused the credentials: {error}", retryable=False)
-    if isinstance(error, Unavailable):
-        return Problem("ArrayUnreachable", str(error))
-    return Problem(type(error).__name__, str(error))
 
 
 @dataclass
@@ -53,7 +39,7 @@ class ArrayConnection:
 
     name: str
     spec: InfiniBoxSpec | None = None
-    client: InfiniBoxClient | None = None
+    client: ArrayClient | None = None
     fingerprint: str = ""
     system: SystemInfo | None = None
     replicas: dict[int, ArrayReplica] | None = None
@@ -85,11 +71,30 @@ class ArrayConnection:
             self.replicas.pop(replica_id, None)
 
 
+def infinibox_client(
+    name: str, spec: InfiniBoxSpec, username: str, password: SecretStr, ca_pem: str | None
+) -> InfiniBoxClient:
+    """The real client of one array, configured from its InfiniBox spec (the default factory)."""
+    timeout = spec.request_timeout.total_seconds()
+    return InfiniBoxClient(
+        spec.url,
+        username=username,
+        password=password,
+        name=name,
+        ca_pem=ca_pem,
+        insecure=bool(spec.tls and spec.tls.insecure_skip_verify),
+        timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
+        max_concurrent_requests=spec.max_concurrent_requests,
+        observer=metrics.observe_request,
+    )
+
+
 class Arrays:
     """The registry of array connections, keyed by InfiniBox name."""
 
-    def __init__(self, kube: Kube) -> None:
+    def __init__(self, kube: KubeSide, client_factory: ClientFactory = infinibox_client) -> None:
         self._kube = kube
+        self._client_factory = client_factory
         self._connections: dict[str, ArrayConnection] = {}
 
     def get(self, name: str) -> ArrayConnection | None:
@@ -242,18 +247,8 @@ class Arrays:
             return
         await self._drop_client(connection, None)
         connection.fingerprint = fingerprint
-        connection.client = InfiniBoxClient(
-            spec.url,
-            username=username.get_secret_value(),
-            password=password,
-            name=connection.name,
-            ca_pem=ca_pem,
-            insecure=bool(spec.tls and spec.tls.insecure_skip_verify),
-            timeout=httpx.Timeout(
-                spec.request_timeout.total_seconds(), connect=min(10.0, spec.request_timeout.total_seconds())
-            ),
-            max_concurrent_requests=spec.max_concurrent_requests,
-            observer=metrics.observe_request,
+        connection.client = self._client_factory(
+            connection.name, spec, username.get_secret_value(), password, ca_pem
         )
         self.forget_lookups(connection)
         log.info("array %s: connecting to %s", connection.name, spec.url)
@@ -318,42 +313,3 @@ class LookupProblem(Exception):
     def __init__(self, problem: Problem) -> None:
         super().__init__(problem.message)
         self.problem = problem
-
-
-_INITIAL = frozenset({"INITIALIZING", "INITIALIZING_PENDING"})
-
-
-def to_array_replica(replica: Replica, array: str) -> ArrayReplica:
-    """The array client's replica in the terms the rules use."""
-    sync = replica.sync_state.value if replica.sync_state is not None else None
-    jobs_initial = any((job.state or replica.job_state or "").upper() in _INITIAL for job in replica.jobs)
-    initializing = (sync or "").upper() in _INITIAL or bool(replica.is_initial and jobs_initial)
-    pairs = replica.entity_pairs
-    local_entity = replica.local_cg_name or replica.local_entity_name
-    remote_entity = replica.remote_cg_name or replica.remote_entity_name
-    if replica.entity_type is not EntityType.CONSISTENCY_GROUP and len(pairs) == 1:
-        local_entity = local_entity or pairs[0].local_entity_name
-        remote_entity = remote_entity or pairs[0].remote_entity_name
-    members: tuple[tuple[str | None, str | None], ...] = ()
-    if replica.entity_type is EntityType.CONSISTENCY_GROUP:
-        members = tuple((p.local_entity_name, p.remote_entity_name) for p in pairs)
-    return ArrayReplica(
-        array=array,
-        id=replica.id,
-        role=(replica.role.value if replica.role is not None else "SOURCE"),
-        replication_type=replica.replication_type.value,
-        remote_id=replica.remote_replica_id,
-        state=replica.state.value if replica.state is not None else None,
-        sync_state=sync,
-        initializing=initializing,
-        progress=replica.progress,
-        last_synchronized=replica.last_synchronized,
-        rpo=replica.rpo,
-        sync_interval=replica.sync_interval,
-        rpo_state=replica.rpo_state,
-        description=replica.description or "",
-        local_entity=local_entity,
-        remote_entity=remote_entity,
-        members=members,
-        state_reason=replica.state_reason or replica.state_description,
-    )

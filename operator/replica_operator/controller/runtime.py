@@ -1,4 +1,4 @@
-"""The operator's state for one run: settings, Kubernetes access, array connections, engine, pollers.
+"""The operator's state for one run: settings, Kubernetes access, array connections, reconciler, pollers.
 
 Created by ``replica-operator run`` and handed to every kopf handler as ``memo.runtime``;
 nothing here is global.
@@ -24,12 +24,13 @@ from replica_operator.api import (
     InfiniBoxStatus,
 )
 from replica_operator.kube import Kube, KubeError
-from replica_operator.reconcile import Verdict
-from replica_operator.reconcile.conditions import merge
+from replica_operator.reconcile import Verdict, merge
 from replica_operator.settings import OperatorSettings
 
-from .arrays import ArrayConnection, Arrays
-from .engine import Engine
+from .connections import ArrayConnection, Arrays
+from .memory import Backoff
+from .ports import KubeSide
+from .reconciler import Reconciler
 
 log = logging.getLogger(__name__)
 MAX_PARALLEL_PASSES = 64
@@ -67,9 +68,9 @@ class Indexes:
 @dataclass
 class Runtime:
     settings: OperatorSettings
-    kube: Kube
+    kube: KubeSide
     arrays: Arrays
-    engine: Engine
+    reconciler: Reconciler
     indexes: Indexes | None = None
     _pollers: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     _supervisor: asyncio.Task[None] | None = None
@@ -79,7 +80,8 @@ class Runtime:
     def create(cls, settings: OperatorSettings) -> Runtime:
         kube = Kube.from_environment()
         arrays = Arrays(kube)
-        return cls(settings, kube, arrays, Engine(arrays, kube, settings))
+        backoff = Backoff(settings.retry_base, settings.retry_max)
+        return cls(settings, kube, arrays, Reconciler(arrays, kube, backoff))
 
     def lookup(self, name: str) -> Mapping[str, Any] | None:
         return self.indexes.infinibox(name) if self.indexes is not None else None
@@ -148,7 +150,7 @@ class Runtime:
         async def one(body: Mapping[str, Any]) -> None:
             async with self._passes:
                 try:
-                    await self.engine.on_poll(body, self.lookup)
+                    await self.reconciler.on_poll(body, self.lookup)
                 except Exception:
                     meta = body["metadata"]
                     log.exception("%s %s/%s: reconcile failed", body["kind"], meta["namespace"], meta["name"])

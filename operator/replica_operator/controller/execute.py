@@ -1,0 +1,224 @@
+"""Executing the steps of a plan: a table from step type to the executor that runs it.
+
+Adding a step to the rules means adding one entry to :data:`EXECUTORS`. An executor may
+declare a ``before`` hook (RunAction records InProgress before the call, since a role
+action must run once per id even across a crash) and a ``refused`` hook (Create drops the
+cached link and pool ids a refused request may have used).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+from replica_operator import metrics
+from replica_operator.api import ActionResult, ActionType, LastAction
+from replica_operator.array import (
+    ArrayError,
+    BadRequest,
+    Conflict,
+    InvalidState,
+    NotFound,
+    OutcomeUnknown,
+    Replica,
+)
+from replica_operator.reconcile import (
+    ChangeType,
+    Create,
+    Delete,
+    Desired,
+    Observation,
+    Problem,
+    Resume,
+    RunAction,
+    Step,
+    StepResult,
+    Suspend,
+    UpdateSchedule,
+)
+
+from .adapter import array_replication_type, problem_from
+from .connections import ArrayConnection, LookupProblem
+from .create import build_request, client_of
+from .ports import ArrayClient, Registry
+from .report import Reporter
+
+S = TypeVar("S", bound=Step)
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What an executor may use: the object, what was observed, the step's array, the registry."""
+
+    desired: Desired
+    observed: Observation
+    connection: ArrayConnection
+    registry: Registry
+    reporter: Reporter
+
+    @property
+    def client(self) -> ArrayClient:
+        return client_of(self.connection)
+
+
+@dataclass(frozen=True)
+class Executor(Generic[S]):
+    """How one step type runs; ``run`` returns the replica when the array answered with it."""
+
+    run: Callable[[StepContext, S], Awaitable[Replica | None]]
+    before: Callable[[StepContext, S], Awaitable[None]] | None = None
+    refused: Callable[[StepContext], None] | None = None
+
+
+def entry(
+    step_type: type[S],
+    run: Callable[[StepContext, S], Awaitable[Replica | None]],
+    *,
+    before: Callable[[StepContext, S], Awaitable[None]] | None = None,
+    refused: Callable[[StepContext], None] | None = None,
+) -> tuple[type[Step], Executor[Any]]:
+    """One table entry; the type checker sees that ``run`` takes the step type it is filed under."""
+    return step_type, Executor(run, before, refused)
+
+
+async def execute(
+    steps: Sequence[Step],
+    context: Callable[[Step], StepContext | None],
+    executors: Mapping[type[Step], Executor[Any]] | None = None,
+) -> tuple[StepResult, ...]:
+    """Run the steps in order; stop at the first that fails. ``context`` is None: no connection."""
+    table = EXECUTORS if executors is None else executors
+    results: list[StepResult] = []
+    for step in steps:
+        executor = table.get(type(step))
+        if executor is None:
+            raise TypeError(f"no executor for step {type(step).__name__}: add one to EXECUTORS")
+        ctx = context(step)
+        if ctx is None:
+            results.append(StepResult(step, Problem("ArrayUnreachable", "no connection to the array")))
+            break
+        if executor.before is not None:
+            await executor.before(ctx, step)
+        result = await _run(executor, ctx, step)
+        metrics.STEPS.labels(type(step).__name__, "ok" if result.problem is None else "failed").inc()
+        results.append(result)
+        if result.problem is not None:
+            break
+    return tuple(results)
+
+
+async def _run(executor: Executor[Any], ctx: StepContext, step: Step) -> StepResult:
+    """One step, its array failure turned into the Problem the status reports."""
+    try:
+        answered = await executor.run(ctx, step)
+    except LookupProblem as error:
+        return StepResult(step, error.problem)
+    except OutcomeUnknown as error:
+        why = "the array did not answer; the next pass checks whether it happened"
+        return StepResult(step, Problem("ArrayUnreachable", f"{error} ({why})"), code=error.code)
+    except InvalidState as error:
+        return StepResult(step, Problem("Rejected", str(error)), code=error.code)
+    except (BadRequest, Conflict, NotFound) as error:
+        if executor.refused is not None:
+            executor.refused(ctx)
+        return StepResult(step, Problem("Rejected", str(error)), code=error.code)
+    except ArrayError as error:
+        return StepResult(step, problem_from(error), code=error.code)
+    if answered is None:
+        return StepResult(step)
+    return StepResult(step, replica=ctx.connection.remember(answered))
+
+
+# -- the executors ----------------------------------------------------------------------------------
+async def _create(ctx: StepContext, step: Create) -> Replica:
+    """Resolve every name of the step to an id, then create the replica marked as ours."""
+    target_name = ctx.observed.target.array
+    target = ctx.registry.get(target_name)
+    if target is None or target.client is None or target.problem is not None:
+        raise LookupProblem(
+            target.problem
+            if target is not None and target.problem
+            else Problem("ArrayUnreachable", f"the target array {target_name} is not connected")
+        )
+    request = await build_request(step, ctx.connection, target, ctx.registry)
+    return await ctx.client.create_replica(request)
+
+
+def _forget_lookups(ctx: StepContext) -> None:
+    """Perhaps a cached link or pool id that is gone: look them up again next time."""
+    for side in (ctx.observed.source, ctx.observed.target):
+        if (involved := ctx.registry.get(side.array)) is not None:
+            ctx.registry.forget_lookups(involved)
+
+
+async def _change_type(ctx: StepContext, step: ChangeType) -> None:
+    to = array_replication_type(step.to)
+    await ctx.client.change_type(step.replica_id, to, rpo=step.rpo, sync_interval=step.sync_interval)
+
+
+async def _update_schedule(ctx: StepContext, step: UpdateSchedule) -> Replica:
+    return await ctx.client.update_replica(step.replica_id, rpo=step.rpo, sync_interval=step.sync_interval)
+
+
+async def _suspend(ctx: StepContext, step: Suspend) -> None:
+    await ctx.client.suspend(step.replica_id)
+
+
+async def _resume(ctx: StepContext, step: Resume) -> None:
+    await ctx.client.resume(step.replica_id)
+
+
+async def _run_action(ctx: StepContext, step: RunAction) -> None:
+    calls = {
+        ActionType.SYNC_NOW: ctx.client.sync_now,
+        ActionType.SWITCH_ROLE: ctx.client.switch_role,
+        ActionType.CHANGE_ROLE: ctx.client.change_role,
+    }
+    await calls[step.action.type](step.replica_id)
+
+
+async def _record_action_start(ctx: StepContext, step: RunAction) -> None:
+    """Write InProgress (and which side is source now) before the call: an action runs once per id."""
+    last = ctx.desired.status.last_action
+    started = last.started_at if last is not None and last.id == step.action.id else datetime.now(UTC)
+    record = LastAction(
+        id=step.action.id,
+        type=step.action.type,
+        result=ActionResult.IN_PROGRESS,
+        message=f"running: {step.describe()}",
+        started_at=started,
+    )
+    patch: dict[str, Any] = {"lastAction": record.to_cr()}
+    primary = ctx.observed.primary
+    if primary is not None:
+        patch["currentSource"] = {
+            "array": ctx.observed.side(primary[0]).array,
+            "entity": primary[1].local_entity,
+        }
+    await ctx.reporter.patch(ctx.desired, patch)
+
+
+async def _delete(ctx: StepContext, step: Delete) -> None:
+    with contextlib.suppress(NotFound):  # already gone: that is what we wanted
+        await ctx.client.delete_replica(step.replica_id, force_on_target=step.force_on_target)
+    for side in (ctx.observed.source, ctx.observed.target):
+        connection = ctx.registry.get(side.array)
+        if connection is not None and side.replica is not None:
+            connection.forget(side.replica.id)
+
+
+EXECUTORS: dict[type[Step], Executor[Any]] = dict(
+    [
+        entry(Create, _create, refused=_forget_lookups),
+        entry(ChangeType, _change_type),
+        entry(UpdateSchedule, _update_schedule),
+        entry(Suspend, _suspend),
+        entry(Resume, _resume),
+        entry(RunAction, _run_action, before=_record_action_start),
+        entry(Delete, _delete),
+    ]
+)
+"""Every step type the rules produce, and how it runs."""

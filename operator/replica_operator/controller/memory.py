@@ -1,0 +1,82 @@
+"""What the controller remembers of one object between passes: its lock, backoff and last writes.
+
+Nothing here does I/O; the clock is passed in, so the backoff is tested without waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from replica_operator.reconcile import StepResult
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential: ``base`` after the first failure, doubling, never more than ``cap``."""
+
+    base: timedelta
+    cap: timedelta
+
+    def delay(self, failures: int) -> float:
+        """Seconds to wait after ``failures`` failed passes in a row (at least one)."""
+        return min(self.base.total_seconds() * 2.0 ** (failures - 1), self.cap.total_seconds())
+
+
+@dataclass
+class ObjectMemory:
+    """One object's memory. ``lock`` makes kopf handlers and pollers take turns on it."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    failures: int = 0
+    retry_at: float = 0.0
+    last_results: tuple[StepResult, ...] = ()
+    """The failed results of the last pass that ran steps, shown again while backing off."""
+    stale_version: str | None = None
+    written_status: dict[str, Any] | None = None
+    fingerprint: Hashable = None
+    """What the last quiet pass saw; a poll that sees the same skips the object entirely."""
+
+    def backing_off(self, now: float) -> bool:
+        return now < self.retry_at
+
+    def note_results(self, results: Sequence[StepResult], backoff: Backoff, now: float) -> None:
+        """A failed step delays the next attempt (exponentially); a pass whose steps all worked resets it."""
+        if any(r.problem is not None for r in results):
+            self.failures += 1
+            self.retry_at = now + backoff.delay(self.failures)
+            self.last_results = tuple(results)
+        elif results:
+            self.failures, self.retry_at, self.last_results = 0, 0.0, ()
+
+    def wrote(self, read_version: str | None, status: dict[str, Any]) -> None:
+        """The status was written over the object read at ``read_version``."""
+        self.stale_version, self.written_status = read_version, status
+
+    def latest(self, body: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The body with the status last written, if the given body predates that write.
+
+        The watch may deliver the object as it was before our own patch; passing over that
+        stale status would repeat steps (and Events) the last pass already did.
+        """
+        version = body["metadata"].get("resourceVersion")
+        if self.written_status is not None and version == self.stale_version:
+            return {**body, "status": self.written_status}
+        self.written_status = self.stale_version = None
+        return body
+
+
+class Memories:
+    """Every object's memory, by uid."""
+
+    def __init__(self) -> None:
+        self._by_uid: dict[str, ObjectMemory] = {}
+
+    def of(self, body: Mapping[str, Any]) -> ObjectMemory:
+        return self._by_uid.setdefault(str(body["metadata"]["uid"]), ObjectMemory())
+
+    def forget(self, uid: str) -> None:
+        self._by_uid.pop(uid, None)

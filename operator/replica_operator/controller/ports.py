@@ -1,0 +1,106 @@
+"""What the controller needs from its collaborators, as protocols.
+
+The reconciler and the registry are written against these, not against the concrete
+``InfiniBoxClient`` and ``Kube``, so the controller's unit tests run on in-memory fakes
+(tests/unit/controller) while the operator passes the real ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+from pydantic import SecretStr
+
+from replica_operator.api import CustomResource, InfiniBoxSpec
+from replica_operator.array import (
+    ConsistencyGroup,
+    CreateReplicaRequest,
+    Dataset,
+    EntityType,
+    Link,
+    Pool,
+    Replica,
+    ReplicationType,
+    SystemInfo,
+)
+from replica_operator.kube import SecretData
+
+if TYPE_CHECKING:
+    from .connections import ArrayConnection
+
+InfiniBoxLookup = Callable[[str], Mapping[str, Any] | None]
+"""Find an InfiniBox object's body by name (the kopf index), or None when there is none."""
+
+
+class ArrayClient(Protocol):
+    """The calls the controller makes on one array (``replica_operator.array.InfiniBoxClient``)."""
+
+    async def login(self) -> None: ...
+    async def aclose(self) -> None: ...
+    async def get_system(self) -> SystemInfo: ...
+    async def list_all_replicas(self) -> list[Replica]: ...
+    async def get_replica(self, replica_id: int) -> Replica: ...
+    async def find_replicas(self, *, local_entity_id: int | None = None) -> list[Replica]: ...
+    async def find_volume(self, name: str) -> Dataset | None: ...
+    async def find_filesystem(self, name: str) -> Dataset | None: ...
+    async def find_snapshot(self, name: str, *, entity_type: EntityType = ...) -> Dataset | None: ...
+    async def find_consistency_group(self, name: str) -> ConsistencyGroup | None: ...
+    async def list_cg_members(self, cg_id: int) -> Sequence[Dataset]: ...
+    async def list_links(self) -> list[Link]: ...
+    async def find_pool(self, name: str) -> Pool | None: ...
+    async def create_replica(self, request: CreateReplicaRequest) -> Replica: ...
+    async def update_replica(
+        self, replica_id: int, *, rpo: timedelta | None = None, sync_interval: timedelta | None = None
+    ) -> Replica: ...
+    async def change_type(
+        self,
+        replica_id: int,
+        to: ReplicationType,
+        *,
+        rpo: timedelta | None = None,
+        sync_interval: timedelta | None = None,
+    ) -> None: ...
+    async def suspend(self, replica_id: int) -> None: ...
+    async def resume(self, replica_id: int) -> None: ...
+    async def sync_now(self, replica_id: int) -> None: ...
+    async def switch_role(self, replica_id: int) -> None: ...
+    async def change_role(self, replica_id: int) -> None: ...
+    async def delete_replica(self, replica_id: int, *, force_on_target: bool = False) -> Replica | None: ...
+
+
+class ClientFactory(Protocol):
+    """Builds the client of one array from its InfiniBox spec and credentials (no I/O yet)."""
+
+    def __call__(
+        self, name: str, spec: InfiniBoxSpec, username: str, password: SecretStr, ca_pem: str | None
+    ) -> ArrayClient: ...
+
+
+class KubeSide(Protocol):
+    """The Kubernetes calls the controller makes besides kopf's (``replica_operator.kube.Kube``)."""
+
+    async def read_secret(self, namespace: str, name: str) -> SecretData | None: ...
+
+    async def patch_status(
+        self, resource: CustomResource, namespace: str | None, name: str, status: dict[str, Any]
+    ) -> str | None: ...
+
+    async def post_event(self, involved: dict[str, Any], *, type: str, reason: str, message: str) -> None: ...
+
+
+class Registry(Protocol):
+    """The array connections the reconciler works with (``controller.connections.Arrays``)."""
+
+    def get(self, name: str) -> ArrayConnection | None: ...
+
+    async def ensure_polled(self, name: str, body: Mapping[str, Any]) -> ArrayConnection: ...
+
+    async def link(
+        self, connection: ArrayConnection, name: str | None, remote: ArrayConnection | None
+    ) -> Link: ...
+
+    async def pool_id(self, connection: ArrayConnection, name: str) -> int: ...
+
+    def forget_lookups(self, connection: ArrayConnection) -> None: ...

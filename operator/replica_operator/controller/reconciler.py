@@ -1,0 +1,207 @@
+"""One pass over one replication object: observe, decide, execute, refresh, summarize, write.
+
+Both the kopf handlers (an object changed) and the pollers (an array was listed) call
+:meth:`Reconciler.reconcile`; a per-object lock makes them take turns. The rules are in
+:mod:`replica_operator.reconcile`; this module only sequences the I/O around them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from replica_operator import metrics
+from replica_operator.array import ArrayError
+from replica_operator.reconcile import (
+    ArrayReplica,
+    Delete,
+    Desired,
+    Observation,
+    Plan,
+    RunAction,
+    Side,
+    SideName,
+    StatusUpdate,
+    Step,
+    StepResult,
+    decide,
+    summarize,
+    sync_state,
+)
+
+from .execute import StepContext, execute
+from .memory import Backoff, Memories, ObjectMemory
+from .observe import Observer
+from .ports import InfiniBoxLookup, KubeSide, Registry
+from .report import Reporter, known_replicas
+
+
+class Trigger(StrEnum):
+    EVENT = "event"
+    POLL = "poll"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    plan: Plan
+    results: tuple[StepResult, ...]
+    update: StatusUpdate
+
+
+class Reconciler:
+    """Reconciles replication objects against the arrays (``registry``) and Kubernetes (``kube``)."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        kube: KubeSide,
+        backoff: Backoff,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.registry = registry
+        self.reporter = Reporter(kube)
+        self.observer = Observer(registry)
+        self.backoff = backoff
+        self.clock = clock
+        self.memories = Memories()
+
+    def forget(self, uid: str) -> None:
+        self.memories.forget(uid)
+
+    async def on_poll(self, body: Mapping[str, Any], infiniboxes: InfiniBoxLookup) -> None:
+        """An array was listed: reconcile the object, unless nothing it depends on has changed.
+
+        At a thousand quiet replicas that skips nearly all of them, nearly all the time.
+        """
+        memory = self.memories.of(body)
+        fingerprint = self._fingerprint(body, infiniboxes)
+        if fingerprint is not None and fingerprint == memory.fingerprint and not memory.lock.locked():
+            self.reporter.export_quiet(body, self.registry)
+            metrics.RECONCILES.labels(str(body["kind"]), Trigger.POLL, "unchanged").inc()
+            return
+        outcome = await self.reconcile(body, Trigger.POLL, infiniboxes)
+        plan = outcome.plan
+        settled = not plan.steps and not outcome.results and plan.blocked is None and plan.action_wait is None
+        if settled and outcome.update.status.replica_id is not None:
+            # Only a settled object may be skipped: a blocked one waits for things (a volume, a
+            # link, a pool to appear) that the fingerprint does not see.
+            memory.fingerprint = fingerprint
+
+    async def reconcile(
+        self, body: Mapping[str, Any], trigger: Trigger, infiniboxes: InfiniBoxLookup
+    ) -> Outcome:
+        """One pass: observe both arrays, decide, execute the steps, write status and Events."""
+        memory = self.memories.of(body)
+        started = time.monotonic()
+        kind = str(body["kind"])
+        async with memory.lock:
+            memory.fingerprint = None
+            try:
+                outcome = await self._pass(memory.latest(body), trigger, infiniboxes, memory)
+            except Exception:
+                metrics.RECONCILES.labels(kind, trigger, "error").inc()
+                raise
+        failed = any(r.problem is not None for r in outcome.results) or outcome.plan.blocked is not None
+        metrics.RECONCILES.labels(kind, trigger, "blocked" if failed else "ok").inc()
+        metrics.RECONCILE_SECONDS.labels(kind, trigger).observe(time.monotonic() - started)
+        return outcome
+
+    async def _pass(
+        self, body: Mapping[str, Any], trigger: Trigger, infiniboxes: InfiniBoxLookup, memory: ObjectMemory
+    ) -> Outcome:
+        desired = Desired.from_body(body)
+        observed = await self.observer.observe(desired, infiniboxes, fresh=trigger is not Trigger.POLL)
+        plan = decide(desired, observed)
+        observed = plan.observation or observed
+        replayed = bool(plan.steps) and trigger is Trigger.POLL and memory.backing_off(self.clock())
+        if replayed:
+            results = memory.last_results  # backing off: show the last failure, call nothing
+        else:
+            results = await execute(plan.steps, lambda step: self._context(desired, observed, step))
+            memory.note_results(results, self.backoff, self.clock())
+        after = await self._refresh(observed, results)
+        update = summarize(desired, plan, results, after, datetime.now(UTC))
+        if update.changed and not (desired.deleting and plan.release):
+            await self.reporter.write(body, desired, update, memory)
+        if not replayed:
+            await self.reporter.post(body, update.events)
+        self.reporter.export(desired, after)
+        if update.status.pending_replication_type and not desired.status.pending_replication_type:
+            metrics.DEFERRED_TYPE_CHANGES.inc()
+        return Outcome(plan, results, update)
+
+    def _context(self, desired: Desired, observed: Observation, step: Step) -> StepContext | None:
+        connection = self.registry.get(observed.side(step.side).array)
+        if connection is None or connection.client is None:
+            return None
+        return StepContext(desired, observed, connection, self.registry, self.reporter)
+
+    def _fingerprint(self, body: Mapping[str, Any], infiniboxes: InfiniBoxLookup) -> Hashable:
+        """Everything a quiet pass depends on: the object, both arrays' view of its replica, the
+        arrays' own objects and problems, and whether the RPO is breached by now. Fields that move
+        without being a transition (last sync time, an async job's progress) are left out."""
+        sides = []
+        for array, replica_id in known_replicas(body):
+            connection, array_body = self.registry.get(array), infiniboxes(array)
+            if connection is None or connection.replicas is None or array_body is None:
+                return None
+            replica = connection.replicas.get(replica_id) if replica_id is not None else None
+            sides.append(
+                (array_body["metadata"].get("resourceVersion"), connection.problem, _material(replica))
+            )
+        return (body["metadata"].get("resourceVersion"), tuple(sides))
+
+    # -- after the steps ----------------------------------------------------------------------------
+    async def _refresh(self, observed: Observation, results: Sequence[StepResult]) -> Observation:
+        """Re-read what the steps changed, so that status tells the truth now.
+
+        A create or an update answers with the whole replica (no extra read); other steps
+        cost one GET of the replica they changed, a role action one per side (both roles moved).
+        """
+        sides = {SideName.SOURCE: observed.source, SideName.TARGET: observed.target}
+        for result in results:
+            step = result.step
+            if result.problem is not None:
+                continue
+            if isinstance(step, Delete):
+                sides = {name: replace(side, replica=None) for name, side in sides.items()}
+                continue
+            if result.replica is not None:  # the array's answer is the fresh state: no read needed
+                sides[step.side] = replace(sides[step.side], replica=result.replica, polled=True)
+                continue
+            touched = [step.side, step.side.other] if isinstance(step, RunAction) else [step.side]
+            for name in touched:
+                sides[name] = await self._reread(sides[name], step.replica_id if name is step.side else None)
+        return replace(observed, source=sides[SideName.SOURCE], target=sides[SideName.TARGET])
+
+    async def _reread(self, side: Side, replica_id: int | None) -> Side:
+        connection = self.registry.get(side.array)
+        replica_id = replica_id if replica_id is not None else (side.replica.id if side.replica else None)
+        if connection is None or connection.client is None or replica_id is None:
+            return side
+        try:
+            fresh = connection.remember(await connection.client.get_replica(replica_id))
+        except ArrayError:
+            return side
+        return replace(side, replica=fresh, polled=True)
+
+
+def _material(replica: ArrayReplica | None) -> Hashable:
+    """A replica without what moves between transitions; plus whether its RPO is breached now."""
+    if replica is None:
+        return None
+    breached = bool(
+        replica.rpo is not None
+        and replica.last_synchronized is not None
+        and datetime.now(UTC) - replica.last_synchronized > replica.rpo
+    )
+    progress = replica.progress if replica.initializing else None
+    return (
+        replace(replica, last_synchronized=None, progress=progress, sync_state=sync_state(replica)),
+        breached,
+    )

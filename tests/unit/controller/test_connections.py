@@ -1,0 +1,48 @@
+"""The registry: a client per array from its Secret, rebuilt only when something it depends on changed."""
+
+from __future__ import annotations
+
+from replica_operator.array import Unauthorized
+from tests.unit.controller.fakes import World, infinibox_body
+
+
+async def test_a_connection_logs_in_and_lists_once() -> None:
+    world = World()
+    world.arrays["ibox-1"].add_replica(role="SOURCE")
+    connection = await world.registry.ensure_polled("ibox-1", infinibox_body("ibox-1"))
+    assert connection.ready
+    assert connection.replicas is not None
+    assert len(connection.replicas) == 1
+    assert world.log.names("ibox-1") == ["login", "get_system", "list_all_replicas"]
+    await world.registry.ensure_polled("ibox-1", infinibox_body("ibox-1"))
+    assert world.log.names("ibox-1").count("list_all_replicas") == 1  # a listing is there: no second
+
+
+async def test_the_same_secret_keeps_the_client_a_new_version_replaces_it() -> None:
+    world = World()
+    await world.registry.connect("ibox-1", infinibox_body("ibox-1"))
+    await world.registry.connect("ibox-1", infinibox_body("ibox-1"))
+    assert world.clients_made == ["ibox-1"]
+    world.kube.secret_version = "2"  # the credentials were rotated
+    await world.registry.connect("ibox-1", infinibox_body("ibox-1"))
+    assert world.clients_made == ["ibox-1", "ibox-1"]
+    assert "aclose" in world.log.names("ibox-1")  # the old client was closed
+
+
+async def test_a_missing_secret_is_a_problem_not_a_client() -> None:
+    world = World()
+    world.kube.secrets.clear()
+    connection = await world.registry.connect("ibox-1", infinibox_body("ibox-1"))
+    assert connection.client is None
+    assert connection.problem is not None
+    assert connection.problem.reason == "SecretNotFound"
+    assert world.clients_made == []
+
+
+async def test_refused_credentials_are_reported_without_the_password() -> None:
+    world = World()
+    world.arrays["ibox-1"].fail["login"] = Unauthorized("ibox-1", "invalid credentials", status_code=401)
+    connection = await world.registry.connect("ibox-1", infinibox_body("ibox-1"))
+    assert connection.problem is not None
+    assert (connection.problem.reason, connection.problem.retryable) == ("Unauthorized", False)
+    assert "unit-pw-7c1e" not in connection.problem.message

@@ -1,0 +1,63 @@
+"""One whole pass on in-memory arrays: observe, decide, execute, refresh, write."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from replica_operator.controller import Backoff, Reconciler, Trigger
+from replica_operator.reconcile import owner_mark
+from tests.unit.controller.fakes import World
+from tests.unit.reconcile.builders import UID, body
+
+BACKOFF = Backoff(timedelta(seconds=1), timedelta(seconds=8))
+
+
+async def test_a_new_object_creates_its_replica_with_the_entity_the_search_found() -> None:
+    world = World()
+    volume = world.arrays["ibox-1"].add_dataset("vol-1")
+    reconciler = Reconciler(world.registry, world.kube, BACKOFF)
+    outcome = await reconciler.reconcile(body({"rpo": "5m"}), Trigger.EVENT, world.lookup)
+
+    (result,) = outcome.results
+    assert result.problem is None
+    (request,) = world.arrays["ibox-1"].created
+    assert request.entity_pairs[0].local_entity_id == volume.id
+    assert world.log.names("ibox-1").count("find_volume") == 1  # the search's look-up, not a second one
+    patches = [c[4] for c in world.log.calls if c[1] == "patch_status"]
+    assert result.replica is not None
+    assert patches[-1]["replicaId"] == result.replica.id
+    assert "Created" in [c[2] for c in world.log.calls if c[1] == "post_event"]
+
+
+async def test_a_replica_marked_with_our_uid_is_adopted_not_created() -> None:
+    world = World()
+    volume = world.arrays["ibox-1"].add_dataset("vol-1")
+    mine = world.arrays["ibox-1"].add_replica(
+        role="SOURCE",
+        state="ACTIVE",
+        sync_state="SYNCHRONIZED",
+        local_entity_id=volume.id,
+        link_id=7,
+        description=owner_mark(UID, "ns", "rep"),
+    )
+    await world.connect()
+    reconciler = Reconciler(world.registry, world.kube, BACKOFF)
+    outcome = await reconciler.reconcile(body(), Trigger.EVENT, world.lookup)
+
+    assert outcome.plan.adopted is not None
+    assert outcome.plan.adopted.id == mine.id
+    assert world.arrays["ibox-1"].created == []
+    assert outcome.update.status.replica_id == mine.id
+
+
+async def test_a_quiet_object_is_skipped_by_the_next_poll() -> None:
+    world = World()
+    world.arrays["ibox-1"].add_dataset("vol-1")
+    reconciler = Reconciler(world.registry, world.kube, BACKOFF)
+    first = await reconciler.reconcile(body(), Trigger.EVENT, world.lookup)
+    settled = body(status=first.update.status.to_cr())
+    await reconciler.on_poll(settled, world.lookup)
+    assert reconciler.memories.of(settled).fingerprint is not None  # settled: the next poll may skip it
+    world.log.clear()
+    await reconciler.on_poll(settled, world.lookup)
+    assert world.log.calls == []  # same object, same listing: no array call, no status write
