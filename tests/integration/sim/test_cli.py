@@ -66,12 +66,12 @@ def test_ready_line_ports_and_links() -> None:
 
 def test_state_file_survives_a_restart(tmp_path: Path) -> None:
     state = tmp_path / "state" / "ibox.json"
-    with run_simulator(systems=2, state_file=state) as sim:
+    with run_simulator(systems=2, state_file=state, auto_suspend_after_seconds=0) as sim:
         replica_id, remote_id = _replicate(sim)
         sim.admin("PUT", "/_sim/links/ibox-1/to-ibox-2", {"state": "DOWN"})
     assert state.exists()
 
-    with run_simulator(systems=2, state_file=state) as sim:
+    with run_simulator(systems=2, state_file=state, auto_suspend_after_seconds=0) as sim:
         with httpx.Client(base_url=sim.url("ibox-1"), auth=AUTH, timeout=10) as one:
             replica = one.get(f"/api/rest/replicas/{replica_id}").json()["result"]
             assert (replica["description"], replica["role"]) == ("owned-by-test", "SOURCE")

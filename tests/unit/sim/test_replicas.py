@@ -10,10 +10,8 @@ import pytest
 from ibox_sim import persistence
 from ibox_sim.api import ApiRequest, RestApi
 from ibox_sim.clock import ManualClock
-from ibox_sim.config import SimConfig
 from ibox_sim.simulator import Simulator
-
-GB = 10**9
+from tests.unit.sim.arrays import GB, Arrays, arrays  # noqa: F401 -- the fixture
 
 #: Replica fields of infinibox-api.md §5.7.3 the simulator serves (the SDK's list, real-array extras).
 REPLICA_FIELDS = frozenset(
@@ -81,69 +79,6 @@ REPLICA_FIELDS = frozenset(
         "_remote_reclaimed_sg_id",
     ]
 )
-
-
-class Arrays:
-    """Two simulated systems and a caller for their API."""
-
-    def __init__(self) -> None:
-        self.clock = ManualClock()
-        self.sim = Simulator(2, clock=self.clock, config=SimConfig(initial_sync_seconds=10, job_seconds=1))
-        self.api = RestApi(self.sim)
-        self.link = self.ok("GET", "/links")[0]["id"]
-        self.pool = self.ok("GET", "/pools")[0]["id"]
-        self.remote_pool = self.ok("GET", "/pools", system="ibox-2")[0]["id"]
-
-    def call(
-        self, method: str, path: str, body: Any = None, system: str = "ibox-1", **params: Any
-    ) -> tuple[int, Any]:
-        request = ApiRequest(method, path, [(k, str(v)) for k, v in params.items()], body)
-        reply = self.api.handle(system, request, authenticated=True)
-        return reply.status, reply.json()
-
-    def ok(self, method: str, path: str, body: Any = None, system: str = "ibox-1", **params: Any) -> Any:
-        status, envelope = self.call(method, path, body, system, **params)
-        assert status == 200, envelope
-        return envelope["result"]
-
-    def error(
-        self, method: str, path: str, body: Any = None, system: str = "ibox-1", **params: Any
-    ) -> tuple[int, str]:
-        status, envelope = self.call(method, path, body, system, **params)
-        assert status >= 400, envelope
-        return status, envelope["error"]["code"]
-
-    def volume(self, name: str, system: str = "ibox-1", size: int = GB) -> dict[str, Any]:
-        pool = self.pool if system == "ibox-1" else self.remote_pool
-        return dict(self.ok("POST", "/volumes", {"name": name, "size": size, "pool_id": pool}, system=system))
-
-    def replicate(self, volume_id: int, **extra: Any) -> dict[str, Any]:
-        body = {
-            "link_id": self.link,
-            "entity_type": "VOLUME",
-            "remote_pool_id": self.remote_pool,
-            "entity_pairs": [
-                {"local_entity_id": volume_id, "remote_entity_id": None, "remote_base_action": "CREATE"}
-            ],
-            **extra,
-        }
-        return dict(self.ok("POST", "/replicas", body))
-
-    def replica(self, replica_id: int, system: str = "ibox-1") -> dict[str, Any]:
-        return dict(self.ok("GET", f"/replicas/{replica_id}", system=system))
-
-    def action(
-        self, replica_id: int, action: str, body: Any = None, system: str = "ibox-1"
-    ) -> tuple[int, Any]:
-        return self.call("POST", f"/replicas/{replica_id}/{action}", body, system)
-
-    def initialized(self, replica_id: int) -> None:
-        self.sim.complete_initialization("ibox-1", replica_id)
-
-
-@pytest.fixture
-def arrays() -> Arrays:
-    return Arrays()
 
 
 def test_create_builds_both_sides(arrays: Arrays) -> None:
@@ -389,13 +324,13 @@ def test_filters_the_operator_uses(arrays: Arrays) -> None:
     assert [r["role"] for r in arrays.ok("GET", "/replicas", system="ibox-2")] == ["TARGET", "TARGET"]
 
 
-def test_link_down_suspends_and_up_resumes(arrays: Arrays) -> None:
+def test_a_short_link_outage_stalls_and_resumes_by_itself(arrays: Arrays) -> None:
     replica = arrays.replicate(arrays.volume("v")["id"])
     arrays.clock.advance(4)
     arrays.sim.set_link_state("ibox-1", "to-ibox-2", False)
     down = arrays.replica(replica["id"])
     assert (down["state"], down["state_reason"], down["progress"], down["job_state"]) == (
-        "AUTO_SUSPENDED",
+        "ACTIVE",
         "LINK_DOWN",
         40,
         "STALLED",
@@ -431,7 +366,7 @@ def test_failover_with_change_role_and_back(arrays: Arrays) -> None:
     promoted = arrays.replica(remote_id, system="ibox-2")
     assert (promoted["role"], promoted["state"], promoted["state_reason"]) == (
         "SOURCE",
-        "AUTO_SUSPENDED",
+        "ACTIVE",
         "LINK_DOWN",
     )
     arrays.sim.set_link_state("ibox-1", "to-ibox-2", True)

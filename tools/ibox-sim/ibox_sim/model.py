@@ -149,6 +149,8 @@ class Replica(BaseModel):
     snapshots_retention: int | None = None
     remote_snapshot_suffix: str | None = None
     lock_remote_snapshot_retention: int | None = None
+    #: Fields shown instead of the rendered ones (``PUT /_sim/replicas/.../fields``), for odd values.
+    overrides: dict[str, Any] = {}
 
 
 class System(BaseModel):
@@ -187,6 +189,8 @@ class World(BaseModel):
     systems: dict[str, System] = {}
     sessions: dict[int, ReplicationSession] = {}
     next_session_id: int = 1
+    #: Sessions waiting for an initialization slot, oldest first (``max_concurrent_inits``).
+    pending: list[int] = []
     config: SimConfig = Field(default_factory=SimConfig)
 
     def system(self, name: str) -> System:

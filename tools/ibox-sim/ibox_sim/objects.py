@@ -24,8 +24,8 @@ from ibox_sim.context import (
     require_int,
 )
 from ibox_sim.errors import ApiError, bad_request, conflict, invalid_value, not_found
+from ibox_sim.fields import field_names
 from ibox_sim.model import ConsGroup, Dataset, DatasetKind, Link, NetworkSpace, Pool, System
-from ibox_sim.render import field_names
 from ibox_sim.store import (
     get_cg,
     get_dataset,

@@ -68,8 +68,11 @@ class Simulator:
         return system
 
     def ctx(self, system: str) -> Ctx:
-        """An operation context on ``system`` at the clock's current time."""
-        return Ctx(self.world, self.system(system), self.clock.now())
+        """An operation context on ``system`` at the clock's current time (waiting inits promoted first)."""
+        ctx = Ctx(self.world, self.system(system), self.clock.now())
+        if self.world.pending and replicas.promote(self.world, ctx.now):
+            self.changed()
+        return ctx
 
     def replica(self, system: str, replica_id: int) -> Replica:
         return replicas.get_replica(self.system(system), replica_id)
@@ -81,6 +84,8 @@ class Simulator:
 
     def changed(self) -> None:
         """Call after every change of the model: drops rendered objects and tells the state file."""
+        if self.world.pending:  # a freed initialization slot goes to the next waiting replica now
+            replicas.promote(self.world, self.clock.now())
         self.cache.clear()
         for listener in self._listeners:
             listener()

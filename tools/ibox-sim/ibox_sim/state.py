@@ -22,7 +22,7 @@ Rules (docs/simulator.md, "Replica behaviour"):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from pydantic import BaseModel
@@ -68,6 +68,12 @@ class ReplicationSession(BaseModel):
     anchor: float | None = None
     #: SYNC: resynchronising (SYNC_IN_PROGRESS) until then.
     catchup_until: float | None = None
+    #: Since when the link has been down (the array keeps retrying, ACTIVE) -- None while it is up.
+    link_down_since: float | None = None
+    #: Latched by the array after ``auto_suspend_after_seconds`` of link down: only a resume clears it.
+    auto_suspended: bool = False
+    #: Waiting for an initialization slot (``max_concurrent_inits``): the job shows PENDING.
+    pending_since: float | None = None
 
     @property
     def running(self) -> bool:
@@ -99,6 +105,8 @@ class SessionView:
     rpo_state: str | None
     in_job: bool
     job_start: float | None
+    #: The link has been down for ``auto_suspend_after_seconds``: the array shows AUTO_SUSPENDED.
+    link_auto_suspended: bool = False
     #: Until then (exclusive) the view stays the same unless an event changes the session.
     stable_until: float = field(default=math.inf, compare=False)
 
@@ -122,6 +130,80 @@ def _init_done_at(s: ReplicationSession, now: float, cfg: SimConfig) -> float | 
 
 def evaluate(s: ReplicationSession, now: float, cfg: SimConfig) -> SessionView:
     """The replica's time-driven fields at ``now``; pure, so reads never change the model."""
+    view = _evaluate(s, now, cfg)
+    if s.link_down_since is None or s.auto_suspended or s.user_suspended:
+        return view
+    suspend_at = s.link_down_since + cfg.auto_suspend_after_seconds
+    if now >= suspend_at:
+        return replace(view, link_auto_suspended=True)
+    job = view.job
+    if job is None:  # the array keeps retrying: a job that cannot progress
+        job = JobView(_job_id(s, s.link_down_since), "STALLED", False, "SYNC", s.link_down_since, None)
+    return replace(view, job=job, stable_until=min(view.stable_until, suspend_at))
+
+
+def auto_suspend_pending(s: ReplicationSession, now: float, cfg: SimConfig) -> bool:
+    """Whether the link has been down long enough that the array suspends the replica by itself."""
+    return s.link_down_since is not None and now >= s.link_down_since + cfg.auto_suspend_after_seconds
+
+
+def note_stop_reason(s: ReplicationSession, now: float, cfg: SimConfig, reason: str | None) -> None:
+    """Record why replication stops; a link back up after the auto-suspend time latches AUTO_SUSPENDED.
+
+    Infinidat documents that a network failure of more than 24 h suspends replication and only a
+    manual resume leaves that state [DOC 115000246965]; shorter outages resume by themselves.
+    """
+    if reason == "LINK_DOWN":
+        if s.link_down_since is None:
+            s.link_down_since = now
+    elif s.link_down_since is not None:
+        if auto_suspend_pending(s, now, cfg) and not s.user_suspended:
+            s.auto_suspended = True
+        s.link_down_since = None
+    s.stop_reason = reason
+
+
+def replica_state(
+    role: str, s: ReplicationSession, now: float, cfg: SimConfig
+) -> tuple[str | None, str | None, str | None]:
+    """``(state, state_reason, state_description)`` of one side; a TARGET has no state."""
+    if role == "TARGET":
+        return None, None, None
+    if s.user_suspended:
+        return "SUSPENDED", "USER_SUSPENDED", "Replica was suspended by the user"
+    if s.auto_suspended:
+        return "AUTO_SUSPENDED", "LINK_DOWN", _STOP_DESCRIPTIONS["LINK_DOWN"]
+    reason = s.stop_reason
+    if reason is None:
+        return "ACTIVE", None, None
+    if reason == "LINK_DOWN" and not auto_suspend_pending(s, now, cfg):
+        return "ACTIVE", "LINK_DOWN", "The replication link is down; the array keeps retrying"
+    return "AUTO_SUSPENDED", reason, _STOP_DESCRIPTIONS.get(reason, reason)
+
+
+_STOP_DESCRIPTIONS = {
+    "LINK_DOWN": "The replication link is down",
+    "ROLE_CONFLICT": "Both sides of the replica have the same role",
+    "REMOTE_REPLICA_MISSING": "The remote replica no longer exists",
+}
+
+
+def init_slot_free_at(s: ReplicationSession, since: float, cfg: SimConfig) -> float | None:
+    """When this session's initialization freed (or frees) its slot, if it held one after ``since``.
+
+    None: it held no slot after ``since`` (waiting, or done before); inf: stalled, it holds on.
+    """
+    if s.pending_since is not None:
+        return None
+    if s.initialized_at is not None:
+        return s.initialized_at if s.initialized_at > since else None
+    if s.running_since is None:
+        return math.inf
+    done = s.running_since + max(0.0, cfg.initial_sync_seconds - s.init_active)
+    return done if done > since else None
+
+
+def _evaluate(s: ReplicationSession, now: float, cfg: SimConfig) -> SessionView:
     is_async = s.replication_type == "ASYNC"
     done_at = _init_done_at(s, now, cfg)
     if done_at is None:
@@ -191,9 +273,12 @@ def _initializing(s: ReplicationSession, now: float, cfg: SimConfig, is_async: b
         done = s.running_since + max(0.0, total - s.init_active)
         stable = min(_next_step(active, 0.0, total) - active + now, done)
     start = s.started_at if s.started_at is not None else s.created_at
+    job_state = "INITIALIZING" if running else "STALLED"
+    if s.pending_since is not None:
+        job_state, start = "PENDING", s.pending_since
     job = JobView(
         id=_job_id(s, start),
-        state="INITIALIZING" if running else "STALLED",
+        state=job_state,
         is_initial=True,
         type="INITIAL",
         start_time=start,
