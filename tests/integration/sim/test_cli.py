@@ -85,7 +85,10 @@ def test_state_file_survives_a_restart(tmp_path: Path) -> None:
             assert (remote["role"], remote["remote_replica_id"]) == ("TARGET", replica_id)
         sim.admin("PUT", "/_sim/links/ibox-1/to-ibox-2", {"state": "UP"})
         with httpx.Client(base_url=sim.url("ibox-1"), auth=AUTH, timeout=10) as one:
-            assert one.get(f"/api/rest/replicas/{replica_id}").json()["result"]["state"] == "ACTIVE"
+            path = f"/api/rest/replicas/{replica_id}"
+            assert one.get(path).json()["result"]["state"] == "AUTO_SUSPENDED"  # until resumed
+            assert one.post(path + "/resume").status_code == 200
+            assert one.get(path).json()["result"]["state"] == "ACTIVE"
 
 
 def test_state_file_with_other_system_count_is_refused(tmp_path: Path) -> None:

@@ -9,6 +9,27 @@ DEFAULT_USERNAME = "admin"
 DEFAULT_PASSWORD = "admin"
 
 
+class Latency(BaseModel):
+    """Added answer time per endpoint class, in ms (``--latency-profile``, ``PUT /_sim/latency``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reads: float = Field(default=0.0, ge=0, le=600_000)
+    creates: float = Field(default=0.0, ge=0, le=600_000)
+    actions: float = Field(default=0.0, ge=0, le=600_000)
+    deletes: float = Field(default=0.0, ge=0, le=600_000)
+
+
+#: Named profiles. ``realistic`` is an assumption (no public latency figures of real arrays):
+#: tens of ms for reads, about 150 ms for calls that change both arrays.
+LATENCY_PROFILES: dict[str, Latency] = {
+    "none": Latency(),
+    "realistic": Latency(reads=20, creates=150, actions=150, deletes=100),
+}
+#: The concurrent-initialization limit the realistic profile brings unless one is given.
+REALISTIC_MAX_CONCURRENT_INITS = 8
+
+
 class SimConfig(BaseModel):
     """Timing and fidelity knobs; they apply to new and existing replicas alike."""
 
@@ -36,3 +57,5 @@ class SimConfig(BaseModel):
     #: Replica deletes, role changes and creates need ``X-Remote-Authorization`` with the peer's
     #: credentials, else 403 REMOTE_PERMISSION_REQUIRED (infinisdk ``core/api/api.py``).
     require_remote_auth: bool = False
+    #: Added latency per endpoint class (none by default: the simulator answers at once).
+    latency: Latency = Field(default_factory=Latency)

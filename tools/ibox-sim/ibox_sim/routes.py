@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ibox_sim import objects, replicas, store
+from ibox_sim import network, objects, replicas, store
 from ibox_sim.context import Ctx, require_dict
 from ibox_sim.envelope import ApiRequest, Reply, ok
 from ibox_sim.errors import ApiError
@@ -97,7 +97,7 @@ def _link_action(call: Call) -> Any:
     if call.match.group("action") == "refresh":
         data = require_dict(call.body)
         if data.get("remote_host"):
-            objects.update_link(call.ctx, link.id, {"remote_host": data["remote_host"]})
+            network.update_link(call.ctx, link.id, {"remote_host": data["remote_host"]})
     return _link(call, link)
 
 
@@ -217,54 +217,54 @@ TABLE: list[tuple[str, str, Handler, bool, LatencyClass]] = [
     (
         "POST",
         r"/network/spaces",
-        lambda c: _SPACE(objects.create_network_space(c.ctx, c.body)),
+        lambda c: _SPACE(network.create_network_space(c.ctx, c.body)),
         _M,
         "creates",
     ),
     (
         "PUT",
         rf"/network/spaces/{_ID}",
-        lambda c: _SPACE(objects.update_network_space(c.ctx, c.id, c.body)),
+        lambda c: _SPACE(network.update_network_space(c.ctx, c.id, c.body)),
         _M,
         "actions",
     ),
     (
         "DELETE",
         rf"/network/spaces/{_ID}",
-        lambda c: _SPACE(objects.delete_network_space(c.ctx, c.id)),
+        lambda c: _SPACE(network.delete_network_space(c.ctx, c.id)),
         _M,
         "deletes",
     ),
     (
         "POST",
         rf"/network/spaces/{_ID}/ips",
-        lambda c: _SPACE(objects.add_ip(c.ctx, c.id, c.body)),
+        lambda c: _SPACE(network.add_ip(c.ctx, c.id, c.body)),
         _M,
         "actions",
     ),
     (
         "DELETE",
         rf"/network/spaces/{_ID}/ips/(?P<ip>[^/]+)",
-        lambda c: _SPACE(objects.change_ip(c.ctx, c.id, _ip(c), None)),
+        lambda c: _SPACE(network.change_ip(c.ctx, c.id, _ip(c), None)),
         _M,
         "actions",
     ),
     (
         "POST",
         rf"/network/spaces/{_ID}/ips/(?P<ip>[^/]+)/(?P<action>enable|disable)",
-        lambda c: _SPACE(objects.change_ip(c.ctx, c.id, _ip(c), c.match.group("action"))),
+        lambda c: _SPACE(network.change_ip(c.ctx, c.id, _ip(c), c.match.group("action"))),
         _M,
         "actions",
     ),
-    ("POST", r"/links", lambda c: _link(c, objects.create_link(c.ctx, c.body)), _M, "creates"),
-    ("PUT", rf"/links/{_ID}", lambda c: _link(c, objects.update_link(c.ctx, c.id, c.body)), _M, "actions"),
+    ("POST", r"/links", lambda c: _link(c, network.create_link(c.ctx, c.body)), _M, "creates"),
+    ("PUT", rf"/links/{_ID}", lambda c: _link(c, network.update_link(c.ctx, c.id, c.body)), _M, "actions"),
     (
         "DELETE",
         rf"/links/{_ID}",
         _rendered_before(
             lambda c: store.get_link(c.ctx.system, c.id),
             _link,
-            lambda c: objects.delete_link(c.ctx, c.id, c.params),
+            lambda c: network.delete_link(c.ctx, c.id, c.params),
         ),
         _M,
         "deletes",

@@ -20,6 +20,7 @@ from ibox_sim.config import DEFAULT_PASSWORD, DEFAULT_USERNAME, SimConfig
 from ibox_sim.context import Ctx
 from ibox_sim.errors import ApiError, not_found
 from ibox_sim.faults import FaultInjector
+from ibox_sim.fields import field_names
 from ibox_sim.model import Replica, System, World
 from ibox_sim.stats import RequestLog, RequestStats
 from ibox_sim.topology import build_world
@@ -128,6 +129,19 @@ class Simulator:
         ctx = self.ctx(system)
         replicas.set_jobs_paused(ctx, replicas.get_replica(ctx.system, replica_id), paused)
         self.changed()
+
+    def override_fields(self, system: str, replica_id: int, fields: dict[str, Any] | None) -> dict[str, Any]:
+        """Show odd values in one replica's fields (tolerant-parsing tests); None clears them."""
+        replica = replicas.get_replica(self.system(system), replica_id)
+        if fields is None:
+            replica.overrides = {}
+        else:
+            unknown = sorted(set(fields) - field_names("replicas"))
+            if unknown:
+                raise ApiError(400, "UNKNOWN_PARAMETER", f"replicas have no fields {unknown}")
+            replica.overrides = {**replica.overrides, **fields}
+        self.changed()
+        return {"system": system, "id": replica_id, "fields": dict(replica.overrides)}
 
     def reset(self) -> None:
         """Back to the freshly started state (the clock keeps its time; it never goes back)."""

@@ -130,7 +130,7 @@ def _init_done_at(s: ReplicationSession, now: float, cfg: SimConfig) -> float | 
 
 def evaluate(s: ReplicationSession, now: float, cfg: SimConfig) -> SessionView:
     """The replica's time-driven fields at ``now``; pure, so reads never change the model."""
-    view = _evaluate(s, now, cfg)
+    view = _evaluate(s, now, cfg)  # then what an ongoing link outage adds (ibox_sim.suspension)
     if s.link_down_since is None or s.auto_suspended or s.user_suspended:
         return view
     suspend_at = s.link_down_since + cfg.auto_suspend_after_seconds
@@ -140,67 +140,6 @@ def evaluate(s: ReplicationSession, now: float, cfg: SimConfig) -> SessionView:
     if job is None:  # the array keeps retrying: a job that cannot progress
         job = JobView(_job_id(s, s.link_down_since), "STALLED", False, "SYNC", s.link_down_since, None)
     return replace(view, job=job, stable_until=min(view.stable_until, suspend_at))
-
-
-def auto_suspend_pending(s: ReplicationSession, now: float, cfg: SimConfig) -> bool:
-    """Whether the link has been down long enough that the array suspends the replica by itself."""
-    return s.link_down_since is not None and now >= s.link_down_since + cfg.auto_suspend_after_seconds
-
-
-def note_stop_reason(s: ReplicationSession, now: float, cfg: SimConfig, reason: str | None) -> None:
-    """Record why replication stops; a link back up after the auto-suspend time latches AUTO_SUSPENDED.
-
-    Infinidat documents that a network failure of more than 24 h suspends replication and only a
-    manual resume leaves that state [DOC 115000246965]; shorter outages resume by themselves.
-    """
-    if reason == "LINK_DOWN":
-        if s.link_down_since is None:
-            s.link_down_since = now
-    elif s.link_down_since is not None:
-        if auto_suspend_pending(s, now, cfg) and not s.user_suspended:
-            s.auto_suspended = True
-        s.link_down_since = None
-    s.stop_reason = reason
-
-
-def replica_state(
-    role: str, s: ReplicationSession, now: float, cfg: SimConfig
-) -> tuple[str | None, str | None, str | None]:
-    """``(state, state_reason, state_description)`` of one side; a TARGET has no state."""
-    if role == "TARGET":
-        return None, None, None
-    if s.user_suspended:
-        return "SUSPENDED", "USER_SUSPENDED", "Replica was suspended by the user"
-    if s.auto_suspended:
-        return "AUTO_SUSPENDED", "LINK_DOWN", _STOP_DESCRIPTIONS["LINK_DOWN"]
-    reason = s.stop_reason
-    if reason is None:
-        return "ACTIVE", None, None
-    if reason == "LINK_DOWN" and not auto_suspend_pending(s, now, cfg):
-        return "ACTIVE", "LINK_DOWN", "The replication link is down; the array keeps retrying"
-    return "AUTO_SUSPENDED", reason, _STOP_DESCRIPTIONS.get(reason, reason)
-
-
-_STOP_DESCRIPTIONS = {
-    "LINK_DOWN": "The replication link is down",
-    "ROLE_CONFLICT": "Both sides of the replica have the same role",
-    "REMOTE_REPLICA_MISSING": "The remote replica no longer exists",
-}
-
-
-def init_slot_free_at(s: ReplicationSession, since: float, cfg: SimConfig) -> float | None:
-    """When this session's initialization freed (or frees) its slot, if it held one after ``since``.
-
-    None: it held no slot after ``since`` (waiting, or done before); inf: stalled, it holds on.
-    """
-    if s.pending_since is not None:
-        return None
-    if s.initialized_at is not None:
-        return s.initialized_at if s.initialized_at > since else None
-    if s.running_since is None:
-        return math.inf
-    done = s.running_since + max(0.0, cfg.initial_sync_seconds - s.init_active)
-    return done if done > since else None
 
 
 def _evaluate(s: ReplicationSession, now: float, cfg: SimConfig) -> SessionView:

@@ -22,6 +22,7 @@ from ibox_sim.replicas.common import (
     view_of,
 )
 from ibox_sim.state import ReplicationType
+from ibox_sim.suspension import auto_suspend_pending
 
 _MUTABLE = frozenset(
     {
@@ -53,7 +54,7 @@ def resume(ctx: Ctx, replica: Replica) -> Replica:
     """Resume what the user or the array suspended (AUTO_SUSPENDED needs this, as on real arrays)."""
     require_source(replica, "resume")
     session = session_of(ctx.world, replica)
-    auto = session.auto_suspended or state.auto_suspend_pending(session, ctx.now, ctx.cfg)
+    auto = session.auto_suspended or auto_suspend_pending(session, ctx.now, ctx.cfg)
     if not (session.user_suspended or auto):
         raise invalid_state("REPLICA_NOT_SUSPENDED", f"replica {replica.id} is not suspended")
     require_connected(ctx, replica, "resume")

@@ -16,6 +16,7 @@ from ibox_sim.errors import invalid_state, not_found
 from ibox_sim.model import Link, Replica, System, World
 from ibox_sim.replicas.render import render_replica
 from ibox_sim.state import ReplicationSession
+from ibox_sim.suspension import note_stop_reason
 
 # ------------------------------------------------------------------------------------------ lookups
 
@@ -80,7 +81,7 @@ def refresh_session(world: World, session: ReplicationSession, now: float) -> No
         reason = "LINK_DOWN"
     elif {replica.role for _, replica in sides} != {"SOURCE", "TARGET"}:
         reason = "ROLE_CONFLICT"
-    state.note_stop_reason(session, now, world.config, reason)
+    note_stop_reason(session, now, world.config, reason)
     running = reason is None and not session.user_suspended and not session.auto_suspended
     state.set_running(session, now, world.config, running)
 

@@ -61,7 +61,7 @@ def _find_snapshot(system: System, ident: int, parent: Dataset) -> Dataset:
 
 
 def check_not_replicated(system: System, dataset: Dataset, *, as_cg_member: bool = False) -> None:
-    """A dataset belongs to one replica at most (409 ENTITY_ALREADY_REPLICATED) unless duplicates are allowed."""
+    """A dataset belongs to one replica at most (409 ENTITY_ALREADY_REPLICATED)."""
     if dataset.replica_ids:
         raise conflict(
             "ENTITY_ALREADY_REPLICATED",

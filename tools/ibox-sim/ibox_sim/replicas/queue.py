@@ -13,11 +13,28 @@ The limit counts the initializations of the replicas whose SOURCE is on the arra
 from __future__ import annotations
 
 import heapq
+import math
 
+from ibox_sim.config import SimConfig
 from ibox_sim.context import Ctx
 from ibox_sim.model import World
 from ibox_sim.replicas.common import refresh_session
-from ibox_sim.state import ReplicationSession, init_slot_free_at
+from ibox_sim.state import ReplicationSession
+
+
+def init_slot_free_at(s: ReplicationSession, since: float, cfg: SimConfig) -> float | None:
+    """When this session's initialization freed (or frees) its slot, if it held one after ``since``.
+
+    None: it held no slot after ``since`` (waiting, or done before); inf: stalled, it holds on.
+    """
+    if s.pending_since is not None:
+        return None
+    if s.initialized_at is not None:
+        return s.initialized_at if s.initialized_at > since else None
+    if s.running_since is None:
+        return math.inf
+    done = s.running_since + max(0.0, cfg.initial_sync_seconds - s.init_active)
+    return done if done > since else None
 
 
 def _source_system(session: ReplicationSession) -> str:

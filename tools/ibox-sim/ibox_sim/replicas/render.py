@@ -12,7 +12,8 @@ from typing import Any
 
 from ibox_sim.clock import to_ms
 from ibox_sim.model import Pair, Replica, System, World
-from ibox_sim.state import JobView, ReplicationSession, SessionView, evaluate, replica_state
+from ibox_sim.state import JobView, ReplicationSession, SessionView, evaluate
+from ibox_sim.suspension import replica_state
 
 #: Replica fields shown as null (when empty or false) in ``null_optional_fields`` mode.
 NULLABLE_REPLICA_FIELDS = (
