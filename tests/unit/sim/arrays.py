@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from ibox_sim.api import ApiRequest, RestApi
 from ibox_sim.clock import ManualClock
 from ibox_sim.config import SimConfig
@@ -75,13 +73,3 @@ class Arrays:
 
     def initialized(self, replica_id: int) -> None:
         self.sim.complete_initialization("ibox-1", replica_id)
-
-
-@pytest.fixture
-def arrays() -> Arrays:
-    return Arrays()
-
-
-@pytest.fixture
-def arrays() -> Arrays:
-    return Arrays()

@@ -11,7 +11,7 @@ from ibox_sim import persistence
 from ibox_sim.api import ApiRequest, RestApi
 from ibox_sim.clock import ManualClock
 from ibox_sim.simulator import Simulator
-from tests.unit.sim.arrays import GB, Arrays, arrays  # noqa: F401 -- the fixture
+from tests.unit.sim.arrays import GB, Arrays
 
 #: Replica fields of infinibox-api.md §5.7.3 the simulator serves (the SDK's list, real-array extras).
 REPLICA_FIELDS = frozenset(

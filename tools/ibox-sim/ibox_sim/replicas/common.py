@@ -82,7 +82,8 @@ def refresh_session(world: World, session: ReplicationSession, now: float) -> No
     elif {replica.role for _, replica in sides} != {"SOURCE", "TARGET"}:
         reason = "ROLE_CONFLICT"
     note_stop_reason(session, now, world.config, reason)
-    running = reason is None and not session.user_suspended and not session.auto_suspended
+    running = reason is None and not (session.user_suspended or session.auto_suspended)
+    running = running and session.pending_since is None
     state.set_running(session, now, world.config, running)
 
 
