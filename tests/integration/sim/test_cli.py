@@ -186,3 +186,20 @@ def test_stop_process_is_idempotent() -> None:
     with run_simulator(systems=1) as sim:
         assert stop_process(sim.process) == 0
         assert stop_process(sim.process) == 0
+
+
+def test_fidelity_options_reach_the_config() -> None:
+    flags = ["--require-remote-auth", "--null-optional-fields", "--latency-deletes-ms", "7"]
+    with run_simulator(
+        systems=2, latency_profile="realistic", allow_duplicate_replicas=True, extra_args=flags
+    ) as sim:
+        config = sim.admin("GET", "/_sim/config")
+        assert config["latency"] == {"reads": 20, "creates": 150, "actions": 150, "deletes": 7}
+        assert config["max_concurrent_inits"] == 8  # the realistic profile's limit
+        assert config["auto_suspend_after_seconds"] == 24 * 3600
+        assert (config["require_remote_auth"], config["null_optional_fields"]) == (True, True)
+        assert config["allow_duplicate_replicas"] is True
+    with run_simulator(systems=2, max_concurrent_inits=0, auto_suspend_after_seconds=5) as sim:
+        config = sim.admin("GET", "/_sim/config")
+        assert (config["max_concurrent_inits"], config["auto_suspend_after_seconds"]) == (None, 5)
+        assert config["latency"]["creates"] == 0
