@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ibox_sim import network, objects, replicas, store
+from ibox_sim import cgs, network, objects, replicas, store
 from ibox_sim.context import Ctx, require_dict
 from ibox_sim.envelope import ApiRequest, Reply, ok
 from ibox_sim.errors import ApiError
@@ -187,15 +187,15 @@ TABLE: list[tuple[str, str, Handler, bool, LatencyClass]] = [
         _M,
         "deletes",
     ),
-    ("POST", r"/cgs", lambda c: _cg(c, objects.create_cg(c.ctx, c.body)), _M, "creates"),
-    ("PUT", rf"/cgs/{_ID}", lambda c: _cg(c, objects.update_cg(c.ctx, c.id, c.body)), _M, "actions"),
+    ("POST", r"/cgs", lambda c: _cg(c, cgs.create_cg(c.ctx, c.body)), _M, "creates"),
+    ("PUT", rf"/cgs/{_ID}", lambda c: _cg(c, cgs.update_cg(c.ctx, c.id, c.body)), _M, "actions"),
     (
         "DELETE",
         rf"/cgs/{_ID}",
         _rendered_before(
             lambda c: store.get_cg(c.ctx.system, c.id),
             _cg,
-            lambda c: objects.delete_cg(c.ctx, c.id, c.params),
+            lambda c: cgs.delete_cg(c.ctx, c.id, c.params),
         ),
         _M,
         "deletes",
@@ -203,14 +203,14 @@ TABLE: list[tuple[str, str, Handler, bool, LatencyClass]] = [
     (
         "POST",
         rf"/cgs/{_ID}/members",
-        lambda c: _cg(c, objects.add_member(c.ctx, c.id, c.body)),
+        lambda c: _cg(c, cgs.add_member(c.ctx, c.id, c.body)),
         _M,
         "actions",
     ),
     (
         "DELETE",
         rf"/cgs/{_ID}/members/(?P<member>\d+)",
-        lambda c: _dataset(c, objects.remove_member(c.ctx, c.id, int(c.match.group("member")), c.params)),
+        lambda c: _dataset(c, cgs.remove_member(c.ctx, c.id, int(c.match.group("member")), c.params)),
         _M,
         "actions",
     ),

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ibox_sim import replicas, state
+from ibox_sim import replicas, transitions
 from ibox_sim.auth import Authenticator
 from ibox_sim.cache import RenderCache
 from ibox_sim.clock import Clock, SystemClock
@@ -104,7 +104,7 @@ class Simulator:
         merged = SimConfig.model_validate({**self.world.config.model_dump(), **changes})
         now = self.clock.now()
         for session in self.world.sessions.values():
-            state.materialize(session, now, self.world.config)
+            transitions.materialize(session, now, self.world.config)
         self.world.config = merged
         self.changed()
         return merged

@@ -159,6 +159,15 @@ def _start(
     return RunningSimulator(process, json.loads(line)["systems"], first, stderr_path, args)
 
 
+def _cli_options(**values: object) -> list[str]:
+    """``--name value`` for every option given (None: the CLI's default)."""
+    options: list[str] = []
+    for name, value in values.items():
+        if value is not None:
+            options += ["--" + name.replace("_", "-"), str(value)]
+    return options
+
+
 @contextlib.contextmanager
 def run_simulator(
     systems: int = 2,
@@ -179,22 +188,16 @@ def run_simulator(
 ) -> Iterator[RunningSimulator]:
     """Start ``ibox-sim`` on free ports (or ``base_port``), yield it when ready, stop it on exit.
 
-    The keywords left at None keep the CLI's defaults (e.g. AUTO_SUSPENDED after 24 h of link
-    down; ``auto_suspend_after_seconds=0`` suspends at once).
+    Keywords left at None keep the CLI's defaults (``auto_suspend_after_seconds``: 24 h; 0: at once).
     """
-    options: list[str] = []
-    for flag, value in (
-        ("--initial-sync-seconds", initial_sync_seconds),
-        ("--state-file", state_file),
-        ("--auto-suspend-after", auto_suspend_after_seconds),
-        ("--max-concurrent-inits", max_concurrent_inits),
-        ("--latency-profile", latency_profile),
-    ):
-        if value is not None:
-            options += [flag, str(value)]
-    if allow_duplicate_replicas:
-        options.append("--allow-duplicate-replicas")
-    options += list(extra_args)
+    options = _cli_options(
+        initial_sync_seconds=initial_sync_seconds,
+        state_file=state_file,
+        auto_suspend_after=auto_suspend_after_seconds,
+        max_concurrent_inits=max_concurrent_inits,
+        latency_profile=latency_profile,
+    )
+    options += [*(["--allow-duplicate-replicas"] if allow_duplicate_replicas else []), *extra_args]
     stderr_file = tempfile.NamedTemporaryFile(prefix="ibox-sim-", suffix=".log", delete=False)  # noqa: SIM115
     stderr_path = Path(stderr_file.name)
     env = {**os.environ, "IBOX_SIM_PASSWORD": password}

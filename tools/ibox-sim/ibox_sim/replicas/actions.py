@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ibox_sim import state
+from ibox_sim import transitions
 from ibox_sim.context import Ctx, check_keys, get_int, get_str, require_dict
 from ibox_sim.errors import ApiError, invalid_state, invalid_value
 from ibox_sim.model import Replica
@@ -76,7 +76,7 @@ def sync(ctx: Ctx, replica: Replica) -> Replica:
     require_initialized(view_of(ctx, replica), "sync")
     if not session.running:
         raise invalid_state("LINK_DISCONNECTED", "cannot sync: replication is not running")
-    state.sync_now(session, ctx.now, ctx.cfg)
+    transitions.sync_now(session, ctx.now, ctx.cfg)
     return replica
 
 
@@ -106,7 +106,7 @@ def change_type(ctx: Ctx, replica: Replica, new_type: ReplicationType, body: Any
             )
         interval = effective_interval
     require_connected(ctx, replica, f"change the type to {new_type}")
-    state.change_type(session, ctx.now, ctx.cfg, new_type, rpo, interval)
+    transitions.change_type(session, ctx.now, ctx.cfg, new_type, rpo, interval)
     touch(ctx, replica)
     return replica
 
@@ -187,7 +187,7 @@ def update(ctx: Ctx, replica: Replica, body: Any) -> Replica:
     suffix = get_str(data, "remote_snapshot_suffix")
     # -- valid: apply
     if rpo is not None or interval is not None:
-        state.set_schedule(session, ctx.now, ctx.cfg, rpo, interval)
+        transitions.set_schedule(session, ctx.now, ctx.cfg, rpo, interval)
     if "description" in data:
         replica.description = description
     if "remote_snapshot_suffix" in data:
@@ -203,10 +203,10 @@ def update(ctx: Ctx, replica: Replica, body: Any) -> Replica:
 
 
 def complete_initialization(ctx: Ctx, replica: Replica) -> Replica:
-    state.complete_initialization(session_of(ctx.world, replica), ctx.now, ctx.cfg)
+    transitions.complete_initialization(session_of(ctx.world, replica), ctx.now, ctx.cfg)
     return replica
 
 
 def set_jobs_paused(ctx: Ctx, replica: Replica, paused: bool) -> Replica:
-    state.set_jobs_paused(session_of(ctx.world, replica), ctx.now, ctx.cfg, paused)
+    transitions.set_jobs_paused(session_of(ctx.world, replica), ctx.now, ctx.cfg, paused)
     return replica

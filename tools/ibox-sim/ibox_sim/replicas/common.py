@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ibox_sim import state
+from ibox_sim import state, transitions
 from ibox_sim.context import Ctx
 from ibox_sim.errors import invalid_state, not_found
 from ibox_sim.model import Link, Replica, System, World
@@ -84,7 +84,7 @@ def refresh_session(world: World, session: ReplicationSession, now: float) -> No
     note_stop_reason(session, now, world.config, reason)
     running = reason is None and not (session.user_suspended or session.auto_suspended)
     running = running and session.pending_since is None
-    state.set_running(session, now, world.config, running)
+    transitions.set_running(session, now, world.config, running)
 
 
 def refresh_link(ctx: Ctx, link: Link) -> None:
