@@ -75,6 +75,7 @@ def test_initializations_beyond_the_limit_wait_pending_and_start_when_a_slot_fre
         True,
         0,
     )
+    assert (shown["sync_state"], shown["pending_job_count"]) == ("INITIALIZING_PENDING", 1)
     assert arrays.replica(second["id"])["job_state"] == "INITIALIZING"
     arrays.clock.advance(13)  # t=15: the first two finished at t=10, the third started then
     shown = arrays.replica(third["id"])

@@ -227,7 +227,7 @@ def _initializing(s: ReplicationSession, now: float, cfg: SimConfig, is_async: b
     return SessionView(
         initialized=False,
         initialized_at=None,
-        sync_state="INITIALIZING",
+        sync_state="INITIALIZING_PENDING" if s.pending_since is not None else "INITIALIZING",
         progress=progress,
         job=job,
         last_synchronized=None,
