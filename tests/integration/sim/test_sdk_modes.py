@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import httpx
@@ -10,7 +12,7 @@ from infinisdk import InfiniBox
 from infinisdk.core.exceptions import APICommandFailed
 
 from ibox_sim.server import SimulatorServer
-from tests.integration.sim.conftest import INITIAL_SYNC_SECONDS, admin, advance
+from tests.integration.sim.conftest import AUTH, INITIAL_SYNC_SECONDS, admin, advance
 
 MODES: dict[str, dict[str, Any]] = {
     "default": {},
@@ -203,3 +205,14 @@ def test_a_long_link_outage_as_the_sdk_sees_it(
     replica.resume()
     assert replica.is_active()
     assert not replica.is_stalled()
+
+
+async def test_requests_wait_out_their_latency_concurrently(server: SimulatorServer) -> None:
+    admin(server, "PUT", "/_sim/latency", {"reads": 300})
+    admin(server, "POST", "/_sim/stats/reset")
+    started = time.monotonic()
+    async with httpx.AsyncClient(base_url=server.url("ibox-1"), auth=AUTH, timeout=10) as client:
+        answers = await asyncio.gather(*(client.get("/api/rest/pools") for _ in range(10)))
+    assert [a.status_code for a in answers] == [200] * 10
+    assert time.monotonic() - started < 2.0  # one after the other would take 3 s
+    assert admin(server, "GET", "/_sim/stats")["by_system"]["ibox-1"]["in_flight_high_water"] == 10
