@@ -88,7 +88,13 @@ def test_a_completed_initialization_frees_its_slot_at_once() -> None:
     first = arrays.replicate(arrays.volume("a")["id"])
     second = arrays.replicate(arrays.volume("b")["id"])
     assert arrays.replica(second["id"])["job_state"] == "PENDING"
+    third = arrays.replicate(arrays.volume("c")["id"])
     arrays.initialized(first["id"])
+    assert arrays.replica(second["id"])["job_state"] == "INITIALIZING"
+    assert arrays.replica(third["id"])["job_state"] == "PENDING"
+    arrays.initialized(third["id"])  # completing a waiting one skips the queue
+    shown = arrays.replica(third["id"])
+    assert (shown["is_initial"], shown["state"], shown["sync_state"]) == (False, "ACTIVE", "SYNCHRONIZED")
     assert arrays.replica(second["id"])["job_state"] == "INITIALIZING"
 
 

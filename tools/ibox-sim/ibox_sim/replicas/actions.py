@@ -203,7 +203,13 @@ def update(ctx: Ctx, replica: Replica, body: Any) -> Replica:
 
 
 def complete_initialization(ctx: Ctx, replica: Replica) -> Replica:
-    transitions.complete_initialization(session_of(ctx.world, replica), ctx.now, ctx.cfg)
+    """End INITIALIZING now; a replica still waiting for a slot starts (and ends) at once."""
+    session = session_of(ctx.world, replica)
+    if session.pending_since is not None:
+        session.pending_since = None
+        ctx.world.pending = [i for i in ctx.world.pending if i != session.id]
+        refresh_session(ctx.world, session, ctx.now)
+    transitions.complete_initialization(session, ctx.now, ctx.cfg)
     return replica
 
 
