@@ -137,3 +137,21 @@ async def test_a_failing_handler_answers_500_and_keeps_serving(monkeypatch: pyte
     assert (status, body["error"]["code"]) == (500, "INTERNAL_ERROR")
     monkeypatch.undo()
     assert (await _call(app, "GET", "/api/rest/_features"))[0] == 200
+
+
+def test_the_latency_profile_delays_api_requests_by_class() -> None:
+    sim, app = _app()
+    sim.update_config({"latency": {"reads": 20, "creates": 150, "actions": 150, "deletes": 100}})
+    delays = {
+        (method, path): app.profile_delay(method, path)
+        for method, path in (
+            ("GET", "/api/rest/replicas"),
+            ("POST", "/api/rest/replicas"),
+            ("POST", "/api/rest/replicas/7/resume"),
+            ("DELETE", "/api/rest/replicas/7"),
+            ("GET", "/_sim/stats"),
+        )
+    }
+    assert list(delays.values()) == [0.02, 0.15, 0.15, 0.1, 0.0]
+    sim.update_config({"latency": {}})
+    assert app.profile_delay("POST", "/api/rest/replicas") == 0.0

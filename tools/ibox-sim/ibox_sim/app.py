@@ -121,7 +121,7 @@ class SystemApp:
         try:
             request = await _parse(scope, receive, method, path, query)
             entities = _create_entities(request)
-            await asyncio.sleep(self._profile_delay(method, path))
+            await asyncio.sleep(self.profile_delay(method, path))
             decision: Decision = sim.faults.decide(system, path, method)
             reply = self._answer(request, method, path) if decision.after else None
             if decision.latency_seconds > 0:
@@ -152,7 +152,7 @@ class SystemApp:
                 entities=entities,
             )
 
-    def _profile_delay(self, method: str, path: str) -> float:
+    def profile_delay(self, method: str, path: str) -> float:
         """The latency profile's delay for this request's endpoint class, in seconds."""
         latency = self.sim.world.config.latency
         if path.startswith(API_PREFIX + "/") and latency != _NO_LATENCY:
