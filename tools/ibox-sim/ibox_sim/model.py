@@ -2,7 +2,8 @@
 
 Plain pydantic models, so the whole world saves to and loads from the state file as
 JSON. Values that follow from others (``rmr_source``, ``has_children``, counts, names of
-related objects, replica state) are not stored; :mod:`ibox_sim.render` derives them.
+related objects, replica state) are not stored; :mod:`ibox_sim.render` and
+:mod:`ibox_sim.replicas.render` derive them.
 Times are seconds since the epoch on the simulator clock; the API shows milliseconds.
 """
 
