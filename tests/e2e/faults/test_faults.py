@@ -122,7 +122,8 @@ def world(cluster: Cluster, crds: list[str], operator_process: OperatorProcess) 
     cluster.credentials_secret(namespace, "creds")
     if operator_process.process is None:
         operator_process.start()
-    with run_simulator(2, initial_sync_seconds=1) as simulator:
+    # Link-down must show AUTO_SUSPENDED at once here (the CLI default waits 24 h, as real arrays do).
+    with run_simulator(2, initial_sync_seconds=1, auto_suspend_after_seconds=0) as simulator:
         objects = Objects(cluster, namespace)
         prefix = uuid.uuid4().hex[:6]
         world = World(

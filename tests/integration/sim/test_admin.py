@@ -149,10 +149,11 @@ def test_link_down_and_up(http: httpx.Client, server: SimulatorServer) -> None:
     changed = admin(server, "PUT", "/_sim/links/ibox-1/to-ibox-2", {"state": "DOWN"})
     assert changed["state"] == "DOWN"
     down = _get(http, replica["id"])
-    assert (down["state"], down["state_reason"], down["sync_state"]) == (
-        "AUTO_SUSPENDED",
+    assert (down["state"], down["state_reason"], down["sync_state"], down["job_state"]) == (
+        "ACTIVE",  # the array keeps retrying for auto_suspend_after_seconds (24 h)
         "LINK_DOWN",
         "OUT_OF_SYNC",
+        "STALLED",
     )
     links = http.get("/api/rest/links").json()["result"]
     assert links[0]["link_state"] == "DOWN"
@@ -165,6 +166,29 @@ def test_link_down_and_up(http: httpx.Client, server: SimulatorServer) -> None:
     up = _get(http, replica["id"])
     assert up["state"] == "ACTIVE"
     assert up["sync_state"] == "SYNC_IN_PROGRESS"  # catching up at once
+
+
+def test_a_long_link_outage_auto_suspends_until_resumed(http: httpx.Client, server: SimulatorServer) -> None:
+    replica = _replica(http, server)
+    advance(server, INITIAL_SYNC_SECONDS + 1)
+    admin(server, "PUT", "/_sim/links/ibox-1/to-ibox-2", {"state": "DOWN"})
+    advance(server, 24 * 3600 - 1)
+    assert _get(http, replica["id"])["state"] == "ACTIVE"
+    advance(server, 1)
+    assert (_get(http, replica["id"])["state"], _get(http, replica["id"])["state_reason"]) == (
+        "AUTO_SUSPENDED",
+        "LINK_DOWN",
+    )
+    refused = http.post(f"/api/rest/replicas/{replica['id']}/resume")
+    assert refused.json()["error"]["code"] == "LINK_DISCONNECTED"
+    admin(server, "PUT", "/_sim/links/ibox-1/to-ibox-2", {"state": "UP"})
+    advance(server, 60)
+    assert _get(http, replica["id"])["state"] == "AUTO_SUSPENDED"  # no auto-resume
+    assert http.post(f"/api/rest/replicas/{replica['id']}/resume").status_code == 200
+    assert (_get(http, replica["id"])["state"], _get(http, replica["id"])["sync_state"]) == (
+        "ACTIVE",
+        "SYNC_IN_PROGRESS",
+    )
 
 
 def test_clock_advance_and_complete_initialization(http: httpx.Client, server: SimulatorServer) -> None:
@@ -197,6 +221,12 @@ def test_config_changes_existing_replicas(http: httpx.Client, server: SimulatorS
         "job_seconds": 2,
         "session_ttl_seconds": 3600,
         "sync_filesystems": True,
+        "auto_suspend_after_seconds": 86400,
+        "max_concurrent_inits": None,
+        "null_optional_fields": False,
+        "allow_duplicate_replicas": False,
+        "require_remote_auth": False,
+        "latency": {"reads": 0, "creates": 0, "actions": 0, "deletes": 0},
     }
     assert admin(server, "GET", "/_sim/config") == config
     advance(server, 50)

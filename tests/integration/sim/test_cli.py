@@ -66,12 +66,12 @@ def test_ready_line_ports_and_links() -> None:
 
 def test_state_file_survives_a_restart(tmp_path: Path) -> None:
     state = tmp_path / "state" / "ibox.json"
-    with run_simulator(systems=2, state_file=state) as sim:
+    with run_simulator(systems=2, state_file=state, auto_suspend_after_seconds=0) as sim:
         replica_id, remote_id = _replicate(sim)
         sim.admin("PUT", "/_sim/links/ibox-1/to-ibox-2", {"state": "DOWN"})
     assert state.exists()
 
-    with run_simulator(systems=2, state_file=state) as sim:
+    with run_simulator(systems=2, state_file=state, auto_suspend_after_seconds=0) as sim:
         with httpx.Client(base_url=sim.url("ibox-1"), auth=AUTH, timeout=10) as one:
             replica = one.get(f"/api/rest/replicas/{replica_id}").json()["result"]
             assert (replica["description"], replica["role"]) == ("owned-by-test", "SOURCE")
@@ -85,7 +85,10 @@ def test_state_file_survives_a_restart(tmp_path: Path) -> None:
             assert (remote["role"], remote["remote_replica_id"]) == ("TARGET", replica_id)
         sim.admin("PUT", "/_sim/links/ibox-1/to-ibox-2", {"state": "UP"})
         with httpx.Client(base_url=sim.url("ibox-1"), auth=AUTH, timeout=10) as one:
-            assert one.get(f"/api/rest/replicas/{replica_id}").json()["result"]["state"] == "ACTIVE"
+            path = f"/api/rest/replicas/{replica_id}"
+            assert one.get(path).json()["result"]["state"] == "AUTO_SUSPENDED"  # until resumed
+            assert one.post(path + "/resume").status_code == 200
+            assert one.get(path).json()["result"]["state"] == "ACTIVE"
 
 
 def test_state_file_with_other_system_count_is_refused(tmp_path: Path) -> None:
@@ -183,3 +186,20 @@ def test_stop_process_is_idempotent() -> None:
     with run_simulator(systems=1) as sim:
         assert stop_process(sim.process) == 0
         assert stop_process(sim.process) == 0
+
+
+def test_fidelity_options_reach_the_config() -> None:
+    flags = ["--require-remote-auth", "--null-optional-fields", "--latency-deletes-ms", "7"]
+    with run_simulator(
+        systems=2, latency_profile="realistic", allow_duplicate_replicas=True, extra_args=flags
+    ) as sim:
+        config = sim.admin("GET", "/_sim/config")
+        assert config["latency"] == {"reads": 20, "creates": 150, "actions": 150, "deletes": 7}
+        assert config["max_concurrent_inits"] == 8  # the realistic profile's limit
+        assert config["auto_suspend_after_seconds"] == 24 * 3600
+        assert (config["require_remote_auth"], config["null_optional_fields"]) == (True, True)
+        assert config["allow_duplicate_replicas"] is True
+    with run_simulator(systems=2, max_concurrent_inits=0, auto_suspend_after_seconds=5) as sim:
+        config = sim.admin("GET", "/_sim/config")
+        assert (config["max_concurrent_inits"], config["auto_suspend_after_seconds"]) == (None, 5)
+        assert config["latency"]["creates"] == 0

@@ -77,6 +77,22 @@ async def test_api_requests_are_counted_and_logged() -> None:
         "ibox-1",
     )
     assert sim.stats.snapshot(["ibox-1"])["by_system"]["ibox-1"]["requests_total"] == 1
+    assert (entry["error_code"], entry["entities"]) == ("UNAUTHORIZED", [])
+
+
+async def test_replica_creates_log_the_entities_they_name() -> None:
+    sim, app = _app()
+    pairs = b'{"entity_pairs": [{"local_entity_id": 6}, {"local_entity_id": 5}], "link_id": 1}'
+    await _call(app, "POST", "/api/rest/replicas", body=pairs)
+    await _call(
+        app,
+        "POST",
+        "/api/rest/replicas",
+        body=b'{"local_cg_id": 9, "entity_pairs": [{"local_entity_id": 5}]}',
+    )
+    await _call(app, "POST", "/api/rest/replicas", body=b"[1]")
+    assert [entry["entities"] for entry in sim.log.since()] == [[5, 6], [9], []]
+    assert [(e["entity_id"], e["posts"]) for e in sim.log.replica_creates()] == [(5, 1), (6, 1), (9, 1)]
 
 
 async def test_injected_error_answers_with_the_envelope() -> None:
@@ -121,3 +137,21 @@ async def test_a_failing_handler_answers_500_and_keeps_serving(monkeypatch: pyte
     assert (status, body["error"]["code"]) == (500, "INTERNAL_ERROR")
     monkeypatch.undo()
     assert (await _call(app, "GET", "/api/rest/_features"))[0] == 200
+
+
+def test_the_latency_profile_delays_api_requests_by_class() -> None:
+    sim, app = _app()
+    sim.update_config({"latency": {"reads": 20, "creates": 150, "actions": 150, "deletes": 100}})
+    delays = {
+        (method, path): app.profile_delay(method, path)
+        for method, path in (
+            ("GET", "/api/rest/replicas"),
+            ("POST", "/api/rest/replicas"),
+            ("POST", "/api/rest/replicas/7/resume"),
+            ("DELETE", "/api/rest/replicas/7"),
+            ("GET", "/_sim/stats"),
+        )
+    }
+    assert list(delays.values()) == [0.02, 0.15, 0.15, 0.1, 0.0]
+    sim.update_config({"latency": {}})
+    assert app.profile_delay("POST", "/api/rest/replicas") == 0.0

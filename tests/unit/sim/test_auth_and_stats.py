@@ -100,3 +100,46 @@ def test_request_log_is_numbered_and_bounded() -> None:
     assert [e["seq"] for e in log.since(4)] == [5]
     assert log.clear() == 3
     assert log.since() == []
+
+
+@pytest.mark.parametrize(
+    ("header", "valid"),
+    [
+        (_basic("admin", "s3cret"), True),  # one peer, before 8.4
+        ("Basic 10.0.0.1=" + _basic("x", "y")[6:] + ";10.0.0.2=" + _basic("admin", "s3cret")[6:], True),
+        (_basic("admin", "wrong"), False),
+        ("Bearer " + _basic("admin", "s3cret")[6:], False),
+        ("Basic not-base64!", False),
+        ("Basic ", False),
+    ],
+)
+def test_remote_authorization_forms(auth: Authenticator, header: str, valid: bool) -> None:
+    assert auth.remote_credentials_valid(header) is valid
+
+
+def test_replica_creates_are_counted_per_entity() -> None:
+    log = RequestLog()
+    common = {"query": "", "started": 0.0, "duration_ms": 1.0}
+    log.add(system="ibox-1", method="POST", path="/api/rest/replicas", status=200, entities=[7], **common)
+    log.add(
+        system="ibox-1",
+        method="POST",
+        path="/api/rest/replicas",
+        status=409,
+        error_code="ENTITY_ALREADY_REPLICATED",
+        entities=[7],
+        **common,
+    )
+    log.add(system="ibox-2", method="POST", path="/api/rest/replicas", status=200, entities=[7, 8], **common)
+    log.add(system="ibox-1", method="GET", path="/api/rest/replicas", status=200, **common)
+    assert log.replica_creates() == [
+        {
+            "system": "ibox-1",
+            "entity_id": 7,
+            "posts": 2,
+            "statuses": {"200": 1, "409": 1},
+            "codes": {"ENTITY_ALREADY_REPLICATED": 1},
+        },
+        {"system": "ibox-2", "entity_id": 7, "posts": 1, "statuses": {"200": 1}, "codes": {}},
+        {"system": "ibox-2", "entity_id": 8, "posts": 1, "statuses": {"200": 1}, "codes": {}},
+    ]

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from ibox_sim import state
+from ibox_sim import state, transitions
 from ibox_sim.config import SimConfig
 from ibox_sim.state import ReplicationSession, evaluate
 
@@ -18,7 +18,7 @@ def _session(
     kind: state.ReplicationType = "ASYNC", rpo_ms: int = 30_000, interval_ms: int = 10_000
 ) -> ReplicationSession:
     s = ReplicationSession(id=1, replication_type=kind, rpo_ms=rpo_ms, interval_ms=interval_ms, created_at=T0)
-    state.set_running(s, T0, CFG, True)
+    transitions.set_running(s, T0, CFG, True)
     return s
 
 
@@ -63,13 +63,13 @@ def test_async_jobs_follow_the_interval() -> None:
 
 def test_rpo_lag_while_suspended() -> None:
     s = _session()
-    state.set_running(s, T0 + 12, CFG, False)  # suspended after the initial sync
+    transitions.set_running(s, T0 + 12, CFG, False)  # suspended after the initial sync
     stopped = evaluate(s, T0 + 20, CFG)
     assert (stopped.sync_state, stopped.rpo_state) == ("OUT_OF_SYNC", "OK")
     assert stopped.last_synchronized == T0 + 10
     assert evaluate(s, T0 + 40, CFG).rpo_state == "OK"  # exactly rpo_value behind
     assert evaluate(s, T0 + 40.5, CFG).rpo_state == "LAGGING"
-    state.set_running(s, T0 + 50, CFG, True)
+    transitions.set_running(s, T0 + 50, CFG, True)
     resumed = evaluate(s, T0 + 50.5, CFG)
     assert resumed.sync_state == "SYNC_IN_PROGRESS"  # catches up at once
     assert evaluate(s, T0 + 52, CFG).rpo_state == "OK"
@@ -77,19 +77,19 @@ def test_rpo_lag_while_suspended() -> None:
 
 def test_suspended_time_does_not_count_towards_initialization() -> None:
     s = _session()
-    state.set_running(s, T0 + 4, CFG, False)
+    transitions.set_running(s, T0 + 4, CFG, False)
     paused = evaluate(s, T0 + 100, CFG)
     assert (paused.sync_state, paused.progress) == ("INITIALIZING", 40)
     assert paused.job is not None
     assert paused.job.state == "STALLED"
-    state.set_running(s, T0 + 200, CFG, True)
+    transitions.set_running(s, T0 + 200, CFG, True)
     assert evaluate(s, T0 + 205, CFG).progress == 90
     assert evaluate(s, T0 + 206, CFG).initialized
 
 
 def test_config_change_applies_to_running_initialization() -> None:
     s = _session()
-    view = state.materialize(s, T0 + 5, CFG)
+    view = transitions.materialize(s, T0 + 5, CFG)
     assert view.progress == 50
     shorter = SimConfig(initial_sync_seconds=6, job_seconds=2)
     assert evaluate(s, T0 + 5.5, shorter).progress == 91
@@ -98,11 +98,11 @@ def test_config_change_applies_to_running_initialization() -> None:
 
 def test_complete_initialization_now() -> None:
     s = _session()
-    state.complete_initialization(s, T0 + 1, CFG)
+    transitions.complete_initialization(s, T0 + 1, CFG)
     view = evaluate(s, T0 + 1, CFG)
     assert (view.sync_state, view.initialized_at, view.last_synchronized) == ("SYNCHRONIZED", T0 + 1, T0 + 1)
     assert view.next_job_start_time == T0 + 11
-    state.complete_initialization(s, T0 + 2, CFG)  # no effect the second time
+    transitions.complete_initialization(s, T0 + 2, CFG)  # no effect the second time
     assert evaluate(s, T0 + 2, CFG).initialized_at == T0 + 1
 
 
@@ -111,21 +111,21 @@ def test_sync_type_is_synchronized_to_the_second() -> None:
     view = evaluate(s, T0 + 12.7, CFG)
     assert (view.sync_state, view.rpo_state, view.job) == ("SYNCHRONIZED", None, None)
     assert view.last_synchronized == math.floor(T0 + 12.7)
-    state.set_running(s, T0 + 13, CFG, False)
+    transitions.set_running(s, T0 + 13, CFG, False)
     assert evaluate(s, T0 + 20, CFG).sync_state == "OUT_OF_SYNC"
     assert evaluate(s, T0 + 20, CFG).last_synchronized == T0 + 13
-    state.set_running(s, T0 + 30, CFG, True)
+    transitions.set_running(s, T0 + 30, CFG, True)
     assert evaluate(s, T0 + 31, CFG).sync_state == "SYNC_IN_PROGRESS"
     assert evaluate(s, T0 + 32, CFG).sync_state == "SYNCHRONIZED"
 
 
 def test_change_type_both_ways() -> None:
     s = _session()
-    state.change_type(s, T0 + 15, CFG, "SYNC")
+    transitions.change_type(s, T0 + 15, CFG, "SYNC")
     assert s.replication_type == "SYNC"
     assert evaluate(s, T0 + 16, CFG).sync_state == "SYNC_IN_PROGRESS"
     assert evaluate(s, T0 + 17, CFG).sync_state == "SYNCHRONIZED"
-    state.change_type(s, T0 + 20, CFG, "ASYNC", rpo_ms=60_000, interval_ms=5_000)
+    transitions.change_type(s, T0 + 20, CFG, "ASYNC", rpo_ms=60_000, interval_ms=5_000)
     view = evaluate(s, T0 + 21, CFG)
     assert (s.rpo_ms, s.interval_ms) == (60_000, 5_000)
     assert (view.sync_state, view.last_synchronized, view.next_job_start_time) == (
@@ -137,27 +137,27 @@ def test_change_type_both_ways() -> None:
 
 def test_sync_now_starts_a_job() -> None:
     s = _session()
-    state.sync_now(s, T0 + 13, CFG)
+    transitions.sync_now(s, T0 + 13, CFG)
     view = evaluate(s, T0 + 14, CFG)
     assert (view.sync_state, view.job_start) == ("SYNC_IN_PROGRESS", T0 + 13)
-    state.sync_now(s, T0 + 14, CFG)  # a job runs: nothing new
+    transitions.sync_now(s, T0 + 14, CFG)  # a job runs: nothing new
     assert evaluate(s, T0 + 14, CFG).job_start == T0 + 13
     assert evaluate(s, T0 + 15, CFG).last_synchronized == T0 + 15
 
 
 def test_paused_jobs() -> None:
     s = _session()
-    state.set_jobs_paused(s, T0 + 11, CFG, True)
+    transitions.set_jobs_paused(s, T0 + 11, CFG, True)
     stale = evaluate(s, T0 + 100, CFG)
     assert (stale.sync_state, stale.job, stale.rpo_state) == ("SYNCHRONIZED", None, "LAGGING")
-    state.set_jobs_paused(s, T0 + 100, CFG, False)
+    transitions.set_jobs_paused(s, T0 + 100, CFG, False)
     assert evaluate(s, T0 + 101, CFG).in_job
     assert evaluate(s, T0 + 102, CFG).rpo_state == "OK"
 
 
 def test_schedule_change_applies_to_the_next_job() -> None:
     s = _session()
-    state.set_schedule(s, T0 + 21, CFG, rpo_ms=None, interval_ms=30_000)  # during the job at +20
+    transitions.set_schedule(s, T0 + 21, CFG, rpo_ms=None, interval_ms=30_000)  # during the job at +20
     assert evaluate(s, T0 + 21.5, CFG).in_job
     view = evaluate(s, T0 + 23, CFG)
     assert view.last_synchronized == T0 + 22

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, Router
 
+from ibox_sim.config import LATENCY_PROFILES
 from ibox_sim.errors import ApiError, error_body
 from ibox_sim.faults import FaultSpec
 from ibox_sim.simulator import Simulator
@@ -61,151 +62,206 @@ def _model(model: type[M], data: Any) -> M:
         raise ApiError(400, "INVALID_VALUE", str(error)) from None
 
 
-def create_admin_app(sim: Simulator, systems_info: Callable[[], list[dict[str, Any]]]) -> Router:
-    """The admin router for ``sim``; ``systems_info`` gives the ready-line system list."""
+class _Latency(BaseModel):
+    """``PUT /_sim/latency``: a named profile, then per-class overrides (ms)."""
 
-    def endpoint(handler: Endpoint) -> Callable[[Request], Awaitable[Response]]:
-        async def wrapped(request: Request) -> Response:
-            try:
-                result = await handler(request)
-            except ApiError as error:
-                return _json(error.status, error.body())
-            return result if isinstance(result, Response) else _json(200, result)
+    model_config = ConfigDict(extra="forbid")
+    profile: str | None = Field(default=None, pattern="^(none|realistic)$")
+    reads: float | None = Field(default=None, ge=0, le=600_000)
+    creates: float | None = Field(default=None, ge=0, le=600_000)
+    actions: float | None = Field(default=None, ge=0, le=600_000)
+    deletes: float | None = Field(default=None, ge=0, le=600_000)
 
-        return wrapped
 
-    async def requests_log(request: Request) -> Any:
+def _replica_ref(request: Request) -> tuple[str, int]:
+    raw = request.path_params["id"]
+    if not raw.isdigit():
+        raise ApiError(400, "INVALID_VALUE", "a replica id is an integer")
+    return request.path_params["system"], int(raw)
+
+
+class _Admin:
+    """The admin endpoints; each takes the request and returns the JSON answer."""
+
+    def __init__(self, sim: Simulator, systems_info: Callable[[], list[dict[str, Any]]]) -> None:
+        self.sim = sim
+        self.systems = lambda request: _ready(systems_info())
+
+    async def requests_log(self, request: Request) -> Any:
         since = request.query_params.get("since", "0")
         if not since.isdigit():
             raise ApiError(400, "INVALID_VALUE", "since is a sequence number")
-        with sim.lock:
-            return sim.log.since(int(since))
+        with self.sim.lock:
+            return self.sim.log.since(int(since))
 
-    async def clear_requests(request: Request) -> Any:
-        with sim.lock:
-            return {"cleared": sim.log.clear()}
+    async def clear_requests(self, request: Request) -> Any:
+        with self.sim.lock:
+            return {"cleared": self.sim.log.clear()}
 
-    async def stats(request: Request) -> Any:
-        with sim.lock:
-            return sim.stats.snapshot(sim.system_names)
+    async def replica_creates(self, request: Request) -> Any:
+        with self.sim.lock:
+            return self.sim.log.replica_creates()
 
-    async def reset_stats(request: Request) -> Any:
-        with sim.lock:
-            sim.stats.reset()
-            return sim.stats.snapshot(sim.system_names)
+    async def stats(self, request: Request) -> Any:
+        with self.sim.lock:
+            return self.sim.stats.snapshot(self.sim.system_names)
 
-    async def get_faults(request: Request) -> Any:
-        spec = sim.faults.spec
+    async def reset_stats(self, request: Request) -> Any:
+        with self.sim.lock:
+            self.sim.stats.reset()
+            return self.sim.stats.snapshot(self.sim.system_names)
+
+    async def get_faults(self, request: Request) -> Any:
+        spec = self.sim.faults.spec
         return spec.model_dump() if spec else None
 
-    async def put_faults(request: Request) -> Any:
+    async def put_faults(self, request: Request) -> Any:
         spec = _model(FaultSpec, await _body(request))
-        unknown = [s for s in spec.systems or [] if s not in sim.system_names]
+        unknown = [s for s in spec.systems or [] if s not in self.sim.system_names]
         if unknown:
             raise ApiError(404, "SYSTEM_NOT_FOUND", f"unknown systems {unknown}")
-        with sim.lock:
-            sim.faults.set(spec)
+        with self.sim.lock:
+            self.sim.faults.set(spec)
         return spec.model_dump()
 
-    async def clear_faults(request: Request) -> Any:
-        with sim.lock:
-            sim.faults.clear()
+    async def clear_faults(self, request: Request) -> Any:
+        with self.sim.lock:
+            self.sim.faults.clear()
         return {"cleared": True}
 
-    async def put_link(request: Request) -> Any:
+    async def put_link(self, request: Request) -> Any:
         body = _model(_LinkState, await _body(request))
-        with sim.lock:
-            return sim.set_link_state(
+        with self.sim.lock:
+            return self.sim.set_link_state(
                 request.path_params["system"], request.path_params["link"], body.state.upper() == "UP"
             )
 
-    async def get_clock(request: Request) -> Any:
-        return {"now": sim.clock.now()}
+    async def get_clock(self, request: Request) -> Any:
+        return {"now": self.sim.clock.now()}
 
-    async def advance(request: Request) -> Any:
+    async def advance(self, request: Request) -> Any:
         body = _model(_Advance, await _body(request))
-        with sim.lock:
-            return {"now": sim.advance(body.seconds)}
+        with self.sim.lock:
+            return {"now": self.sim.advance(body.seconds)}
 
-    async def get_config(request: Request) -> Any:
-        return sim.world.config.model_dump()
+    async def get_config(self, request: Request) -> Any:
+        return self.sim.world.config.model_dump()
 
-    async def put_config(request: Request) -> Any:
+    async def put_config(self, request: Request) -> Any:
         body = await _body(request)
         if not isinstance(body, dict):
             raise ApiError(400, "BAD_REQUEST", "the body is a JSON object")
-        with sim.lock:
+        with self.sim.lock:
             try:
-                return sim.update_config(body).model_dump()
+                return self.sim.update_config(body).model_dump()
             except ValidationError as error:
                 raise ApiError(400, "INVALID_VALUE", str(error)) from None
 
-    def _replica_ref(request: Request) -> tuple[str, int]:
-        raw = request.path_params["id"]
-        if not raw.isdigit():
-            raise ApiError(400, "INVALID_VALUE", "a replica id is an integer")
-        return request.path_params["system"], int(raw)
+    async def get_latency(self, request: Request) -> Any:
+        return self.sim.world.config.latency.model_dump()
 
-    async def complete_init(request: Request) -> Any:
+    async def put_latency(self, request: Request) -> Any:
+        body = _model(_Latency, await _body(request))
+        with self.sim.lock:
+            base = self.sim.world.config.latency
+            if body.profile is not None:
+                base = LATENCY_PROFILES[body.profile]
+            overrides = body.model_dump(exclude={"profile"}, exclude_none=True)
+            latency = base.model_copy(update=overrides)
+            return self.sim.update_config({"latency": latency.model_dump()}).latency.model_dump()
+
+    async def complete_init(self, request: Request) -> Any:
         system, replica_id = _replica_ref(request)
-        with sim.lock:
-            sim.complete_initialization(system, replica_id)
+        with self.sim.lock:
+            self.sim.complete_initialization(system, replica_id)
             return {"system": system, "id": replica_id, "initialized": True}
 
-    async def jobs(request: Request) -> Any:
+    async def jobs(self, request: Request) -> Any:
         system, replica_id = _replica_ref(request)
         body = _model(_Jobs, await _body(request))
-        with sim.lock:
-            sim.set_jobs_paused(system, replica_id, body.paused)
+        with self.sim.lock:
+            self.sim.set_jobs_paused(system, replica_id, body.paused)
         return {"system": system, "id": replica_id, "paused": body.paused}
 
-    async def expire_sessions(request: Request) -> Any:
-        with sim.lock:
-            return {"expired": sim.auth.expire_all()}
+    async def put_fields(self, request: Request) -> Any:
+        system, replica_id = _replica_ref(request)
+        body = await _body(request)
+        if not isinstance(body, dict):
+            raise ApiError(400, "BAD_REQUEST", "the body is a JSON object of field: value")
+        with self.sim.lock:
+            return self.sim.override_fields(system, replica_id, body)
 
-    async def reset(request: Request) -> Any:
-        with sim.lock:
-            sim.reset()
+    async def clear_fields(self, request: Request) -> Any:
+        system, replica_id = _replica_ref(request)
+        with self.sim.lock:
+            return self.sim.override_fields(system, replica_id, None)
+
+    async def expire_sessions(self, request: Request) -> Any:
+        with self.sim.lock:
+            return {"expired": self.sim.auth.expire_all()}
+
+    async def reset(self, request: Request) -> Any:
+        with self.sim.lock:
+            self.sim.reset()
         return {"reset": True}
 
-    async def systems(request: Request) -> Any:
-        return systems_info()
 
-    routes = [
-        ("/_sim/requests", requests_log, "GET"),
-        ("/_sim/requests", clear_requests, "DELETE"),
-        ("/_sim/stats", stats, "GET"),
-        ("/_sim/stats/reset", reset_stats, "POST"),
-        ("/_sim/faults", get_faults, "GET"),
-        ("/_sim/faults", put_faults, "PUT"),
-        ("/_sim/faults", clear_faults, "DELETE"),
-        ("/_sim/links/{system}/{link}", put_link, "PUT"),
-        ("/_sim/clock", get_clock, "GET"),
-        ("/_sim/clock/advance", advance, "POST"),
-        ("/_sim/config", get_config, "GET"),
-        ("/_sim/config", put_config, "PUT"),
-        ("/_sim/replicas/{system}/{id}/complete-initialization", complete_init, "POST"),
-        ("/_sim/replicas/{system}/{id}/jobs", jobs, "PUT"),
-        ("/_sim/sessions", expire_sessions, "DELETE"),
-        ("/_sim/reset", reset, "POST"),
-        ("/_sim/systems", systems, "GET"),
-    ]
-    by_path: dict[str, dict[str, Endpoint]] = {}
-    for path, handler, method in routes:
-        by_path.setdefault(path, {})[method] = handler
+async def _ready(value: Any) -> Any:
+    return value
 
-    def dispatcher(handlers: dict[str, Endpoint]) -> Endpoint:
-        async def dispatch(request: Request) -> Any:
-            handler = handlers.get(request.method)
+
+#: (path, method, name of the :class:`_Admin` endpoint)
+ROUTES: list[tuple[str, str, str]] = [
+    ("/_sim/requests", "GET", "requests_log"),
+    ("/_sim/requests", "DELETE", "clear_requests"),
+    ("/_sim/replica-creates", "GET", "replica_creates"),
+    ("/_sim/stats", "GET", "stats"),
+    ("/_sim/stats/reset", "POST", "reset_stats"),
+    ("/_sim/faults", "GET", "get_faults"),
+    ("/_sim/faults", "PUT", "put_faults"),
+    ("/_sim/faults", "DELETE", "clear_faults"),
+    ("/_sim/links/{system}/{link}", "PUT", "put_link"),
+    ("/_sim/clock", "GET", "get_clock"),
+    ("/_sim/clock/advance", "POST", "advance"),
+    ("/_sim/config", "GET", "get_config"),
+    ("/_sim/config", "PUT", "put_config"),
+    ("/_sim/latency", "GET", "get_latency"),
+    ("/_sim/latency", "PUT", "put_latency"),
+    ("/_sim/replicas/{system}/{id}/complete-initialization", "POST", "complete_init"),
+    ("/_sim/replicas/{system}/{id}/jobs", "PUT", "jobs"),
+    ("/_sim/replicas/{system}/{id}/fields", "PUT", "put_fields"),
+    ("/_sim/replicas/{system}/{id}/fields", "DELETE", "clear_fields"),
+    ("/_sim/sessions", "DELETE", "expire_sessions"),
+    ("/_sim/reset", "POST", "reset"),
+    ("/_sim/systems", "GET", "systems"),
+]
+
+
+def _endpoint(handlers: dict[str, Endpoint]) -> Callable[[Request], Awaitable[Response]]:
+    """One path's methods; API-style errors, 405 for a method the path does not serve."""
+
+    async def endpoint(request: Request) -> Response:
+        handler = handlers.get(request.method)
+        try:
             if handler is None:
                 raise ApiError(405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed here")
-            return await handler(request)
+            result = await handler(request)
+        except ApiError as error:
+            return _json(error.status, error.body())
+        return result if isinstance(result, Response) else _json(200, result)
 
-        return dispatch
+    return endpoint
 
+
+def create_admin_app(sim: Simulator, systems_info: Callable[[], list[dict[str, Any]]]) -> Router:
+    """The admin router for ``sim``; ``systems_info`` gives the ready-line system list."""
+    admin = _Admin(sim, systems_info)
+    by_path: dict[str, dict[str, Endpoint]] = {}
+    for path, method, name in ROUTES:
+        by_path.setdefault(path, {})[method] = getattr(admin, name)
     router = Router(
         routes=[
-            Route(path, endpoint(dispatcher(handlers)), methods=["GET", "PUT", "POST", "DELETE"])
+            Route(path, _endpoint(handlers), methods=["GET", "PUT", "POST", "DELETE"])
             for path, handlers in by_path.items()
         ]
     )

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import cookie_parser
 
 from ibox_sim.api import API_PREFIX, ApiRequest, Reply, RestApi
+from ibox_sim.config import Latency
 from ibox_sim.errors import ApiError, error_body
 from ibox_sim.faults import Decision
 from ibox_sim.simulator import Simulator
@@ -31,6 +32,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 log = logging.getLogger(__name__)
+
+_NO_LATENCY = Latency()
 
 #: How long a dropped request waits for the server to notice the closed socket.
 _DROP_GRACE_SECONDS = 5.0
@@ -113,23 +116,26 @@ class SystemApp:
         path: str = scope["path"]
         query = scope.get("query_string", b"").decode("latin-1")
         started, t0 = sim.clock.now(), time.perf_counter()
-        status = 0
+        status, code, entities = 0, None, None
         sim.stats.begin(system)
         try:
+            request = await _parse(scope, receive, method, path, query)
+            entities = _create_entities(request)
+            await asyncio.sleep(self.profile_delay(method, path))
             decision: Decision = sim.faults.decide(system, path, method)
-            reply = await self._answer(scope, receive, method, path, query) if decision.after else None
+            reply = self._answer(request, method, path) if decision.after else None
             if decision.latency_seconds > 0:
                 await asyncio.sleep(decision.latency_seconds)
             if decision.action == "drop":
                 await drop_connection(receive, send)
                 return
             if decision.action == "error" and decision.status is not None:
-                status = decision.status
-                await send_json(send, status, error_body(decision.code or "INTERNAL_ERROR", "injected fault"))
+                status, code = decision.status, decision.code or "INTERNAL_ERROR"
+                await send_json(send, status, error_body(code, "injected fault"))
                 return
             if reply is None:
-                reply = await self._answer(scope, receive, method, path, query)
-            status = reply.status
+                reply = self._answer(request, method, path)
+            status, code = reply.status, reply.error_code
             headers = [(b"set-cookie", self._cookie(k, v)) for k, v in reply.set_cookies.items()]
             await send_payload(send, status, reply.encoded(), headers, version=sim.system(system).version)
         finally:
@@ -142,34 +148,29 @@ class SystemApp:
                 status=status,
                 started=started,
                 duration_ms=(time.perf_counter() - t0) * 1000,
+                error_code=code,
+                entities=entities,
             )
 
-    async def _answer(self, scope: Scope, receive: Receive, method: str, path: str, query: str) -> Reply:
-        if path != API_PREFIX and not path.startswith(API_PREFIX + "/"):
-            return Reply(404, error_body("ROUTE_NOT_FOUND", f"no route for {method} {path}"))
-        raw = await _read_body(receive)
-        try:
-            body = json.loads(raw) if raw.strip() else None
-        except ValueError:
-            return Reply(400, error_body("BAD_REQUEST", "the request body is not valid JSON"))
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        request = ApiRequest(
-            method=method,
-            path=path[len(API_PREFIX) :] or "/",
-            params=parse_qsl(query, keep_blank_values=True),
-            body=body,
-            headers=headers,
-            cookies=cookie_parser(headers.get("cookie", "")),
-        )
+    def profile_delay(self, method: str, path: str) -> float:
+        """The latency profile's delay for this request's endpoint class, in seconds."""
+        latency = self.sim.world.config.latency
+        if path.startswith(API_PREFIX + "/") and latency != _NO_LATENCY:
+            kind = self.api.latency_class(method, path[len(API_PREFIX) :])
+            return float(getattr(latency, kind)) / 1000.0
+        return 0.0
+
+    def _answer(self, request: ApiRequest | Reply, method: str, path: str) -> Reply:
+        if isinstance(request, Reply):  # the request could not be parsed
+            return request
         try:
             with self.sim.lock:
-                reply = self.api.handle(self.system, request)
+                return self.api.handle(self.system, request)
         except ApiError as error:  # raised outside handle's own try, e.g. unknown system
             return Reply(error.status, error.body())
         except Exception:  # a simulator bug: answer like an array would, keep serving
             log.exception("%s %s on %s failed", method, path, self.system)
             return Reply(500, error_body("INTERNAL_ERROR", "the simulator failed; see its log"))
-        return reply
 
     def _cookie(self, name: str, value: str | None) -> bytes:
         secure = "; Secure" if self.secure else ""
@@ -188,3 +189,43 @@ async def _read_body(receive: Receive) -> bytes:
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
+
+
+async def _parse(scope: Scope, receive: Receive, method: str, path: str, query: str) -> ApiRequest | Reply:
+    """The request as the API sees it, or the error reply when it is not an API request or not JSON."""
+    if path != API_PREFIX and not path.startswith(API_PREFIX + "/"):
+        return Reply(404, error_body("ROUTE_NOT_FOUND", f"no route for {method} {path}"))
+    raw = await _read_body(receive)
+    try:
+        body = json.loads(raw) if raw.strip() else None
+    except ValueError:
+        return Reply(400, error_body("BAD_REQUEST", "the request body is not valid JSON"))
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+    return ApiRequest(
+        method=method,
+        path=path[len(API_PREFIX) :] or "/",
+        params=parse_qsl(query, keep_blank_values=True),
+        body=body,
+        headers=headers,
+        cookies=cookie_parser(headers.get("cookie", "")),
+    )
+
+
+def _create_entities(request: ApiRequest | Reply) -> list[int] | None:
+    """The local entities a ``POST /replicas`` names (for counting creates per entity in the log)."""
+    if (
+        not isinstance(request, ApiRequest)
+        or request.method != "POST"
+        or request.path.rstrip("/") != "/replicas"
+    ):
+        return None
+    body = request.body if isinstance(request.body, dict) else {}
+    found = [body.get("local_cg_id"), body.get("local_entity_id")]
+    if body.get("local_cg_id") is None:
+        pairs = body.get("entity_pairs")
+        found += (
+            [p.get("local_entity_id") for p in pairs if isinstance(p, dict)]
+            if isinstance(pairs, list)
+            else []
+        )
+    return sorted({int(i) for i in found if isinstance(i, int) and not isinstance(i, bool)})

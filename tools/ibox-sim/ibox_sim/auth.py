@@ -86,6 +86,26 @@ class Authenticator:
                 raise unauthorized("the session has expired; log in again")
         raise unauthorized()
 
+    def remote_credentials_valid(self, header: str) -> bool:
+        """Whether an ``X-Remote-Authorization`` value carries valid credentials of a peer.
+
+        Forms as infinisdk 289 builds them (``core/api/api.py``): ``Basic <b64>`` (arrays before
+        8.4) or ``Basic <peer>=<b64>;<peer>=<b64>`` (multi-target, 8.4+). Every simulated system
+        has the same user, so any valid pair is a peer's.
+        """
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "basic" or not value.strip():
+            return False
+        for part in value.split(";"):
+            for candidate in (part, part.partition("=")[2]):  # "<b64>" or "<peer>=<b64>"
+                try:
+                    username, password = parse_basic(candidate)
+                except ApiError:
+                    continue
+                if self.credentials_valid(username, password):
+                    return True
+        return False
+
     def expire_all(self) -> int:
         """Forget every session (clients must log in again); returns how many there were."""
         count = len(self._sessions)

@@ -7,10 +7,11 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
-from ibox_sim.config import SimConfig
+from ibox_sim.config import LATENCY_PROFILES, REALISTIC_MAX_CONCURRENT_INITS, SimConfig
 from ibox_sim.server import SimulatorServer
 
 log = logging.getLogger("ibox_sim")
@@ -30,6 +31,25 @@ async def _serve(server: SimulatorServer) -> None:
     finally:
         await server.stop()
         log.info("stopped")
+
+
+def fidelity_config(config: SimConfig, modes: dict[str, Any]) -> SimConfig:
+    """The fidelity modes and the latency profile (with its per-class overrides) folded into ``config``."""
+    profile = LATENCY_PROFILES[modes.pop("latency_profile")]
+    overrides = {
+        kind: modes.pop(f"latency_{kind}_ms")
+        for kind in ("reads", "creates", "actions", "deletes")
+        if modes.get(f"latency_{kind}_ms") is not None
+    }
+    inits = modes.pop("max_concurrent_inits")
+    if inits is None and profile != LATENCY_PROFILES["none"]:
+        inits = REALISTIC_MAX_CONCURRENT_INITS
+    changes = {
+        **{key: value for key, value in modes.items() if not key.startswith("latency_")},
+        "latency": profile.model_copy(update=overrides),
+        "max_concurrent_inits": inits or None,
+    }
+    return config.model_copy(update=changes)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
@@ -78,6 +98,37 @@ async def _serve(server: SimulatorServer) -> None:
 )
 @click.option("--seed", type=int, help="Seed the fault-injection random generator.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="warning")
+@click.option(
+    "--auto-suspend-after",
+    "auto_suspend_after_seconds",
+    type=click.FloatRange(min=0),
+    default=86_400.0,
+    help="Seconds a link may be down before its replicas become AUTO_SUSPENDED (24 h as on real arrays).",
+)
+@click.option(
+    "--max-concurrent-inits",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Initializations per array at once; more wait PENDING (0: no limit; default: none, 8 with "
+    "--latency-profile realistic).",
+)
+@click.option(
+    "--require-remote-auth", is_flag=True, help="Guarded replica calls need X-Remote-Authorization."
+)
+@click.option("--null-optional-fields", is_flag=True, help="Show optional fields as null where an array may.")
+@click.option(
+    "--allow-duplicate-replicas", is_flag=True, help="Accept a second replica of a replicated entity."
+)
+@click.option(
+    "--latency-profile",
+    type=click.Choice(sorted(LATENCY_PROFILES)),
+    default="none",
+    help="Added answer time.",
+)
+@click.option("--latency-reads-ms", type=click.FloatRange(min=0), help="Override the profile for reads.")
+@click.option("--latency-creates-ms", type=click.FloatRange(min=0), help="Override the profile for creates.")
+@click.option("--latency-actions-ms", type=click.FloatRange(min=0), help="Override the profile for actions.")
+@click.option("--latency-deletes-ms", type=click.FloatRange(min=0), help="Override the profile for deletes.")
 def main(
     systems: int,
     base_port: int,
@@ -92,6 +143,7 @@ def main(
     tls_key: Path | None,
     seed: int | None,
     log_level: str,
+    **modes: Any,
 ) -> None:
     """Simulate InfiniBox arrays over the REST API; print one JSON line when ready."""
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
@@ -99,10 +151,13 @@ def main(
         raise click.UsageError("--tls-cert and --tls-key go together")
     if base_port + systems - 1 > 65535:
         raise click.UsageError("--base-port leaves no room for every system")
-    config = SimConfig(
-        initial_sync_seconds=initial_sync_seconds,
-        job_seconds=job_seconds,
-        session_ttl_seconds=session_ttl_seconds,
+    config = fidelity_config(
+        SimConfig(
+            initial_sync_seconds=initial_sync_seconds,
+            job_seconds=job_seconds,
+            session_ttl_seconds=session_ttl_seconds,
+        ),
+        modes,
     )
     try:
         server = SimulatorServer(

@@ -2,7 +2,8 @@
 
 Plain pydantic models, so the whole world saves to and loads from the state file as
 JSON. Values that follow from others (``rmr_source``, ``has_children``, counts, names of
-related objects, replica state) are not stored; :mod:`ibox_sim.render` derives them.
+related objects, replica state) are not stored; :mod:`ibox_sim.render` and
+:mod:`ibox_sim.replicas.render` derive them.
 Times are seconds since the epoch on the simulator clock; the API shows milliseconds.
 """
 
@@ -149,6 +150,8 @@ class Replica(BaseModel):
     snapshots_retention: int | None = None
     remote_snapshot_suffix: str | None = None
     lock_remote_snapshot_retention: int | None = None
+    #: Fields shown instead of the rendered ones (``PUT /_sim/replicas/.../fields``), for odd values.
+    overrides: dict[str, Any] = {}
 
 
 class System(BaseModel):
@@ -187,6 +190,8 @@ class World(BaseModel):
     systems: dict[str, System] = {}
     sessions: dict[int, ReplicationSession] = {}
     next_session_id: int = 1
+    #: Sessions waiting for an initialization slot, oldest first (``max_concurrent_inits``).
+    pending: list[int] = []
     config: SimConfig = Field(default_factory=SimConfig)
 
     def system(self, name: str) -> System:

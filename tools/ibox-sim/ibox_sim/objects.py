@@ -1,4 +1,4 @@
-"""Pools, volumes, filesystems, snapshots, consistency groups, network spaces and links.
+"""Pools, volumes, filesystems, snapshots and consistency groups (CGs: ibox_sim.cgs).
 
 Each function validates everything first and only then changes the model, so a refused
 call leaves nothing half-done. Replication-specific work is delegated to
@@ -10,34 +10,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ibox_sim import replicas
 from ibox_sim.context import (
     Ctx,
     check_keys,
     check_name,
     ensure_unique_name,
-    flag,
     get_bool,
     get_int,
     get_str,
     require_dict,
     require_int,
 )
-from ibox_sim.errors import ApiError, bad_request, conflict, invalid_value, not_found
-from ibox_sim.model import ConsGroup, Dataset, DatasetKind, Link, NetworkSpace, Pool, System
-from ibox_sim.render import field_names
+from ibox_sim.errors import ApiError, conflict, invalid_value, not_found
+from ibox_sim.fields import field_names
+from ibox_sim.model import Dataset, DatasetKind, Pool, System
 from ibox_sim.store import (
-    get_cg,
     get_dataset,
-    get_link,
     get_pool,
-    get_space,
     kind_word,
-    snapshot_group,
     snapshot_of,
-    unique_name,
 )
-from ibox_sim.topology import link_name
 
 # ---------------------------------------------------------------------------------------------- pools
 
@@ -88,7 +80,7 @@ def create_pool(ctx: Ctx, body: Any) -> Pool:
 def update_pool(ctx: Ctx, pool_id: int, body: Any) -> Pool:
     pool = get_pool(ctx.system, pool_id)
     data = require_dict(body)
-    _check_mutable(data, _POOL_MUTABLE, "pools")
+    check_mutable(data, _POOL_MUTABLE, "pools")
     if "name" in data and data["name"] != pool.name:
         ensure_unique_name(check_name(data["name"]), ctx.system.pools.values(), "pool")
     changes: dict[str, Any] = {}
@@ -122,7 +114,7 @@ def delete_pool(ctx: Ctx, pool_id: int) -> Pool:
     return pool
 
 
-def _check_mutable(data: Mapping[str, Any], mutable: frozenset[str], collection: str) -> None:
+def check_mutable(data: Mapping[str, Any], mutable: frozenset[str], collection: str) -> None:
     known = field_names(collection)
     for key in data:
         if key in mutable:
@@ -223,7 +215,7 @@ def create_dataset(ctx: Ctx, kind: DatasetKind, body: Any) -> Dataset:
 def update_dataset(ctx: Ctx, kind: DatasetKind, ident: int, body: Any) -> Dataset:
     dataset = get_dataset(ctx.system, kind, ident)
     data = require_dict(body)
-    _check_mutable(data, _DATASET_MUTABLE, "volumes" if kind == "VOLUME" else "filesystems")
+    check_mutable(data, _DATASET_MUTABLE, "volumes" if kind == "VOLUME" else "filesystems")
     if "name" in data and data["name"] != dataset.name:
         ensure_unique_name(check_name(data["name"]), ctx.system.datasets(kind).values(), kind_word(kind))
     if "size" in data:
@@ -265,16 +257,16 @@ def delete_dataset(ctx: Ctx, kind: DatasetKind, ident: int) -> Dataset:
         raise conflict(
             "ENTITY_ALREADY_REPLICATED", f"{dataset.name!r} is a member of replicated CG {cg.name!r}"
         )
-    _remove_dataset(system, dataset)
+    remove_dataset(system, dataset)
     return dataset
 
 
-def _remove_dataset(system: System, dataset: Dataset) -> None:
+def remove_dataset(system: System, dataset: Dataset) -> None:
     collection = system.datasets(dataset.kind)
     for child_id in list(dataset.child_ids):
         child = collection.get(child_id)
         if child is not None:
-            _remove_dataset(system, child)
+            remove_dataset(system, child)
     parent = collection.get(dataset.parent_id) if dataset.parent_id else None
     if parent is not None and dataset.id in parent.child_ids:
         parent.child_ids.remove(dataset.id)
@@ -282,350 +274,3 @@ def _remove_dataset(system: System, dataset: Dataset) -> None:
     if cg is not None and dataset.id in cg.member_ids:
         cg.member_ids.remove(dataset.id)
     collection.pop(dataset.id, None)
-
-
-# ---------------------------------------------------------------------------------- consistency groups
-
-_CG_CREATE_KEYS = frozenset(
-    {
-        "name",
-        "pool_id",
-        "parent_id",
-        "snap_prefix",
-        "snap_suffix",
-        "lock_expires_at",
-        "snapshot_policy_id",
-        "snapshot_retention",
-        "remote_snapshot_retention",
-        "remote_snapshot_retention_lock",
-    }
-)
-
-
-def create_cg(ctx: Ctx, body: Any) -> ConsGroup:
-    """A consistency group, or a snapshot group of an existing one when ``parent_id`` is given."""
-    data = require_dict(body)
-    check_keys(data, _CG_CREATE_KEYS)
-    system = ctx.system
-    ident = system.next_id
-    parent_id = get_int(data, "parent_id")
-    if parent_id:
-        parent = get_cg(system, parent_id)
-        name = check_name(data.get("name") or f"{parent.name}_sg_{ident}")
-        ensure_unique_name(name, system.cgs.values(), "consistency group")
-        return snapshot_group(ctx, parent, name, get_str(data, "snap_prefix"), get_str(data, "snap_suffix"))
-    pool = get_pool(system, require_int(data, "pool_id"))
-    name = check_name(data.get("name") or f"cg_{ident}")
-    ensure_unique_name(name, system.cgs.values(), "consistency group")
-    cg = ConsGroup(
-        id=system.allocate_id(),
-        name=name,
-        pool_id=pool.id,
-        created_at=ctx.now,
-        updated_at=ctx.now,
-        lock_expires_at=get_int(data, "lock_expires_at"),
-        snapshot_retention=get_int(data, "snapshot_retention"),
-    )
-    system.cgs[cg.id] = cg
-    return cg
-
-
-def update_cg(ctx: Ctx, cg_id: int, body: Any) -> ConsGroup:
-    cg = get_cg(ctx.system, cg_id)
-    data = require_dict(body)
-    _check_mutable(data, frozenset({"name", "lock_expires_at", "snapshot_retention"}), "cgs")
-    if "name" in data and data["name"] != cg.name:
-        ensure_unique_name(check_name(data["name"]), ctx.system.cgs.values(), "consistency group")
-        cg.name = data["name"]
-    for key in ("lock_expires_at", "snapshot_retention"):
-        if key in data:
-            setattr(cg, key, get_int(data, key))
-    cg.updated_at = ctx.now
-    return cg
-
-
-def delete_cg(ctx: Ctx, cg_id: int, params: Mapping[str, str]) -> ConsGroup:
-    system = ctx.system
-    cg = get_cg(system, cg_id)
-    if cg.replica_ids:
-        raise conflict(
-            "ENTITY_ALREADY_REPLICATED", f"consistency group {cg.name!r} is replicated; delete the replica"
-        )
-    delete_members = flag(params, "delete_members") or bool(cg.parent_id)
-    if delete_members:
-        replicated = [m for m in cg.member_ids if (d := system.dataset(m)) is not None and d.replica_ids]
-        if replicated:
-            raise conflict("ENTITY_ALREADY_REPLICATED", f"members {replicated} are replicated")
-    for child_id in list(cg.child_ids):
-        child = system.cgs.get(child_id)
-        if child is not None:
-            delete_cg(ctx, child_id, {})
-    for member_id in list(cg.member_ids):
-        member = system.dataset(member_id)
-        if member is None:
-            continue
-        if delete_members:
-            _remove_dataset(system, member)
-        else:
-            member.cg_id = None
-    parent = system.cgs.get(cg.parent_id) if cg.parent_id else None
-    if parent is not None and cg.id in parent.child_ids:
-        parent.child_ids.remove(cg.id)
-    system.cgs.pop(cg.id, None)
-    return cg
-
-
-def add_member(ctx: Ctx, cg_id: int, body: Any) -> ConsGroup:
-    system = ctx.system
-    cg = get_cg(system, cg_id)
-    data = require_dict(body)
-    check_keys(
-        data,
-        {
-            "dataset_id",
-            "replication_pair_info",
-            "replication_pairs_info",
-            "remote_entity_name",
-            "active_active_info",
-        },
-    )
-    dataset_id = require_int(data, "dataset_id")
-    dataset = system.dataset(dataset_id)
-    if dataset is None:
-        raise not_found("volume", dataset_id)
-    if cg.parent_id:
-        raise bad_request(f"{cg.name!r} is a snapshot group; members cannot be added")
-    if dataset.is_snapshot:
-        raise invalid_value("dataset_id", dataset_id, "snapshots cannot be CG members")
-    if dataset.cg_id is not None:
-        raise conflict("ENTITY_ALREADY_IN_CG", f"{dataset.name!r} is already a member of a consistency group")
-    if dataset.pool_id != cg.pool_id:
-        raise invalid_value("dataset_id", dataset_id, f"members must be in the CG's pool ({cg.pool_id})")
-    if dataset.replica_ids:
-        raise conflict("ENTITY_ALREADY_REPLICATED", f"{dataset.name!r} is replicated on its own")
-    if cg.replica_ids:
-        replicas.add_cg_member(ctx, cg, dataset, data)
-    else:
-        check_keys(data, {"dataset_id"})
-    dataset.cg_id = cg.id
-    cg.member_ids.append(dataset.id)
-    cg.updated_at = dataset.updated_at = ctx.now
-    return cg
-
-
-def remove_member(ctx: Ctx, cg_id: int, dataset_id: int, params: Mapping[str, str]) -> Dataset:
-    system = ctx.system
-    cg = get_cg(system, cg_id)
-    dataset = system.dataset(dataset_id)
-    if dataset is None or dataset.id not in cg.member_ids:
-        raise not_found("volume", dataset_id)
-    if cg.replica_ids:
-        replicas.remove_cg_member(ctx, cg, dataset, params)
-    cg.member_ids.remove(dataset.id)
-    dataset.cg_id = None
-    cg.updated_at = dataset.updated_at = ctx.now
-    return dataset
-
-
-# ------------------------------------------------------------------------------------- network spaces
-
-_SPACE_KEYS = frozenset(
-    {
-        "name",
-        "service",
-        "network_config",
-        "interfaces",
-        "mtu",
-        "rate_limit",
-        "properties",
-        "automatic_ip_failback",
-    }
-)
-
-
-def create_network_space(ctx: Ctx, body: Any) -> NetworkSpace:
-    data = require_dict(body)
-    check_keys(data, _SPACE_KEYS)
-    system = ctx.system
-    ident = system.next_id
-    name = check_name(data.get("name") or f"network_space_{ident}")
-    ensure_unique_name(name, system.network_spaces.values(), "network space")
-    service = (get_str(data, "service") or "NAS_SERVICE").upper()
-    if service not in ("RMR_SERVICE", "NAS_SERVICE", "ISCSI_SERVICE", "S3_SERVICE", "NVME_SERVICE"):
-        raise invalid_value("service", service)
-    interfaces = data.get("interfaces") or []
-    config = data.get("network_config") or {}
-    if not isinstance(interfaces, list) or not isinstance(config, dict):
-        raise bad_request("interfaces must be a list and network_config an object")
-    space = NetworkSpace(
-        id=system.allocate_id(),
-        name=name,
-        service=service,
-        network_config=config,
-        interfaces=interfaces,
-        mtu=get_int(data, "mtu") or 9000,
-        rate_limit=get_int(data, "rate_limit"),
-        properties=data.get("properties") or {},
-        automatic_ip_failback=get_bool(data, "automatic_ip_failback", False),
-        created_at=ctx.now,
-    )
-    system.network_spaces[space.id] = space
-    return space
-
-
-def update_network_space(ctx: Ctx, space_id: int, body: Any) -> NetworkSpace:
-    space = get_space(ctx.system, space_id)
-    data = require_dict(body)
-    _check_mutable(data, _SPACE_KEYS - {"service"}, "network_spaces")
-    if len(data) > 1:
-        raise ApiError(400, "NOT_SUPPORTED_MULTIPLE_UPDATE", "change one network space field per request")
-    for key, value in data.items():
-        if key == "name":
-            ensure_unique_name(check_name(value), ctx.system.network_spaces.values(), "network space")
-        setattr(space, key, value)
-    return space
-
-
-def delete_network_space(ctx: Ctx, space_id: int) -> NetworkSpace:
-    space = get_space(ctx.system, space_id)
-    if any(link.local_replication_network_space_id == space_id for link in ctx.system.links.values()):
-        raise conflict("NETWORK_SPACE_IN_USE", f"network space {space.name!r} is used by a link")
-    del ctx.system.network_spaces[space_id]
-    return space
-
-
-def add_ip(ctx: Ctx, space_id: int, body: Any) -> NetworkSpace:
-    space = get_space(ctx.system, space_id)
-    if not isinstance(body, str) or not body:
-        raise bad_request("the body must be the IP address as a JSON string")
-    if any(ip["ip_address"] == body for ip in space.ips):
-        raise conflict("NET_SPACE_ADDRESS_CONFLICT", f"{body} is already in the network space")
-    has_mgmt = any(ip["type"] == "MANAGEMENT" for ip in space.ips)
-    kind = ("REPLICATION" if has_mgmt else "MANAGEMENT") if space.service == "RMR_SERVICE" else "DATA"
-    space.ips.append(
-        {
-            "ip_address": body,
-            "type": kind,
-            "enabled": True,
-            "reserved": False,
-            "interface_id": space.interfaces[0] if space.interfaces else None,
-            "vlan_id": None,
-            "tpgt": None,
-        }
-    )
-    return space
-
-
-def change_ip(ctx: Ctx, space_id: int, address: str, action: str | None) -> NetworkSpace:
-    """Remove an IP (``action`` None) or enable/disable it."""
-    space = get_space(ctx.system, space_id)
-    match = next((ip for ip in space.ips if ip["ip_address"] == address), None)
-    if match is None:
-        raise ApiError(404, "IP_ADDRESS_NOT_FOUND", f"{address} is not in network space {space.name!r}")
-    if action is None:
-        space.ips.remove(match)
-    else:
-        match["enabled"] = action == "enable"
-    return space
-
-
-# ---------------------------------------------------------------------------------------------- links
-
-_LINK_KEYS = frozenset({"name", "local_replication_network_space_id", "remote_host", "witness_address"})
-
-
-def _system_at(ctx: Ctx, host: str) -> System | None:
-    """The simulated system whose replication network space owns ``host``."""
-    for system in ctx.world.systems.values():
-        for space in system.network_spaces.values():
-            if space.service == "RMR_SERVICE" and any(ip["ip_address"] == host for ip in space.ips):
-                return system
-    return None
-
-
-def create_link(ctx: Ctx, body: Any) -> Link:
-    """A link to the system answering at ``remote_host``; its mirror is created on that system too."""
-    data = require_dict(body)
-    check_keys(data, _LINK_KEYS)
-    system = ctx.system
-    space = get_space(system, require_int(data, "local_replication_network_space_id"))
-    if space.service != "RMR_SERVICE":
-        raise invalid_value("local_replication_network_space_id", space.id, "not a replication (RMR) space")
-    host = get_str(data, "remote_host", required=True)
-    assert host is not None
-    name = check_name(data.get("name") or f"link_{system.next_id}")
-    ensure_unique_name(name, system.links.values(), "link")
-    remote = _system_at(ctx, host)
-    if remote is None:
-        raise ApiError(409, "LINK_DISCONNECTED", f"no replication service answers at {host}")
-    if remote.name == system.name:
-        raise invalid_value("remote_host", host, "a link cannot lead to its own system")
-    if any(link.remote_system == remote.name for link in system.links.values()):
-        raise conflict(
-            "LINK_ALREADY_EXISTS", f"a link to {remote.name} already exists (one link per pair of systems)"
-        )
-    remote_space = next((s for s in remote.network_spaces.values() if s.service == "RMR_SERVICE"), None)
-    local_link = Link(
-        id=system.allocate_id(),
-        name=name,
-        local_replication_network_space_id=space.id,
-        remote_host=host,
-        remote_system=remote.name,
-        remote_replication_network_space_id=remote_space.id if remote_space else None,
-        created_at=ctx.now,
-        last_connection_timestamp=ctx.now,
-    )
-    mgmt = next((ip["ip_address"] for ip in space.ips if ip["type"] == "MANAGEMENT"), None)
-    remote_link = Link(
-        id=remote.allocate_id(),
-        name=unique_name(link_name(system.index), {link.name for link in remote.links.values()}),
-        local_replication_network_space_id=remote_space.id if remote_space else None,
-        remote_host=mgmt or (space.ips[0]["ip_address"] if space.ips else ""),
-        remote_system=system.name,
-        remote_replication_network_space_id=space.id,
-        created_at=ctx.now,
-        last_connection_timestamp=ctx.now,
-    )
-    local_link.remote_link_id, remote_link.remote_link_id = remote_link.id, local_link.id
-    system.links[local_link.id] = local_link
-    remote.links[remote_link.id] = remote_link
-    return local_link
-
-
-def update_link(ctx: Ctx, link_id: int, body: Any) -> Link:
-    """Rename, or attach/detach the local network space (detached: the link is down)."""
-    link = get_link(ctx.system, link_id)
-    data = require_dict(body)
-    _check_mutable(data, frozenset({"name", "local_replication_network_space_id", "remote_host"}), "links")
-    if "name" in data and data["name"] != link.name:
-        ensure_unique_name(check_name(data["name"]), ctx.system.links.values(), "link")
-    if "remote_host" in data:
-        host = get_str(data, "remote_host", required=True)
-        target = _system_at(ctx, host or "")
-        if target is None or target.name != link.remote_system:
-            raise invalid_value("remote_host", host, f"must be an address of {link.remote_system}")
-        link.remote_host = host or link.remote_host
-    if "local_replication_network_space_id" in data:
-        space_id = get_int(data, "local_replication_network_space_id")
-        if space_id is not None:
-            get_space(ctx.system, space_id)
-        link.local_replication_network_space_id = space_id
-    if "name" in data:
-        link.name = data["name"]
-    replicas.refresh_link(ctx, link)
-    return link
-
-
-def delete_link(ctx: Ctx, link_id: int, params: Mapping[str, str]) -> Link:
-    system = ctx.system
-    link = get_link(system, link_id)
-    if any(r.link_id == link_id for r in system.replicas.values()):
-        raise conflict("LINK_HAS_REPLICAS", f"link {link.name!r} still carries replicas")
-    remote = ctx.world.systems.get(link.remote_system) if link.remote_system else None
-    if remote is not None and link.remote_link_id in remote.links:
-        if not link.up and not flag(params, "force_if_remote_error"):
-            raise ApiError(409, "LINK_DISCONNECTED", "the remote system cannot be reached")
-        if link.up:
-            remote.links.pop(link.remote_link_id, None)
-    del system.links[link_id]
-    return link

@@ -7,13 +7,10 @@ Times are ms since the epoch, intervals ms, sizes bytes.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from ibox_sim.clock import to_ms
-from ibox_sim.config import SimConfig
-from ibox_sim.model import ConsGroup, Dataset, Link, NetworkSpace, Pair, Pool, Replica, System, World
-from ibox_sim.state import ReplicationSession, SessionView, evaluate
+from ibox_sim.model import ConsGroup, Dataset, Link, NetworkSpace, Pool, System, World
 
 BLOCK_SIZE = 512
 
@@ -210,6 +207,16 @@ def _replication_flags(world: World, system: System, replica_ids: list[int]) -> 
     return source, target, sorted(types)
 
 
+#: Replication fields of datasets and CGs a real array may show as null when they are empty or false.
+NULLABLE_ENTITY_FIELDS = ("rmr_source", "rmr_target", "replica_ids", "replication_types", "cg_name")
+
+
+def _nullify(out: dict[str, Any]) -> None:
+    for key in NULLABLE_ENTITY_FIELDS:
+        if key in out and not out[key]:
+            out[key] = None
+
+
 def render_dataset(world: World, system: System, d: Dataset) -> dict[str, Any]:
     pool = system.pools.get(d.pool_id)
     cg = system.cgs.get(d.cg_id) if d.cg_id is not None else None
@@ -249,6 +256,8 @@ def render_dataset(world: World, system: System, d: Dataset) -> dict[str, Any]:
     )
     if d.kind == "FILESYSTEM":
         out.update(_FILESYSTEM_DEFAULTS)
+    if world.config.null_optional_fields:
+        _nullify(out)
     return out
 
 
@@ -275,6 +284,8 @@ def render_cg(world: World, system: System, cg: ConsGroup) -> dict[str, Any]:
         lock_expires_at=cg.lock_expires_at,
         snapshot_retention=cg.snapshot_retention,
     )
+    if world.config.null_optional_fields:
+        _nullify(out)
     return out
 
 
@@ -335,210 +346,3 @@ def render_link(world: World, system: System, link: Link) -> dict[str, Any]:
         created_at=to_ms(link.created_at),
     )
     return out
-
-
-def replica_state(replica: Replica, session: ReplicationSession) -> tuple[str | None, str | None, str | None]:
-    """``(state, state_reason, state_description)`` of one side; a TARGET has no state."""
-    if replica.role == "TARGET":
-        return None, None, None
-    if session.user_suspended:
-        return "SUSPENDED", "USER_SUSPENDED", "Replica was suspended by the user"
-    if not session.running:
-        reason = session.stop_reason or "LINK_DOWN"
-        return "AUTO_SUSPENDED", reason, _STOP_DESCRIPTIONS.get(reason, reason)
-    return "ACTIVE", None, None
-
-
-_STOP_DESCRIPTIONS = {
-    "LINK_DOWN": "The replication link is down",
-    "ROLE_CONFLICT": "Both sides of the replica have the same role",
-    "REMOTE_REPLICA_MISSING": "The remote replica no longer exists",
-}
-
-
-def _name_of(system: System | None, ident: int | None) -> str | None:
-    if system is None or ident is None:
-        return None
-    d = system.volumes.get(ident) or system.filesystems.get(ident)
-    return d.name if d is not None else None
-
-
-def _pair(
-    pair: Pair, replica: Replica, local: System, peer: System | None, view: SessionView
-) -> dict[str, Any]:
-    return {
-        "id": pair.id,
-        "replica_id": replica.id,
-        "remote_pair_id": pair.remote_pair_id,
-        "local_entity_id": pair.local_entity_id,
-        "remote_entity_id": pair.remote_entity_id,
-        "local_entity_name": _name_of(local, pair.local_entity_id),
-        "remote_entity_name": _name_of(peer, pair.remote_entity_id),
-        "local_base_action": pair.local_base_action,
-        "remote_base_action": pair.remote_base_action,
-        "local_base_entity_id": pair.local_base_entity_id,
-        "remote_base_entity_id": pair.remote_base_entity_id,
-        "progress": view.progress,
-        "last_synchronized": to_ms(view.last_synchronized),
-        "restore_point": to_ms(view.restore_point),
-        "is_initial": not view.initialized,
-        "_local_reclaimed_snapshot_id": None,
-        "_remote_reclaimed_snapshot_id": None,
-    }
-
-
-def render_replica(
-    world: World, system: System, replica: Replica, now: float, view: SessionView | None = None
-) -> dict[str, Any]:
-    """A replica with its time-driven fields evaluated at ``now`` (``view``: already evaluated)."""
-    session = world.sessions[replica.session_id]
-    cfg: SimConfig = world.config
-    if view is None:
-        view = evaluate(session, now, cfg)
-    peer = world.systems.get(replica.peer_system)
-    state, reason, description = replica_state(replica, session)
-    is_async = session.replication_type == "ASYNC"
-    is_cg = replica.entity_type == "CONSISTENCY_GROUP"
-    local_cg = system.cgs.get(replica.local_cg_id) if replica.local_cg_id is not None else None
-    remote_cg = peer.cgs.get(replica.remote_cg_id) if peer and replica.remote_cg_id is not None else None
-    first = replica.pairs[0] if replica.pairs else None
-    if is_cg:
-        local_entity_id, remote_entity_id = replica.local_cg_id, replica.remote_cg_id
-        local_entity_name = local_cg.name if local_cg else None
-        remote_entity_name = remote_cg.name if remote_cg else None
-        local_pool_id = local_cg.pool_id if local_cg else None
-    else:
-        local_entity_id = first.local_entity_id if first else None
-        remote_entity_id = first.remote_entity_id if first else None
-        local_entity_name = _name_of(system, local_entity_id)
-        remote_entity_name = _name_of(peer, remote_entity_id)
-        local_ds = system.dataset(local_entity_id) if local_entity_id is not None else None
-        local_pool_id = local_ds.pool_id if local_ds else None
-    local_pool = system.pools.get(local_pool_id) if local_pool_id is not None else None
-    remote_pool = peer.pools.get(replica.remote_pool_id) if peer and replica.remote_pool_id else None
-    job = view.job
-    jobs = []
-    if job is not None:
-        jobs.append(
-            {
-                "id": job.id,
-                "state": job.state,
-                "is_initial": job.is_initial,
-                "type": job.type,
-                "start_time": to_ms(job.start_time),
-                "end_time": to_ms(job.end_time),
-            }
-        )
-    next_job = view.next_job_start_time
-    return {
-        "id": replica.id,
-        "description": replica.description,
-        "created_at": to_ms(replica.created_at),
-        "updated_at": to_ms(replica.updated_at),
-        "link_id": replica.link_id,
-        "entity_type": replica.entity_type,
-        "entity_pairs": [_pair(p, replica, system, peer, view) for p in replica.pairs],
-        "remote_replica_id": replica.remote_replica_id,
-        "role": replica.role,
-        "state": state,
-        "state_reason": reason,
-        "state_description": description,
-        "replication_type": session.replication_type,
-        "sync_state": view.sync_state,
-        "progress": view.progress,
-        "is_initial": not view.initialized,
-        "jobs": jobs,
-        "job_state": job.state if job else None,
-        "pending_job_count": 0,
-        "throughput": 104_857_600 if job is not None and job.state != "STALLED" else 0,
-        "last_synchronized": to_ms(view.last_synchronized),
-        "restore_point": to_ms(view.restore_point),
-        "next_job_start_time": to_ms(next_job),
-        "next_restore_point": to_ms(next_job),
-        "started_at": to_ms(session.started_at),
-        "sync_duration": int(cfg.job_seconds * 1000) if is_async and view.initialized else None,
-        "rpo_value": session.rpo_ms if is_async else None,
-        "sync_interval": session.interval_ms if is_async else None,
-        "rpo_state": view.rpo_state,
-        "rpo_type": "RPO_VALUE" if is_async else None,
-        "async_mode": False,
-        "latency": 0 if not is_async else None,
-        "domino": False,
-        "_assigned_sync_remote_ips": [],
-        "_consistent_guid": None,
-        "local_cg_id": replica.local_cg_id,
-        "local_cg_name": local_cg.name if local_cg else None,
-        "remote_cg_id": replica.remote_cg_id,
-        "remote_cg_name": remote_cg.name if remote_cg else None,
-        "local_pool_id": local_pool_id,
-        "local_pool_name": local_pool.name if local_pool else None,
-        "remote_pool_id": replica.remote_pool_id,
-        "remote_pool_name": remote_pool.name if remote_pool else None,
-        "local_entity_id": local_entity_id,
-        "remote_entity_id": remote_entity_id,
-        "local_entity_name": local_entity_name,
-        "remote_entity_name": remote_entity_name,
-        "base_action": replica.base_action,
-        "staging_area_allocated_size": 0,
-        "permanent_failure_wait_interval": replica.permanent_failure_wait_interval,
-        "temporary_failure_retry_interval": replica.temporary_failure_retry_interval,
-        "temporary_failure_retry_count": replica.temporary_failure_retry_count,
-        "is_preferred": False,
-        "concurrent_replica": False,
-        "suspended_from_local": False,
-        "including_snapshots": replica.including_snapshots,
-        "snapshots_retention": replica.snapshots_retention,
-        "remote_snapshot_suffix": replica.remote_snapshot_suffix,
-        "lock_remote_snapshot_retention": replica.lock_remote_snapshot_retention,
-        "_local_reclaimed_sg_id": None,
-        "_remote_reclaimed_sg_id": None,
-        "remote_system_name": peer.name if peer else None,
-        "remote_system_serial_number": peer.serial if peer else None,
-    }
-
-
-@functools.cache
-def field_names(collection: str) -> frozenset[str]:
-    """The fields every object of ``collection`` has (for validating filters, ``sort`` and ``fields``)."""
-    from ibox_sim.state import ReplicationSession as Session
-
-    system = System(name="proto", index=1, serial=1, next_id=10)
-    pool = Pool(id=1, name="p", created_at=0, updated_at=0, physical_capacity=1, virtual_capacity=1)
-    volume = Dataset(
-        id=2, kind="VOLUME", name="v", size=1, pool_id=1, family_id=2, created_at=0, updated_at=0
-    )
-    fs = volume.model_copy(update={"kind": "FILESYSTEM"})
-    world = World(systems={"proto": system})
-    world.sessions[1] = Session(id=1, replication_type="ASYNC", rpo_ms=1, interval_ms=1, created_at=0)
-    replica = Replica(
-        id=3,
-        session_id=1,
-        role="SOURCE",
-        link_id=4,
-        peer_system="proto",
-        remote_replica_id=3,
-        entity_type="VOLUME",
-        pairs=[],
-        created_at=0,
-        updated_at=0,
-    )
-    link = Link(
-        id=4,
-        name="l",
-        local_replication_network_space_id=None,
-        remote_host="x",
-        created_at=0,
-        last_connection_timestamp=0,
-    )
-    samples: dict[str, dict[str, Any]] = {
-        "system": render_system(system, 0),
-        "pools": render_pool(system, pool),
-        "volumes": render_dataset(world, system, volume),
-        "filesystems": render_dataset(world, system, fs),
-        "datasets": {**render_dataset(world, system, volume), **render_dataset(world, system, fs)},
-        "cgs": render_cg(world, system, ConsGroup(id=5, name="c", pool_id=1, created_at=0, updated_at=0)),
-        "network_spaces": render_network_space(NetworkSpace(id=6, name="n", service="RMR_SERVICE")),
-        "links": render_link(world, system, link),
-        "replicas": render_replica(world, system, replica, 0),
-    }
-    return frozenset(samples[collection])

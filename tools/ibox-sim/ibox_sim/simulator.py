@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ibox_sim import replicas, state
+from ibox_sim import replicas, transitions
 from ibox_sim.auth import Authenticator
 from ibox_sim.cache import RenderCache
 from ibox_sim.clock import Clock, SystemClock
@@ -20,6 +20,7 @@ from ibox_sim.config import DEFAULT_PASSWORD, DEFAULT_USERNAME, SimConfig
 from ibox_sim.context import Ctx
 from ibox_sim.errors import ApiError, not_found
 from ibox_sim.faults import FaultInjector
+from ibox_sim.fields import field_names
 from ibox_sim.model import Replica, System, World
 from ibox_sim.stats import RequestLog, RequestStats
 from ibox_sim.topology import build_world
@@ -68,8 +69,11 @@ class Simulator:
         return system
 
     def ctx(self, system: str) -> Ctx:
-        """An operation context on ``system`` at the clock's current time."""
-        return Ctx(self.world, self.system(system), self.clock.now())
+        """An operation context on ``system`` at the clock's current time (waiting inits promoted first)."""
+        ctx = Ctx(self.world, self.system(system), self.clock.now())
+        if self.world.pending and replicas.promote(self.world, ctx.now):
+            self.changed()
+        return ctx
 
     def replica(self, system: str, replica_id: int) -> Replica:
         return replicas.get_replica(self.system(system), replica_id)
@@ -81,6 +85,8 @@ class Simulator:
 
     def changed(self) -> None:
         """Call after every change of the model: drops rendered objects and tells the state file."""
+        if self.world.pending:  # a freed initialization slot goes to the next waiting replica now
+            replicas.promote(self.world, self.clock.now())
         self.cache.clear()
         for listener in self._listeners:
             listener()
@@ -98,7 +104,7 @@ class Simulator:
         merged = SimConfig.model_validate({**self.world.config.model_dump(), **changes})
         now = self.clock.now()
         for session in self.world.sessions.values():
-            state.materialize(session, now, self.world.config)
+            transitions.materialize(session, now, self.world.config)
         self.world.config = merged
         self.changed()
         return merged
@@ -123,6 +129,19 @@ class Simulator:
         ctx = self.ctx(system)
         replicas.set_jobs_paused(ctx, replicas.get_replica(ctx.system, replica_id), paused)
         self.changed()
+
+    def override_fields(self, system: str, replica_id: int, fields: dict[str, Any] | None) -> dict[str, Any]:
+        """Show odd values in one replica's fields (tolerant-parsing tests); None clears them."""
+        replica = replicas.get_replica(self.system(system), replica_id)
+        if fields is None:
+            replica.overrides = {}
+        else:
+            unknown = sorted(set(fields) - field_names("replicas"))
+            if unknown:
+                raise ApiError(400, "UNKNOWN_PARAMETER", f"replicas have no fields {unknown}")
+            replica.overrides = {**replica.overrides, **fields}
+        self.changed()
+        return {"system": system, "id": replica_id, "fields": dict(replica.overrides)}
 
     def reset(self) -> None:
         """Back to the freshly started state (the clock keeps its time; it never goes back)."""

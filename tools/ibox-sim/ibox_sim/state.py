@@ -22,7 +22,7 @@ Rules (docs/simulator.md, "Replica behaviour"):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from pydantic import BaseModel
@@ -68,6 +68,12 @@ class ReplicationSession(BaseModel):
     anchor: float | None = None
     #: SYNC: resynchronising (SYNC_IN_PROGRESS) until then.
     catchup_until: float | None = None
+    #: Since when the link has been down (the array keeps retrying, ACTIVE) -- None while it is up.
+    link_down_since: float | None = None
+    #: Latched by the array after ``auto_suspend_after_seconds`` of link down: only a resume clears it.
+    auto_suspended: bool = False
+    #: Waiting for an initialization slot (``max_concurrent_inits``): the job shows PENDING.
+    pending_since: float | None = None
 
     @property
     def running(self) -> bool:
@@ -99,16 +105,19 @@ class SessionView:
     rpo_state: str | None
     in_job: bool
     job_start: float | None
+    #: The link has been down for ``auto_suspend_after_seconds``: the array shows AUTO_SUSPENDED.
+    link_auto_suspended: bool = False
     #: Until then (exclusive) the view stays the same unless an event changes the session.
     stable_until: float = field(default=math.inf, compare=False)
 
 
-def _period(s: ReplicationSession, cfg: SimConfig) -> float:
+def job_period(s: ReplicationSession, cfg: SimConfig) -> float:
+    """Time between async job starts."""
     return max(s.interval_ms / 1000.0, cfg.job_seconds, MIN_PERIOD_SECONDS)
 
 
 def _job_length(s: ReplicationSession, cfg: SimConfig) -> float:
-    return min(cfg.job_seconds, _period(s, cfg))
+    return min(cfg.job_seconds, job_period(s, cfg))
 
 
 def _init_done_at(s: ReplicationSession, now: float, cfg: SimConfig) -> float | None:
@@ -122,6 +131,19 @@ def _init_done_at(s: ReplicationSession, now: float, cfg: SimConfig) -> float | 
 
 def evaluate(s: ReplicationSession, now: float, cfg: SimConfig) -> SessionView:
     """The replica's time-driven fields at ``now``; pure, so reads never change the model."""
+    view = _evaluate(s, now, cfg)  # then what an ongoing link outage adds (ibox_sim.suspension)
+    if s.link_down_since is None or s.auto_suspended or s.user_suspended:
+        return view
+    suspend_at = s.link_down_since + cfg.auto_suspend_after_seconds
+    if now >= suspend_at:
+        return replace(view, link_auto_suspended=True)
+    job = view.job
+    if job is None:  # the array keeps retrying: a job that cannot progress
+        job = JobView(_job_id(s, s.link_down_since), "STALLED", False, "SYNC", s.link_down_since, None)
+    return replace(view, job=job, stable_until=min(view.stable_until, suspend_at))
+
+
+def _evaluate(s: ReplicationSession, now: float, cfg: SimConfig) -> SessionView:
     is_async = s.replication_type == "ASYNC"
     done_at = _init_done_at(s, now, cfg)
     if done_at is None:
@@ -133,14 +155,14 @@ def evaluate(s: ReplicationSession, now: float, cfg: SimConfig) -> SessionView:
     catchup: float | None
     if s.initialized_at is None:  # finished since the last event: as if latched at done_at
         last, restore = done_at, done_at
-        anchor = done_at + _period(s, cfg) if is_async and not s.jobs_paused else None
+        anchor = done_at + job_period(s, cfg) if is_async and not s.jobs_paused else None
         catchup = None
     else:
         last, restore, anchor, catchup = s.last_sync, s.restore_point, s.anchor, s.catchup_until
     if not is_async:
         return _sync(s, now, cfg, done_at, last, restore, catchup)
 
-    period, length = _period(s, cfg), _job_length(s, cfg)
+    period, length = job_period(s, cfg), _job_length(s, cfg)
     in_job, next_start = False, anchor if s.running else None
     job_start: float | None = None
     stable = math.inf
@@ -191,9 +213,12 @@ def _initializing(s: ReplicationSession, now: float, cfg: SimConfig, is_async: b
         done = s.running_since + max(0.0, total - s.init_active)
         stable = min(_next_step(active, 0.0, total) - active + now, done)
     start = s.started_at if s.started_at is not None else s.created_at
+    job_state = "INITIALIZING" if running else "STALLED"
+    if s.pending_since is not None:
+        job_state, start = "PENDING", s.pending_since
     job = JobView(
         id=_job_id(s, start),
-        state="INITIALIZING" if running else "STALLED",
+        state=job_state,
         is_initial=True,
         type="INITIAL",
         start_time=start,
@@ -202,7 +227,7 @@ def _initializing(s: ReplicationSession, now: float, cfg: SimConfig, is_async: b
     return SessionView(
         initialized=False,
         initialized_at=None,
-        sync_state="INITIALIZING",
+        sync_state="INITIALIZING_PENDING" if s.pending_since is not None else "INITIALIZING",
         progress=progress,
         job=job,
         last_synchronized=None,
@@ -269,118 +294,3 @@ def _fraction(now: float, start: float, length: float) -> int:
 def _job_id(s: ReplicationSession, start: float) -> int:
     """Stable id of the job that started at ``start`` (the same on every read)."""
     return s.id * 1_000_000_000 + int(start * 1000) % 1_000_000_000
-
-
-def materialize(s: ReplicationSession, now: float, cfg: SimConfig) -> SessionView:
-    """Fold everything that happened up to ``now`` into the stored fields.
-
-    Called before any event changes the session, so the change only affects the future.
-    """
-    view = evaluate(s, now, cfg)
-    if not view.initialized:
-        if s.running_since is not None:
-            s.init_active += now - s.running_since
-            s.running_since = now
-        return view
-    if s.initialized_at is None:
-        s.initialized_at = view.initialized_at
-    s.last_sync, s.restore_point = view.last_synchronized, view.restore_point
-    if s.replication_type == "ASYNC":
-        s.anchor = view.job_start if view.in_job else view.next_job_start_time
-        if s.jobs_paused or not s.running:
-            s.anchor = None
-    elif not view.in_job:
-        s.catchup_until = None
-    return view
-
-
-def set_running(s: ReplicationSession, now: float, cfg: SimConfig, running: bool) -> None:
-    """Start or stop replication (suspend/resume, link down/up, role conflict)."""
-    if s.running == running:
-        return
-    view = materialize(s, now, cfg)
-    if running:
-        s.running_since = now
-        if s.started_at is None:
-            s.started_at = now
-        if view.initialized:
-            if s.replication_type == "ASYNC":
-                s.anchor = None if s.jobs_paused else now  # catch up at once
-            else:
-                s.catchup_until = now + cfg.job_seconds
-    else:
-        s.running_since = None
-        s.anchor = None  # a running job is abandoned
-        s.catchup_until = None
-
-
-def complete_initialization(s: ReplicationSession, now: float, cfg: SimConfig) -> None:
-    """End INITIALIZING now (``/_sim/.../complete-initialization``)."""
-    view = materialize(s, now, cfg)
-    if view.initialized:
-        return
-    s.initialized_at = now
-    s.last_sync = s.restore_point = now
-    s.anchor = None
-    if s.replication_type == "ASYNC" and s.running and not s.jobs_paused:
-        s.anchor = now + _period(s, cfg)
-
-
-def sync_now(s: ReplicationSession, now: float, cfg: SimConfig) -> None:
-    """Start an async job now unless one is running (``POST replicas/<id>/sync``)."""
-    view = materialize(s, now, cfg)
-    if not view.in_job:
-        s.anchor = now
-
-
-def change_type(
-    s: ReplicationSession,
-    now: float,
-    cfg: SimConfig,
-    new_type: ReplicationType,
-    rpo_ms: int | None = None,
-    interval_ms: int | None = None,
-) -> None:
-    """Switch between SYNC and ASYNC on an initialised session."""
-    view = materialize(s, now, cfg)
-    if rpo_ms is not None:
-        s.rpo_ms = rpo_ms
-    if interval_ms is not None:
-        s.interval_ms = interval_ms
-    s.replication_type = new_type
-    if new_type == "SYNC":
-        s.anchor = None
-        s.catchup_until = now + cfg.job_seconds if s.running else None
-        return
-    s.catchup_until = None
-    s.anchor = None
-    if s.running and not s.jobs_paused:
-        if view.in_job:  # was resynchronising: carry on as an async job
-            s.anchor = now
-        else:
-            s.last_sync = s.restore_point = now
-            s.anchor = now + _period(s, cfg)
-
-
-def set_schedule(
-    s: ReplicationSession, now: float, cfg: SimConfig, rpo_ms: int | None, interval_ms: int | None
-) -> None:
-    """Change ``rpo_value`` / ``sync_interval``; a running job finishes, the next follows the new interval."""
-    view = materialize(s, now, cfg)
-    if rpo_ms is not None:
-        s.rpo_ms = rpo_ms
-    if interval_ms is not None:
-        s.interval_ms = interval_ms
-    if s.replication_type == "ASYNC" and s.anchor is not None and not view.in_job:
-        base = s.restore_point if s.restore_point is not None else now
-        s.anchor = max(now, base + _period(s, cfg))
-
-
-def set_jobs_paused(s: ReplicationSession, now: float, cfg: SimConfig, paused: bool) -> None:
-    """Stop (or restart) periodic async jobs so the replica falls behind its RPO."""
-    view = materialize(s, now, cfg)
-    s.jobs_paused = paused
-    if paused:
-        s.anchor = None
-    elif s.running and view.initialized and s.replication_type == "ASYNC":
-        s.anchor = now

@@ -75,6 +75,8 @@ class RequestLog:
         status: int,
         started: float,
         duration_ms: float,
+        error_code: str | None = None,
+        entities: list[int] | None = None,
     ) -> int:
         seq = next(self._seq)
         self._entries.append(
@@ -87,12 +89,32 @@ class RequestLog:
                 "status": status,
                 "started": started,
                 "duration_ms": round(duration_ms, 3),
+                "error_code": error_code,
+                "entities": entities or [],
             }
         )
         return seq
 
     def since(self, seq: int = 0) -> list[dict[str, Any]]:
         return [dict(entry) for entry in self._entries if entry["seq"] > seq]
+
+    def replica_creates(self) -> list[dict[str, Any]]:
+        """``POST /replicas`` per (system, entity) in the log: how many, and how each was answered."""
+        groups: dict[tuple[str, int], dict[str, Any]] = {}
+        for entry in self._entries:
+            if entry["method"] != "POST" or entry["path"].rstrip("/") != "/api/rest/replicas":
+                continue
+            for entity in entry["entities"]:
+                group = groups.setdefault(
+                    (entry["system"], entity),
+                    {"system": entry["system"], "entity_id": entity, "posts": 0, "statuses": {}, "codes": {}},
+                )
+                group["posts"] += 1
+                status = str(entry["status"])
+                group["statuses"][status] = group["statuses"].get(status, 0) + 1
+                if entry["error_code"]:
+                    group["codes"][entry["error_code"]] = group["codes"].get(entry["error_code"], 0) + 1
+        return [groups[key] for key in sorted(groups)]
 
     def clear(self) -> int:
         count = len(self._entries)

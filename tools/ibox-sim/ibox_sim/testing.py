@@ -127,6 +127,47 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float = 15.0) -> int
     return process.returncode
 
 
+def _start(
+    args: list[str],
+    env: dict[str, str],
+    stderr_file: IO[bytes],
+    stderr_path: Path,
+    first: int,
+    timeout: float,
+    may_retry: bool,
+) -> RunningSimulator | None:
+    """Start one process and wait for its ready line; None when it lost the race for its ports."""
+    process = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=stderr_file,
+        env=env,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
+    assert process.stdout is not None
+    try:
+        line = _read_line(process.stdout, process, timeout)
+    except RuntimeError:
+        stop_process(process)
+        if may_retry and "cannot listen" in stderr_path.read_text():
+            return None  # lost the race for the ports: the caller tries another block
+        raise RuntimeError(f"ibox-sim failed to start:\n{stderr_path.read_text()}") from None
+    except BaseException:
+        stop_process(process)
+        raise
+    return RunningSimulator(process, json.loads(line)["systems"], first, stderr_path, args)
+
+
+def _cli_options(**values: object) -> list[str]:
+    """``--name value`` for every option given (None: the CLI's default)."""
+    options: list[str] = []
+    for name, value in values.items():
+        if value is not None:
+            options += ["--" + name.replace("_", "-"), str(value)]
+    return options
+
+
 @contextlib.contextmanager
 def run_simulator(
     systems: int = 2,
@@ -140,8 +181,23 @@ def run_simulator(
     extra_args: Sequence[str] = (),
     timeout: float = 30.0,
     retries: int = 5,
+    auto_suspend_after_seconds: float | None = None,
+    max_concurrent_inits: int | None = None,
+    latency_profile: str | None = None,
+    allow_duplicate_replicas: bool = False,
 ) -> Iterator[RunningSimulator]:
-    """Start ``ibox-sim`` on free ports (or ``base_port``), yield it when ready, stop it on exit."""
+    """Start ``ibox-sim`` on free ports (or ``base_port``), yield it when ready, stop it on exit.
+
+    Keywords left at None keep the CLI's defaults (``auto_suspend_after_seconds``: 24 h; 0: at once).
+    """
+    options = _cli_options(
+        initial_sync_seconds=initial_sync_seconds,
+        state_file=state_file,
+        auto_suspend_after=auto_suspend_after_seconds,
+        max_concurrent_inits=max_concurrent_inits,
+        latency_profile=latency_profile,
+    )
+    options += [*(["--allow-duplicate-replicas"] if allow_duplicate_replicas else []), *extra_args]
     stderr_file = tempfile.NamedTemporaryFile(prefix="ibox-sim-", suffix=".log", delete=False)  # noqa: SIM115
     stderr_path = Path(stderr_file.name)
     env = {**os.environ, "IBOX_SIM_PASSWORD": password}
@@ -157,37 +213,12 @@ def run_simulator(
                 str(systems),
                 "--base-port",
                 str(first),
-                "--host",
-                host,
-                "--username",
-                username,
             ]
-            if initial_sync_seconds is not None:
-                args += ["--initial-sync-seconds", str(initial_sync_seconds)]
-            if state_file is not None:
-                args += ["--state-file", str(state_file)]
-            args += list(extra_args)
-            process = subprocess.Popen(
-                args,
-                stdout=subprocess.PIPE,
-                stderr=stderr_file,
-                env=env,
-                start_new_session=True,
-                preexec_fn=_die_with_parent,
-            )
-            assert process.stdout is not None
-            try:
-                line = _read_line(process.stdout, process, timeout)
-            except RuntimeError:
-                stop_process(process)
-                if base_port is None and attempt + 1 < retries and "cannot listen" in stderr_path.read_text():
-                    continue  # lost the race for the ports: try another block
-                raise RuntimeError(f"ibox-sim failed to start:\n{stderr_path.read_text()}") from None
-            except BaseException:
-                stop_process(process)
-                raise
-            running = RunningSimulator(process, json.loads(line)["systems"], first, stderr_path, args)
-            break
+            args += ["--host", host, "--username", username, *options]
+            may_retry = base_port is None and attempt + 1 < retries
+            running = _start(args, env, stderr_file, stderr_path, first, timeout, may_retry)
+            if running is not None:
+                break
         assert running is not None
         yield running
     finally:
