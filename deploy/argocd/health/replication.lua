@@ -1,5 +1,8 @@
--- Argo CD health of a replication.infinibox.io ConsistencyGroupReplica or Replica (same status).
--- Reads only status written by the operator; Lua 5.1 (gopher-lua), no libraries.
+-- Argo CD health of a replication.infinibox.io Replica or ConsistencyGroupReplica (same status).
+-- Reads only status written by the operator. Argo CD runs it in gopher-lua (Lua 5.1) with only the
+-- base, package and table libraries: no string or math library, so no string.find and no s:sub().
+-- It agrees with kstatus (Flux) where both can tell: Stalled=True is Degraded, Reconciling=True is
+-- Progressing; see docs/health.md for the table and where they differ on purpose.
 local hs = {}
 
 local function condition(status, ctype)
@@ -21,6 +24,32 @@ local function explain(c)
   return c.reason or ""
 end
 
+local function is_true(c)
+  return c ~= nil and c.status == "True"
+end
+
+-- What is in progress, in words, or nil: a deferred type change, a one-shot action, the initial sync.
+local function progress(status, synced)
+  if status.pendingReplicationType ~= nil then
+    local message = "Change to " .. status.pendingReplicationType .. " deferred"
+    if synced ~= nil and synced.status == "False" then
+      message = message .. ": " .. explain(synced)
+    end
+    return message
+  end
+  if status.lastAction ~= nil and status.lastAction.result == "InProgress" then
+    return "Action " .. status.lastAction.type .. " (" .. status.lastAction.id .. ") in progress"
+  end
+  if status.syncState == "INITIALIZING" then
+    local message = "Initial synchronization in progress"
+    if status.progress ~= nil then
+      message = message .. " (" .. status.progress .. "%)"
+    end
+    return message
+  end
+  return nil
+end
+
 local status = obj.status
 local generation = obj.metadata.generation
 if status == nil or status.conditions == nil or #status.conditions == 0 then
@@ -30,6 +59,8 @@ if status == nil or status.conditions == nil or #status.conditions == 0 then
 end
 local ready = condition(status, "Ready")
 local synced = condition(status, "Synced")
+local reconciling = condition(status, "Reconciling")
+local stalled = condition(status, "Stalled")
 
 -- A status computed from an older spec says nothing about the current one.
 local observed = status.observedGeneration
@@ -42,7 +73,14 @@ if generation ~= nil and observed ~= nil and observed < generation then
   return hs
 end
 
--- Errors first: the array refused, is unreachable, the entity is missing, someone else owns it...
+-- Stuck until the user acts (kstatus: Failed).
+if is_true(stalled) then
+  hs.status = "Degraded"
+  hs.message = stalled.reason .. ": " .. explain(stalled)
+  return hs
+end
+
+-- Errors now: the array refused, is unreachable, the entity is missing, someone else owns it...
 if synced ~= nil and synced.status == "False" and synced.reason ~= "TypeChangeDeferred" then
   hs.status = "Degraded"
   hs.message = synced.reason .. ": " .. explain(synced)
@@ -55,6 +93,13 @@ if status.state == "AUTO_SUSPENDED" then
     why = ready.reason .. ": " .. explain(ready)
   end
   hs.message = why
+  return hs
+end
+
+-- Work in progress (kstatus: InProgress): creating, the initial sync, a deferred type change, an action.
+if is_true(reconciling) then
+  hs.status = "Progressing"
+  hs.message = progress(status, synced) or explain(reconciling)
   return hs
 end
 
@@ -81,31 +126,14 @@ if ready ~= nil and ready.status == "False" and ready.reason ~= "Initializing" t
   return hs
 end
 
--- Work in progress: initial sync, a deferred type change, a one-shot action.
-if status.pendingReplicationType ~= nil then
+-- Status from an operator that does not write Reconciling yet: the same signs of work in progress.
+local doing = progress(status, synced)
+if doing ~= nil then
   hs.status = "Progressing"
-  local message = "Change to " .. status.pendingReplicationType .. " deferred"
-  if synced ~= nil and synced.status == "False" then
-    message = message .. ": " .. explain(synced)
-  end
-  hs.message = message
+  hs.message = doing
   return hs
 end
-if status.lastAction ~= nil and status.lastAction.result == "InProgress" then
-  hs.status = "Progressing"
-  hs.message = "Action " .. status.lastAction.type .. " (" .. status.lastAction.id .. ") in progress"
-  return hs
-end
-if status.syncState == "INITIALIZING" then
-  hs.status = "Progressing"
-  local message = "Initial synchronization in progress"
-  if status.progress ~= nil then
-    message = message .. " (" .. status.progress .. "%)"
-  end
-  hs.message = message
-  return hs
-end
-if ready == nil or ready.status ~= "True" then
+if not is_true(ready) then
   hs.status = "Progressing"
   if ready ~= nil then
     hs.message = explain(ready)
