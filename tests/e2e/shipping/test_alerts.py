@@ -45,6 +45,10 @@ TARGET = {
 PODS = {"a": ("10.0.0.7:9090", "iro-infinibox-replica-operator-5d9f-a"), "b": ("10.0.0.8:9090", "iro-b")}
 OBJECT = {"kind": "Replica", "namespace": "databases", "name": "db-vol-1"}
 PROMTOOL_TIMEOUT_SECONDS = 120
+# Metrics the rules use that the operator is to gain (leader election, issue 14): their labels as
+# agreed, used for the promtool series only until the registry has them. The registry tests below
+# still require them, and fail until they exist.
+TO_BE_ADDED = {"replica_operator_leader": ("identity",)}
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +87,9 @@ def _promtool(promtool: Path, *args: str) -> subprocess.CompletedProcess[str]:
 # -- series shaped like the operator's -------------------------------------------------------------
 def series(metric: str, values: str, pod: str = "a", **labels: str) -> dict[str, str]:
     """One input series of ``metric``: its own labels exactly as the registry declares them."""
-    family = exported()[metric]
-    declared = set(family.labels) | ({"le"} if metric.endswith("_bucket") else set())
+    family = exported().get(metric)
+    declared = set(family.labels if family else TO_BE_ADDED[metric])
+    declared |= {"le"} if metric.endswith("_bucket") else set()
     assert set(labels) == declared, f"{metric} has labels {sorted(declared)}, not {sorted(labels)}"
     instance, pod_name = PODS[pod]
     scraped = {f"exported_{k}" if k in TARGET else k: v for k, v in labels.items()}
