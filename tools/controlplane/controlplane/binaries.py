@@ -220,7 +220,7 @@ def ensure_health() -> Path:
         ["go", "build", "-trimpath", "-ldflags=-s -w", "-o", "{out}", "."],
         produced="iro-health",
         cwd=HEALTH_MODULE_DIR,
-        extra_env={"GOFLAGS": "-mod=mod"},
+        extra_env={"GOFLAGS": "-mod=mod -buildvcs=false"},
     )
 
 
