@@ -1,11 +1,11 @@
-"""The argocd-cm snippet (file and docs) carries exactly the health.lua files."""
+"""The argocd-cm snippet (file and docs) carries exactly the .lua files, one script per kind."""
 
 from __future__ import annotations
 
 import yaml
 
 from tests.unit.shipping import argocd_cm
-from tests.unit.shipping.lua_health import KINDS, kind_dir
+from tests.unit.shipping.argocd_health import KINDS, SCRIPTS
 
 
 def test_configmap_file_is_generated_from_the_lua_files() -> None:
@@ -25,7 +25,16 @@ def test_snippet_values_are_byte_for_byte_the_scripts() -> None:
     assert configmap["metadata"]["name"] == "argocd-cm"
     assert set(configmap["data"]) == {argocd_cm.key(kind) for kind in KINDS}
     for kind in KINDS:
-        assert configmap["data"][argocd_cm.key(kind)] == (kind_dir(kind) / "health.lua").read_text()
+        assert configmap["data"][argocd_cm.key(kind)] == SCRIPTS[kind].read_text()
+
+
+def test_both_replication_kinds_get_the_one_replication_script() -> None:
+    configmap = yaml.safe_load(argocd_cm.CONFIGMAP.read_text())
+    replica = configmap["data"][argocd_cm.key("Replica")]
+    group = configmap["data"][argocd_cm.key("ConsistencyGroupReplica")]
+    assert (
+        replica == group == (argocd_cm.ROOT / "deploy" / "argocd" / "health" / "replication.lua").read_text()
+    )
 
 
 def test_keys_follow_argo_cds_group_kind_form() -> None:

@@ -24,7 +24,7 @@ def main() -> None:
 
 @main.command()
 def build() -> None:
-    """Build (or find cached) kube-apiserver, etcd and helm; print their paths."""
+    """Build (or find cached) kube-apiserver, etcd, helm, promtool and the health helper; print paths."""
     binaries = ensure_all()
     for name, path in vars(binaries).items():
         click.echo(f"{name}: {path}")
