@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Self
@@ -20,8 +21,17 @@ from tests.support.wait import wait_for
 OPERATOR = Path(sys.executable).parent / "replica-operator"
 
 
+LEASE_ID_VARIABLE = "REPLICA_OPERATOR_LEADER_ELECTION_ID"
+
+
 class OperatorProcess:
-    """A running operator bound to 127.0.0.1; ``kill()`` is SIGKILL, ``stop()`` a clean SIGTERM."""
+    """A running operator bound to 127.0.0.1; ``kill()`` is SIGKILL, ``stop()`` a clean SIGTERM.
+
+    Leader election is on, as in production. Each process competes for a Lease of its own
+    (``lease_name``, unique unless given), so that independent operators in one test session
+    never wait for each other; tests of the election pass one ``lease_name`` to several.
+    ``start()`` returns once /healthz answers, which a standby does too.
+    """
 
     def __init__(
         self,
@@ -32,6 +42,7 @@ class OperatorProcess:
         options: Sequence[str] = (),
         cwd: Path | None = None,
         startup_timeout: float = 60,
+        lease_name: str | None = None,
     ) -> None:
         self.kubeconfig = kubeconfig
         self.env = env or {}
@@ -40,6 +51,8 @@ class OperatorProcess:
         self.options = tuple(options)
         self.cwd = cwd
         self.startup_timeout = startup_timeout
+        given = self.env.get(LEASE_ID_VARIABLE)
+        self.lease_name = lease_name or given or f"iro-test-{uuid.uuid4().hex[:10]}"
         self.process: subprocess.Popen[bytes] | None = None
         self.liveness_port = self.metrics_port = 0
         handle, name = tempfile.mkstemp(prefix="replica-operator-", suffix=".log")
@@ -60,7 +73,7 @@ class OperatorProcess:
                     *self.command,
                     "run",
                     "--all-namespaces",
-                    "--standalone",
+                    f"--leader-election-id={self.lease_name}",
                     "--bind-address",
                     "127.0.0.1",
                     "--liveness-port",
