@@ -43,15 +43,19 @@ def gauge(identity: str) -> float | None:
 def test_first_candidate_creates_the_lease_and_the_second_stands_by_until_it_expires() -> None:
     leases, clock = FakeLeases(), FakeClock()
     a, b = elector("a", leases, clock), elector("b", leases, clock)
-    assert a.try_acquire_or_renew(5) and a.leading
+    assert a.try_acquire_or_renew(5)
+    assert a.leading
     assert gauge("a") == 1
-    assert not b.try_acquire_or_renew(5) and b.holder == "a"
+    assert not b.try_acquire_or_renew(5)
+    assert b.holder == "a"
     assert gauge("b") == 0
     clock.advance(14.9)
     assert not b.try_acquire_or_renew(5)  # a has not renewed, but 15 s have not passed since b saw it
     clock.advance(0.2)
-    assert b.try_acquire_or_renew(5) and b.leading
-    assert leases.stored is not None and leases.stored.record.transitions == 1
+    assert b.try_acquire_or_renew(5)
+    assert b.leading
+    assert leases.stored is not None
+    assert leases.stored.record.transitions == 1
 
 
 def test_a_renewal_restarts_the_standbys_wait() -> None:
@@ -64,7 +68,8 @@ def test_a_renewal_restarts_the_standbys_wait() -> None:
     b.try_acquire_or_renew(5)  # sees the renewal at t+8
     clock.advance(14)  # 22 s after b first saw the lease, 14 s after the renewal
     assert not b.try_acquire_or_renew(5)
-    assert leases.stored is not None and leases.stored.record.holder == "a"
+    assert leases.stored is not None
+    assert leases.stored.record.holder == "a"
 
 
 def test_two_candidates_racing_on_one_version_only_one_wins() -> None:
@@ -73,9 +78,12 @@ def test_two_candidates_racing_on_one_version_only_one_wins() -> None:
     a, b = elector("a", leases, clock), elector("b", leases, clock)
     leases.before_update = lambda: a.try_acquire_or_renew(5)  # a writes between b's read and write
     assert not b.try_acquire_or_renew(5)  # b's update carries the old resourceVersion: 409
-    assert a.leading and not b.leading
-    assert leases.stored is not None and leases.stored.record.holder == "a"
-    assert not b.try_acquire_or_renew(5) and b.holder == "a"
+    assert a.leading
+    assert not b.leading
+    assert leases.stored is not None
+    assert leases.stored.record.holder == "a"
+    assert not b.try_acquire_or_renew(5)
+    assert b.holder == "a"
 
 
 def test_a_leader_that_sees_another_holder_has_lost_at_once() -> None:
@@ -119,8 +127,10 @@ def test_release_empties_the_holder_so_a_standby_takes_over_at_once() -> None:
     b.try_acquire_or_renew(5)
     a.release()
     assert leases.stored is not None
-    assert leases.stored.record.holder == "" and leases.stored.record.lease_duration_seconds == 1
-    assert not a.leading and gauge("a") == 0
+    assert leases.stored.record.holder == ""
+    assert leases.stored.record.lease_duration_seconds == 1
+    assert not a.leading
+    assert gauge("a") == 0
     assert b.try_acquire_or_renew(5)  # no wait at all
     assert leases.stored.record.transitions == 1
 
@@ -145,7 +155,9 @@ def test_release_after_losing_writes_nothing() -> None:
         (2.5, 2, 0.5, "whole number of seconds"),
     ],
 )
-def test_terms_that_cannot_work_are_refused(lease: float, deadline: float, retry: float, problem: str) -> None:
+def test_terms_that_cannot_work_are_refused(
+    lease: float, deadline: float, retry: float, problem: str
+) -> None:
     with pytest.raises(ValueError, match=problem):
         ElectionConfig(
             namespace="ops",
