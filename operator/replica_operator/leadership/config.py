@@ -15,6 +15,8 @@ DEFAULT_RENEW_DEADLINE = timedelta(seconds=10)
 DEFAULT_RETRY_PERIOD = timedelta(seconds=2)
 #: client-go's JitterFactor: the renew deadline must leave room for a jittered retry.
 JITTER_FACTOR = 1.2
+#: How a leader that lost its lease exits (controller-runtime's managers exit non-zero too).
+LOST_EXIT_CODE = 1
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
 

@@ -21,13 +21,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
-from .config import JITTER_FACTOR, ElectionConfig
+from .config import JITTER_FACTOR, LOST_EXIT_CODE, ElectionConfig
 from .decision import HeldByOther, LeaseRecord, Observation, decide, observe, released
 from .lease import LeaseError, StoredLease
 from .metrics import LEADER
 
 log = logging.getLogger(__name__)
-LOST_EXIT_CODE = 1
 
 
 class Clock(Protocol):

@@ -100,9 +100,9 @@ class ApiProxy:
         )
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._forward)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port, shutdown_timeout=1.0).start()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
 
     async def _hang(self) -> None:
         """Never answer: wait on an event nobody sets, until the proxy closes (its loop stops)."""
@@ -115,7 +115,11 @@ class ApiProxy:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
         body = await request.read()
         async with self._session.request(
-            request.method, self._upstream + request.path_qs, headers=headers, data=body or None
+            request.method,
+            self._upstream + request.path_qs,
+            headers=headers,
+            data=body or None,
+            skip_auto_headers=("Content-Type",),  # as sent: the Kubernetes client may send none
         ) as upstream:
             response = web.StreamResponse(status=upstream.status)
             for key, value in upstream.headers.items():
