@@ -490,8 +490,11 @@ def _lease_calls_work_for_the_named_lease_only(sa: Identity, namespace: str, lea
         leases = kubernetes.client.CoordinationV1Api(client)
         leases.create_namespaced_lease(namespace, body)
         current = leases.read_namespaced_lease(lease, namespace)
+        assert current.spec is not None
         current.spec.holder_identity = "pod-1"
-        assert leases.replace_namespaced_lease(lease, namespace, current).spec.holder_identity == "pod-1"
+        replaced = leases.replace_namespaced_lease(lease, namespace, current)
+        assert replaced.spec is not None
+        assert replaced.spec.holder_identity == "pod-1"
         other = kubernetes.client.V1Lease(metadata=kubernetes.client.V1ObjectMeta(name="someone-elses"))
         leases.create_namespaced_lease(namespace, other)  # create cannot be limited to a name...
         with pytest.raises(kubernetes.client.ApiException) as denied:

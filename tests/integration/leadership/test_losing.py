@@ -30,6 +30,7 @@ def _take(election: Election) -> float | None:
     """Write the Lease as another holder would (read-modify-write; a renewal in between is a 409)."""
     api = kubernetes.client.CoordinationV1Api(election.cluster.api_client())
     lease = api.read_namespaced_lease(election.lease_name, election.namespace)
+    assert lease.spec is not None
     lease.spec.holder_identity = "intruder"
     lease.spec.renew_time = datetime.now(UTC)
     try:
