@@ -101,10 +101,8 @@ class LeaderElector:
         """One attempt (client-go's ``tryAcquireOrRenew``): read, decide, write; True if we hold it."""
         started = self._clock.monotonic()
         stored = self._leases.read(timeout)
-        if stored is not None:
-            self._observed = observe(self._observed, stored.record, self._clock.monotonic())
-        elif self._observed is not None:
-            self._observed = None
+        now = self._clock.monotonic()
+        self._observed = None if stored is None else observe(self._observed, stored.record, now)
         decision = decide(
             self._observed,
             self.config.identity,
