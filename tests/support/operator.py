@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ from typing import Self
 import httpx
 
 from controlplane.cluster import free_port, kill_with_parent
+from replica_operator.leadership.standby import STANDBY_HEALTHZ
 from tests.support.wait import wait_for
 
 OPERATOR = Path(sys.executable).parent / "replica-operator"
@@ -30,7 +32,8 @@ class OperatorProcess:
     Leader election is on, as in production. Each process competes for a Lease of its own
     (``lease_name``, unique unless given), so that independent operators in one test session
     never wait for each other; tests of the election pass one ``lease_name`` to several.
-    ``start()`` returns once /healthz answers, which a standby does too.
+    ``start()`` returns once the process leads (kopf's /healthz answers), ``start(standby=True)``
+    once it stands by (the standby's own /healthz answers).
     """
 
     def __init__(
@@ -64,7 +67,8 @@ class OperatorProcess:
         assert self.process is not None
         return self.process.pid
 
-    def start(self) -> Self:
+    def start(self, *, standby: bool = False) -> Self:
+        """Start; return once /healthz answers as a leader (kopf's), or as a standby if ``standby``."""
         self.liveness_port, self.metrics_port = free_port(), free_port()
         env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), **self.env}
         with self.log_path.open("ab") as log:
@@ -91,18 +95,22 @@ class OperatorProcess:
                 preexec_fn=kill_with_parent,
             )
         wait_for(
-            self._alive, timeout=self.startup_timeout, interval=0.2, what="the operator's liveness probe"
+            functools.partial(self._alive, standby=standby),
+            timeout=self.startup_timeout,
+            interval=0.2,
+            what="the operator's liveness probe" + (" as a standby" if standby else ""),
         )
         return self
 
-    def _alive(self) -> bool:
+    def _alive(self, *, standby: bool = False) -> bool:
         assert self.process is not None
         if self.process.poll() is not None:
             raise RuntimeError(f"the operator exited with {self.process.returncode}:\n{self.log()[-4000:]}")
         try:
-            return httpx.get(f"http://127.0.0.1:{self.liveness_port}/healthz", timeout=2).status_code == 200
+            answer = httpx.get(f"http://127.0.0.1:{self.liveness_port}/healthz", timeout=2)
         except httpx.HTTPError:
             return False
+        return answer.status_code == 200 and (answer.content == STANDBY_HEALTHZ) == standby
 
     def kill(self) -> None:
         """SIGKILL: no cleanup, no last status write, as a crash."""

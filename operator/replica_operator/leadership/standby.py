@@ -3,7 +3,8 @@
 kopf's liveness endpoint and the operator's metrics server only start with the operator, once
 this process leads. A standby is healthy (it must not be restarted by its liveness probe) and
 reports ``replica_operator_leader 0``, so it serves both itself, with the standard library and
-prometheus_client's handler, and closes them before the operator binds the same ports.
+prometheus_client's handler, and closes them before the operator binds the same ports (for the
+second or so kopf takes to start, the ports do not answer; the probes' thresholds cover that).
 """
 
 from __future__ import annotations
@@ -14,13 +15,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client.exposition import MetricsHandler
 
+#: What a standby's /healthz answers (kopf's endpoint, on the leader, answers its probes instead).
+STANDBY_HEALTHZ = b'{"standby": true}'
+
 
 class _Healthz(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path.split("?")[0] != "/healthz":
             self.send_error(404)
             return
-        body = b'{"standby": true}'
+        body = STANDBY_HEALTHZ
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))

@@ -47,8 +47,11 @@ class Election:
     def __post_init__(self) -> None:
         self._leases = kubernetes.client.CoordinationV1Api(self.cluster.api_client())
 
-    def candidate(self, identity: str, kubeconfig: Path | None = None) -> OperatorProcess:
-        """Start ``replica-operator run`` as ``identity`` (its POD_NAME); returns once /healthz answers."""
+    def candidate(
+        self, identity: str, kubeconfig: Path | None = None, *, standby: bool = False
+    ) -> OperatorProcess:
+        """Start ``replica-operator run`` as ``identity`` (its POD_NAME); return once it leads, or
+        once it stands by if ``standby``."""
         process = OperatorProcess(
             kubeconfig or self.cluster.kubeconfig,
             env={"POD_NAME": identity},
@@ -61,7 +64,7 @@ class Election:
             ),
         )
         self.candidates.append(process)
-        return process.start()
+        return process.start(standby=standby)
 
     def lease(self) -> dict[str, Any] | None:
         try:

@@ -134,13 +134,20 @@ class ApiProxy:
             return response
 
     def close(self) -> None:
+        """Stop serving, cancel the requests held by a black hole, close the loop."""
+
         async def stop() -> None:
             await self._runner.cleanup()
             await self._session.close()
+            pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
         asyncio.run_coroutine_threadsafe(stop(), self._loop).result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
+        self._loop.close()
 
 
 @contextmanager

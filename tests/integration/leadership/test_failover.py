@@ -33,7 +33,7 @@ def test_one_leads_the_standby_is_silent_and_takes_over_when_the_leader_is_kille
     replica_id = election.wait_ready()["replicaId"]
 
     with proxy.running(election.cluster.kubeconfig) as audit:
-        standby = election.candidate("candidate-b", kubeconfig=audit.kubeconfig)
+        standby = election.candidate("candidate-b", kubeconfig=audit.kubeconfig, standby=True)
         wait_for(lambda: len(audit.seen) >= 10, timeout=30, what="the standby's Lease attempts")
         assert election.holder() == "candidate-a"
         metrics = standby.metrics()
@@ -76,7 +76,7 @@ def test_sigterm_releases_the_lease_so_the_standby_takes_over_at_once(election: 
     election.build_world()
     leader = election.candidate("candidate-a")
     election.wait_holder("candidate-a", timeout=30)
-    election.candidate("candidate-b")
+    election.candidate("candidate-b", standby=True)
     transitions = (election.lease() or {})["spec"]["leaseTransitions"]
 
     stopped = time.time()

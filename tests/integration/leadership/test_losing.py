@@ -71,7 +71,7 @@ def test_a_leader_cut_off_from_the_api_server_exits_before_the_standby_may_take_
         election.wait_holder("candidate-a", timeout=30)
         election.replica()
         election.wait_ready()
-        election.candidate("candidate-b")
+        election.candidate("candidate-b", standby=True)
 
         cut = network.blackhole()
         exited = _exited(leader)
