@@ -36,6 +36,7 @@ def test_one_leads_the_standby_is_silent_and_takes_over_when_the_leader_is_kille
         standby = election.candidate("candidate-b", kubeconfig=audit.kubeconfig, standby=True)
         wait_for(lambda: len(audit.seen) >= 10, timeout=30, what="the standby's Lease attempts")
         assert election.holder() == "candidate-a"
+        assert 'replica_operator_leader{identity="candidate-a"} 1.0' in leader.metrics()
         metrics = standby.metrics()
         assert 'replica_operator_leader{identity="candidate-b"} 0.0' in metrics
         assert not _samples(metrics, "infinibox_request_duration_seconds_count")
