@@ -29,9 +29,10 @@ LEASE_ID_VARIABLE = "REPLICA_OPERATOR_LEADER_ELECTION_ID"
 class OperatorProcess:
     """A running operator bound to 127.0.0.1; ``kill()`` is SIGKILL, ``stop()`` a clean SIGTERM.
 
-    Leader election is on, as in production. Each process competes for a Lease of its own
-    (``lease_name``, unique unless given), so that independent operators in one test session
-    never wait for each other; tests of the election pass one ``lease_name`` to several.
+    Leader election is on, as in production. Unless ``lease_name`` is given, each start competes
+    for a Lease of its own, so that independent operators in one test session (and a restart
+    after ``kill()``) never wait for each other; tests of the election pass one ``lease_name``
+    to several processes.
     ``start()`` returns once the process leads (kopf's /healthz answers), ``start(standby=True)``
     once it stands by (the standby's own /healthz answers).
     """
@@ -54,8 +55,8 @@ class OperatorProcess:
         self.options = tuple(options)
         self.cwd = cwd
         self.startup_timeout = startup_timeout
-        given = self.env.get(LEASE_ID_VARIABLE)
-        self.lease_name = lease_name or given or f"iro-test-{uuid.uuid4().hex[:10]}"
+        self._shared_lease = lease_name or self.env.get(LEASE_ID_VARIABLE)
+        self.lease_name = self._shared_lease or ""
         self.process: subprocess.Popen[bytes] | None = None
         self.liveness_port = self.metrics_port = 0
         handle, name = tempfile.mkstemp(prefix="replica-operator-", suffix=".log")
@@ -69,6 +70,7 @@ class OperatorProcess:
 
     def start(self, *, standby: bool = False) -> Self:
         """Start; return once /healthz answers as a leader (kopf's), or as a standby if ``standby``."""
+        self.lease_name = self._shared_lease or f"iro-test-{uuid.uuid4().hex[:10]}"
         self.liveness_port, self.metrics_port = free_port(), free_port()
         env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), **self.env}
         with self.log_path.open("ab") as log:
