@@ -107,6 +107,7 @@ def test_install_upgrade_uninstall(
     with installed(kube_helm, cluster, release_name, namespace) as install:
         assert "STATUS: deployed" in install.stdout
         assert "kubectl get replicas -A" in install.stdout, "NOTES.txt says what to do next"
+        assert f"leader election on Lease {namespace}/{fullname}, 2 pod(s)" in install.stdout
         for obj in namespaced + cluster_scoped:
             assert _exists(cluster, *obj), obj
         cluster.kubectl(
