@@ -164,7 +164,8 @@ def test_install_doc_covers_helm_and_kubectl() -> None:
     assert "charts/infinibox-replica-operator" in text
     assert "kubectl apply --server-side -f crds/" in text
     assert "helm template" in text
-    assert "not leader election" in text
+    assert "### High availability: leader election on a Lease" in text
+    assert "kopf peering, which earlier versions offered here,\nis gone" in text
 
 
 @pytest.mark.parametrize(
