@@ -51,12 +51,12 @@ def test_one_leads_the_standby_is_silent_and_takes_over_when_the_leader_is_kille
 
         killed = time.time()
         leader.kill()
-        took_over = election.wait_holder("candidate-b", timeout=TAKEOVER_BOUND + 5)
-        acquired = election.acquire_time()
+        election.wait_holder("candidate-b", timeout=TAKEOVER_BOUND + 10)
+        acquired = election.acquire_time()  # written by the new holder: not delayed by our polling
         print(
-            f"\nSIGKILL -> standby holds the Lease: {took_over - killed:.2f} s (bound {TAKEOVER_BOUND:.1f} s)"
+            f"\nSIGKILL -> standby holds the Lease: {acquired - killed:.2f} s (bound {TAKEOVER_BOUND:.1f} s)"
         )
-        assert took_over - killed <= TAKEOVER_BOUND
+        assert acquired - killed <= TAKEOVER_BOUND
         before_takeover = [seen for seen in audit.seen if seen.at < acquired]
         assert all(seen.path.startswith(_lease_path(election)) for seen in before_takeover)
         silent = [r for r in election.array_requests() if killed < r["started"] < acquired]
@@ -82,8 +82,16 @@ def test_sigterm_releases_the_lease_so_the_standby_takes_over_at_once(election: 
 
     stopped = time.time()
     assert leader.stop() == 0
-    took_over = election.wait_holder("candidate-b", timeout=LEASE_SECONDS)
-    print(f"\nSIGTERM -> standby holds the Lease: {took_over - stopped:.2f} s (lease {LEASE_SECONDS:g} s)")
+    election.wait_holder("candidate-b", timeout=LEASE_SECONDS + 10)
+    took_over = election.acquire_time() - stopped
+    print(f"\nSIGTERM -> standby holds the Lease: {took_over:.2f} s (lease {LEASE_SECONDS:g} s)")
     assert "released the lease" in leader.log()
-    assert election.acquire_time() - stopped < LEASE_SECONDS / 2
+    # Waiting for the lease to expire would take at least the lease duration after the last renewal,
+    # and the leader renewed until it released: a takeover sooner than that is the release's doing.
+    assert took_over < LEASE_SECONDS
     assert (election.lease() or {})["spec"]["leaseTransitions"] == transitions + 1
+
+    late = election.candidate("candidate-c", standby=True)
+    assert late.stop() == 0, "SIGTERM while standing by ends the wait cleanly"
+    assert "while standing by: stopping" in late.log()
+    assert election.holder() == "candidate-b"
