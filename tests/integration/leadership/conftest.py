@@ -22,7 +22,7 @@ from tests.support.kube import Cluster
 from tests.support.operator import OperatorProcess
 from tests.support.wait import wait_for
 
-LEASE_SECONDS, RENEW_SECONDS, RETRY_SECONDS = 4.0, 3.0, 0.5
+LEASE_SECONDS, RENEW_SECONDS, RETRY_SECONDS = 5.0, 4.0, 0.5
 POLL_SECONDS = 1.0
 REPLICA_VOLUME = "ha-vol"
 
