@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from replica_operator import __version__, leadership
 from replica_operator.api.durations import parse_duration
+
+if TYPE_CHECKING:
+    from replica_operator.settings import OperatorSettings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -187,11 +192,6 @@ def run(
     nothing of the operator meanwhile; kopf always runs standalone (its peering is gone: it is
     not leader election).
     """
-    import logging
-
-    import kopf
-
-    from replica_operator.handlers import Runtime
     from replica_operator.leadership.run import elector_from_environment, run_elected
     from replica_operator.leadership.standby import StandbyEndpoints
     from replica_operator.settings import LogFormat, OperatorSettings
@@ -210,12 +210,29 @@ def run(
         verbose=verbose,
         debug=debug,
     )
+    operate = _operator(settings)
+    if not leader_elect:
+        operate()
+        return
+    endpoints = StandbyEndpoints(settings.bind_address, settings.liveness_port, settings.metrics_port)
+    run_elected(elector_from_environment(election), endpoints, operate)
+
+
+def _operator(settings: OperatorSettings) -> Callable[[], None]:
+    """Configure logging now; the returned function builds the operator and runs kopf (standalone)."""
+    import logging
+
+    import kopf
+
+    from replica_operator.handlers import Runtime
+    from replica_operator.settings import LogFormat
+
     kopf.configure(
-        debug=debug,
-        verbose=verbose,
+        debug=settings.debug,
+        verbose=settings.verbose,
         log_format=kopf.LogFormat.JSON if settings.log_format is LogFormat.JSON else kopf.LogFormat.FULL,
     )
-    if not debug:  # one line per HTTP request is noise at a thousand replicas; metrics count them
+    if not settings.debug:  # one line per HTTP request is noise at a thousand replicas; metrics count them
         for name in ("httpx", "httpcore", "kubernetes.client.rest"):
             logging.getLogger(name).setLevel(logging.WARNING)
     liveness = (
@@ -231,11 +248,7 @@ def run(
             memo=kopf.Memo(runtime=Runtime.create(settings)),
         )
 
-    if not leader_elect:
-        operate()
-        return
-    endpoints = StandbyEndpoints(settings.bind_address, settings.liveness_port, settings.metrics_port)
-    run_elected(elector_from_environment(election), endpoints, operate)
+    return operate
 
 
 def _election_config(
