@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from replica_operator import __version__
+from replica_operator import __version__, leadership
+from replica_operator.api.durations import parse_duration
+
+if TYPE_CHECKING:
+    pass
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -50,6 +56,23 @@ def crds(output_dir: Path, chart_dir: Path, check: bool) -> None:
 
 def _env(name: str) -> str:
     return f"REPLICA_OPERATOR_{name}"
+
+
+class _Duration(click.ParamType[timedelta]):
+    """A duration as the CRDs spell them (``500ms``, ``15s``, ``1m30s``)."""
+
+    name = "duration"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        try:
+            return parse_duration(str(value))
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
+
+_DURATION = _Duration()
 
 
 @main.command()
@@ -103,24 +126,48 @@ def _env(name: str) -> str:
     "--debug", is_flag=True, envvar=_env("DEBUG"), help="Log everything at DEBUG, each HTTP request included."
 )
 @click.option(
-    "--standalone",
-    is_flag=True,
-    envvar=_env("STANDALONE"),
-    help="Run without kopf peering (the default unless --peering is given).",
-)
-@click.option(
-    "--peering",
-    default=None,
-    envvar=_env("PEERING"),
-    help="kopf peering object name, for a hot standby (needs the peering CRDs).",
-)
-@click.option(
-    "--priority",
-    type=int,
-    default=0,
+    "--leader-elect/--no-leader-elect",
+    default=True,
     show_default=True,
-    envvar=_env("PRIORITY"),
-    help="Peering priority: the highest live priority runs, the others pause.",
+    envvar=_env("LEADER_ELECT"),
+    help="Run only while holding the leader Lease (run 2 replicas for a hot standby).",
+)
+@click.option(
+    "--leader-election-namespace",
+    default=None,
+    envvar=_env("LEADER_ELECTION_NAMESPACE"),
+    help="Namespace of the Lease. Default: the pod's namespace, else `default`.",
+)
+@click.option(
+    "--leader-election-id",
+    default=leadership.DEFAULT_LEASE_NAME,
+    show_default=True,
+    envvar=_env("LEADER_ELECTION_ID"),
+    help="Name of the Lease the replicas compete for.",
+)
+@click.option(
+    "--lease-duration",
+    type=_DURATION,
+    default="15s",
+    show_default=True,
+    envvar=_env("LEASE_DURATION"),
+    help="How long a standby waits after the last renewal it saw before it takes the lease.",
+)
+@click.option(
+    "--renew-deadline",
+    type=_DURATION,
+    default="10s",
+    show_default=True,
+    envvar=_env("RENEW_DEADLINE"),
+    help="A leader that has not renewed for this long exits (before its lease can expire).",
+)
+@click.option(
+    "--retry-period",
+    type=_DURATION,
+    default="2s",
+    show_default=True,
+    envvar=_env("RETRY_PERIOD"),
+    help="Time between attempts to acquire or renew the lease.",
 )
 def run(
     namespaces: tuple[str, ...],
@@ -131,18 +178,29 @@ def run(
     log_format: str,
     verbose: bool,
     debug: bool,
-    standalone: bool,
-    peering: str | None,
-    priority: int,
+    leader_elect: bool,
+    leader_election_namespace: str | None,
+    leader_election_id: str,
+    lease_duration: timedelta,
+    renew_deadline: timedelta,
+    retry_period: timedelta,
 ) -> None:
-    """Run the operator against the cluster named by KUBECONFIG (or the in-cluster config)."""
-    from replica_operator.handlers import run_operator
+    """Run the operator against the cluster named by KUBECONFIG (or the in-cluster config).
+
+    With leader election (the default) the process stands by until it holds the Lease and runs
+    nothing of the operator meanwhile; kopf always runs standalone (its peering is gone: it is
+    not leader election).
+    """
+    from replica_operator.handlers import prepare_operator
+    from replica_operator.leadership.run import elector_from_environment, run_elected
+    from replica_operator.leadership.standby import StandbyEndpoints
     from replica_operator.settings import LogFormat, OperatorSettings
 
     if all_namespaces and namespaces:
         raise click.UsageError("--all-namespaces and --namespace exclude each other")
-    if standalone and peering:
-        raise click.UsageError("--standalone and --peering exclude each other")
+    election = _election_config(
+        leader_election_namespace, leader_election_id, lease_duration, renew_deadline, retry_period
+    )
     settings = OperatorSettings(
         namespaces=namespaces,
         bind_address=bind_address,
@@ -151,7 +209,30 @@ def run(
         log_format=LogFormat(log_format),
         verbose=verbose,
         debug=debug,
-        peering=peering,
-        priority=priority,
     )
-    run_operator(settings)
+    operate = prepare_operator(settings)
+    if not leader_elect:
+        operate()
+        return
+    endpoints = StandbyEndpoints(settings.bind_address, settings.liveness_port, settings.metrics_port)
+    run_elected(elector_from_environment(election), endpoints, operate)
+
+
+def _election_config(
+    namespace: str | None,
+    name: str,
+    lease_duration: timedelta,
+    renew_deadline: timedelta,
+    retry_period: timedelta,
+) -> leadership.ElectionConfig:
+    try:
+        return leadership.ElectionConfig(
+            namespace=namespace or leadership.default_namespace(),
+            name=name,
+            identity=leadership.default_identity(),
+            lease_duration=lease_duration,
+            renew_deadline=renew_deadline,
+            retry_period=retry_period,
+        )
+    except ValueError as error:
+        raise click.UsageError(f"leader election: {error}") from None

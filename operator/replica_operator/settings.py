@@ -26,8 +26,6 @@ class OperatorSettings(BaseModel):
     log_format: LogFormat = LogFormat.TEXT
     verbose: bool = False
     debug: bool = False
-    peering: str | None = Field(default=None, description="kopf peering name; None: standalone.")
-    priority: int = 0
     status_heartbeat: timedelta = Field(
         default=timedelta(minutes=5),
         description="How stale InfiniBox.status.lastPolled may get while nothing else changes.",

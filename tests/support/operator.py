@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Self
@@ -15,13 +17,25 @@ from typing import Self
 import httpx
 
 from controlplane.cluster import free_port, kill_with_parent
+from replica_operator.leadership.standby import STANDBY_HEALTHZ
 from tests.support.wait import wait_for
 
 OPERATOR = Path(sys.executable).parent / "replica-operator"
 
 
+LEASE_ID_VARIABLE = "REPLICA_OPERATOR_LEADER_ELECTION_ID"
+
+
 class OperatorProcess:
-    """A running operator bound to 127.0.0.1; ``kill()`` is SIGKILL, ``stop()`` a clean SIGTERM."""
+    """A running operator bound to 127.0.0.1; ``kill()`` is SIGKILL, ``stop()`` a clean SIGTERM.
+
+    Leader election is on, as in production. Unless ``lease_name`` is given, each start competes
+    for a Lease of its own, so that independent operators in one test session (and a restart
+    after ``kill()``) never wait for each other; tests of the election pass one ``lease_name``
+    to several processes.
+    ``start()`` returns once the process leads (kopf's /healthz answers), ``start(standby=True)``
+    once it stands by (the standby's own /healthz answers).
+    """
 
     def __init__(
         self,
@@ -32,6 +46,7 @@ class OperatorProcess:
         options: Sequence[str] = (),
         cwd: Path | None = None,
         startup_timeout: float = 60,
+        lease_name: str | None = None,
     ) -> None:
         self.kubeconfig = kubeconfig
         self.env = env or {}
@@ -40,6 +55,8 @@ class OperatorProcess:
         self.options = tuple(options)
         self.cwd = cwd
         self.startup_timeout = startup_timeout
+        self._shared_lease = lease_name or self.env.get(LEASE_ID_VARIABLE)
+        self.lease_name = self._shared_lease or ""
         self.process: subprocess.Popen[bytes] | None = None
         self.liveness_port = self.metrics_port = 0
         handle, name = tempfile.mkstemp(prefix="replica-operator-", suffix=".log")
@@ -51,7 +68,9 @@ class OperatorProcess:
         assert self.process is not None
         return self.process.pid
 
-    def start(self) -> Self:
+    def start(self, *, standby: bool = False) -> Self:
+        """Start; return once /healthz answers as a leader (kopf's), or as a standby if ``standby``."""
+        self.lease_name = self._shared_lease or f"iro-test-{uuid.uuid4().hex[:10]}"
         self.liveness_port, self.metrics_port = free_port(), free_port()
         env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), **self.env}
         with self.log_path.open("ab") as log:
@@ -60,7 +79,7 @@ class OperatorProcess:
                     *self.command,
                     "run",
                     "--all-namespaces",
-                    "--standalone",
+                    f"--leader-election-id={self.lease_name}",
                     "--bind-address",
                     "127.0.0.1",
                     "--liveness-port",
@@ -78,18 +97,22 @@ class OperatorProcess:
                 preexec_fn=kill_with_parent,
             )
         wait_for(
-            self._alive, timeout=self.startup_timeout, interval=0.2, what="the operator's liveness probe"
+            functools.partial(self._alive, standby=standby),
+            timeout=self.startup_timeout,
+            interval=0.2,
+            what="the operator's liveness probe" + (" as a standby" if standby else ""),
         )
         return self
 
-    def _alive(self) -> bool:
+    def _alive(self, *, standby: bool = False) -> bool:
         assert self.process is not None
         if self.process.poll() is not None:
             raise RuntimeError(f"the operator exited with {self.process.returncode}:\n{self.log()[-4000:]}")
         try:
-            return httpx.get(f"http://127.0.0.1:{self.liveness_port}/healthz", timeout=2).status_code == 200
+            answer = httpx.get(f"http://127.0.0.1:{self.liveness_port}/healthz", timeout=2)
         except httpx.HTTPError:
             return False
+        return answer.status_code == 200 and (answer.content == STANDBY_HEALTHZ) == standby
 
     def kill(self) -> None:
         """SIGKILL: no cleanup, no last status write, as a crash."""

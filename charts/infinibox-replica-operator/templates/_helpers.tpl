@@ -52,8 +52,9 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 {{- end -}}
 
-{{- define "iro.peeringName" -}}
-{{- default (include "iro.fullname" .) .Values.peering.name -}}
+{{/* The leader-election Lease, in the release namespace: default the full name. */}}
+{{- define "iro.leaseName" -}}
+{{- default (include "iro.fullname" .) .Values.leaderElection.id -}}
 {{- end -}}
 
 {{/* The namespaces whose credential Secrets the operator may read, as JSON: default the release namespace. */}}

@@ -4,6 +4,6 @@ The work behind each handler is in :mod:`replica_operator.controller`.
 """
 
 from . import wiring
-from .launch import run_operator
+from .launch import prepare_operator
 
-__all__ = ["run_operator", "wiring"]
+__all__ = ["prepare_operator", "wiring"]

@@ -6,6 +6,7 @@ The handlers are registered by importing this package (``handlers/__init__`` imp
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import kopf
 
@@ -13,8 +14,9 @@ from replica_operator.controller import Runtime
 from replica_operator.settings import LogFormat, OperatorSettings
 
 
-def run_operator(settings: OperatorSettings) -> None:
-    """Run until stopped: kopf watches the objects, the runtime polls the arrays."""
+def prepare_operator(settings: OperatorSettings) -> Callable[[], None]:
+    """Configure logging now (a standby logs too); the returned function builds the runtime and
+    runs kopf, standalone (leader election, not kopf peering, decides who runs)."""
     kopf.configure(
         debug=settings.debug,
         verbose=settings.verbose,
@@ -26,12 +28,15 @@ def run_operator(settings: OperatorSettings) -> None:
     liveness = (
         f"http://{settings.bind_address}:{settings.liveness_port}/healthz" if settings.liveness_port else None
     )
-    kopf.run(
-        clusterwide=not settings.namespaces,
-        namespaces=settings.namespaces,
-        standalone=settings.peering is None,
-        peering_name=settings.peering,
-        priority=settings.priority,
-        liveness_endpoint=liveness,
-        memo=kopf.Memo(runtime=Runtime.create(settings)),
-    )
+
+    def operate() -> None:
+        """Run until stopped: kopf watches the objects, the runtime polls the arrays."""
+        kopf.run(
+            clusterwide=not settings.namespaces,
+            namespaces=settings.namespaces,
+            standalone=True,
+            liveness_endpoint=liveness,
+            memo=kopf.Memo(runtime=Runtime.create(settings)),
+        )
+
+    return operate

@@ -5,16 +5,20 @@ exactly one replica on the arrays, and no object is lost."""
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import kubernetes
 import pytest
+import urllib3
 import yaml
 
 from ibox_sim.testing import RunningSimulator, run_simulator
 from replica_operator.api import GROUP, VERSION
+from replica_operator.leadership import LOST_EXIT_CODE
 from tests.integration.operator.conftest import Objects, is_true
 from tests.support.arrays import SimArrays
 from tests.support.kube import Cluster
@@ -205,6 +209,33 @@ def test_b_errors_and_dropped_connections_on_the_arrays(world: World, fleet: lis
     assert "ArrayUnreachable" in {event["reason"] for event in events}  # the failures were reported
 
 
+def _restart_if_it_lost_the_lease(cluster: Cluster, operator: OperatorProcess, back: float) -> None:
+    """Do what the kubelet does: a leader that could not renew its Lease within the renew deadline
+    (the API server was away longer) exits non-zero and is started again. Wait until it has either
+    renewed since the API server came ``back`` or exited."""
+    leases = kubernetes.client.CoordinationV1Api(cluster.api_client())
+
+    def settled() -> str | None:
+        assert operator.process is not None
+        if operator.process.poll() is not None:
+            return "exited"
+        try:
+            lease = leases.read_namespaced_lease(operator.lease_name, "default")
+        except (kubernetes.client.ApiException, urllib3.exceptions.HTTPError):
+            return None
+        renewed = lease.spec.renew_time if lease.spec is not None else None
+        return "renewed" if renewed is not None and renewed.timestamp() > back else None
+
+    if (
+        wait_for(settled, timeout=60, interval=0.2, what="the operator renewed its Lease or exited")
+        == "exited"
+    ):
+        assert operator.process is not None
+        assert operator.process.returncode == LOST_EXIT_CODE, operator.log()[-4000:]
+        operator.process = None
+        operator.start()
+
+
 def test_c_kube_apiserver_restart(world: World, fleet: list[str], cluster: Cluster) -> None:
     if cluster.control_plane is None:
         pytest.skip("USE_EXISTING_CLUSTER: the tests cannot restart someone else's API server")
@@ -214,6 +245,7 @@ def test_c_kube_apiserver_restart(world: World, fleet: list[str], cluster: Clust
     for replica in _ours(world, "fleet")[:10]:
         world.arrays.call("ibox-1", "POST", f"/replicas/{replica['id']}/suspend")
     cluster.control_plane.start_apiserver()
+    _restart_if_it_lost_the_lease(cluster, world.operator, time.time())
     # The operator puts back what changed on the arrays meanwhile (drift), and applies the spec.
     wait_for(
         lambda: {r["state"] for r in _ours(world, "fleet")} == {"ACTIVE"},

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from tests.support.wait import wait_for
 
 GROUP = "replication.infinibox.io"
 OUR_CRDS = [f"{plural}.{GROUP}" for plural in ("infiniboxes", "replicas", "consistencygroupreplicas")]
-KOPF_CRDS = ["clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev"]
+LEASES = "leases.coordination.k8s.io"
 REPLICAS = f"replicas.{GROUP}"
 INFINIBOXES = f"infiniboxes.{GROUP}"
 CGREPLICAS = f"consistencygroupreplicas.{GROUP}"
@@ -51,16 +51,6 @@ def _args(cluster: Cluster, namespace: str, deployment: str) -> list[str]:
     obj = cluster.kubectl_json("get", "deployment", deployment, f"--namespace={namespace}")
     (container,) = obj["spec"]["template"]["spec"]["containers"]
     return list(container["args"])
-
-
-@pytest.fixture
-def kopf_crds_cleanup(cluster: Cluster) -> Iterator[None]:
-    """The peering CRDs outlive helm uninstall (crds/ semantics): delete them if the test made them."""
-    existed = {name for name in KOPF_CRDS if _exists(cluster, "crd", name)}
-    yield
-    for name in KOPF_CRDS:
-        if name not in existed:
-            cluster.kubectl("delete", "crd", name, "--ignore-not-found", timeout=120, check=False)
 
 
 def _replica(name: str, namespace: str) -> str:
@@ -109,11 +99,15 @@ def test_install_upgrade_uninstall(
         ("service", f"{fullname}-metrics", f"--namespace={namespace}"),
         ("role", f"{fullname}-secrets", f"--namespace={namespace}"),
         ("rolebinding", f"{fullname}-secrets", f"--namespace={namespace}"),
+        ("role", f"{fullname}-leader-election", f"--namespace={namespace}"),
+        ("rolebinding", f"{fullname}-leader-election", f"--namespace={namespace}"),
+        ("poddisruptionbudget", fullname, f"--namespace={namespace}"),
     ]
     cluster_scoped = [("clusterrole", fullname), ("clusterrolebinding", fullname)]
     with installed(kube_helm, cluster, release_name, namespace) as install:
         assert "STATUS: deployed" in install.stdout
         assert "kubectl get replicas -A" in install.stdout, "NOTES.txt says what to do next"
+        assert f"leader election on Lease {namespace}/{fullname}, 2 pod(s)" in install.stdout
         for obj in namespaced + cluster_scoped:
             assert _exists(cluster, *obj), obj
         cluster.kubectl(
@@ -124,8 +118,10 @@ def test_install_upgrade_uninstall(
         assert binding["subjects"] == [{"kind": "ServiceAccount", "name": fullname, "namespace": namespace}]
         assert binding["roleRef"]["name"] == fullname
         deployment = cluster.kubectl_json("get", "deployment", fullname, f"--namespace={namespace}")
-        assert deployment["spec"]["strategy"]["type"] == "Recreate"
+        assert deployment["spec"]["replicas"] == 2
+        assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
         assert "--log-format=text" in _args(cluster, namespace, fullname)
+        assert f"--leader-election-id={fullname}" in _args(cluster, namespace, fullname)
 
         upgrade = kube_helm.run(
             "upgrade",
@@ -214,6 +210,9 @@ def test_rbac_proof_cluster_wide(
                 ("create", "events", namespace, False),
                 ("create", "events", "default", False),
                 ("get", "secrets", creds, False),
+                ("create", LEASES, namespace, False),
+                ("get", f"{LEASES}/{fullname}", namespace, False),
+                ("update", f"{LEASES}/{fullname}", namespace, False),
             }
             for verb, resource, ns, everywhere in sorted(can, key=str):
                 assert sa.can_i(verb, resource, namespace=ns, all_namespaces=everywhere), (verb, resource, ns)
@@ -348,16 +347,20 @@ def _everything_else_is_refused(
         ("create", "pods", apps),
         ("get", "configmaps", apps),
         ("list", "namespaces", None),
-        ("create", "leases.coordination.k8s.io", release_ns),
-        ("get", "leases.coordination.k8s.io", release_ns),
+        ("list", LEASES, release_ns),
+        ("watch", LEASES, release_ns),
+        ("patch", LEASES, release_ns),
+        ("delete", LEASES, release_ns),
+        ("get", f"{LEASES}/someone-elses", release_ns),
+        ("update", f"{LEASES}/someone-elses", release_ns),
+        ("create", LEASES, apps),
+        ("get", LEASES, apps),
         ("patch", "events", apps),
         ("update", "events", apps),
         ("list", "events", apps),
         ("list", "customresourcedefinitions.apiextensions.k8s.io", None),
         ("watch", "customresourcedefinitions.apiextensions.k8s.io", None),
         ("create", "customresourcedefinitions.apiextensions.k8s.io", None),
-        ("list", "clusterkopfpeerings.kopf.dev", None),
-        ("patch", "clusterkopfpeerings.kopf.dev", None),
         ("create", "rolebindings.rbac.authorization.k8s.io", apps),
         ("impersonate", "serviceaccounts", apps),
         ("get", "nodes", None),
@@ -368,17 +371,16 @@ def _everything_else_is_refused(
     assert not sa.can_i("get", "secrets", all_namespaces=True)
 
 
-# --- every option, namespaced, with peering ---------------------------------------------------
+# --- every option, namespaced, with leader election ---------------------------------------------
 
 
-def test_values_all_install_watch_namespaces_with_peering(
+def test_values_all_install_watch_namespaces_with_leader_election(
     cluster: Cluster,
     kube_helm: Helm,
     namespace: str,
     make_namespace: Callable[[str], str],
     release_name: str,
     tmp_path: Path,
-    kopf_crds_cleanup: None,
 ) -> None:
     apps_a, apps_b, creds, other = (make_namespace(p) for p in ("apps-a", "apps-b", "creds", "other"))
     values = yaml.safe_load(VALUES_ALL.read_text())
@@ -391,16 +393,17 @@ def test_values_all_install_watch_namespaces_with_peering(
     values["metrics"]["serviceMonitor"]["enabled"] = False  # no prometheus-operator CRD in this cluster
     values_file = tmp_path / "values.yaml"
     values_file.write_text(yaml.safe_dump(values))
-    sa_name, peering = f"{release_name}-sa", values["peering"]["name"]
+    sa_name, lease = f"{release_name}-sa", values["leaderElection"]["id"]
 
     with installed(kube_helm, cluster, release_name, namespace, f"--values={values_file}"):
-        deployments = [f"{release_name}-{i}" for i in range(3)]
-        for index, (deployment, priority) in enumerate(zip(deployments, (300, 200, 100), strict=True)):
-            args = _args(cluster, namespace, deployment)
-            assert f"--priority={priority}" in args, (index, args)
-            assert f"--peering={peering}" in args, (index, args)
-            assert args[:2] == [f"--namespace={apps_a}", f"--namespace={apps_b}"]
-        assert _exists(cluster, "poddisruptionbudget", release_name, f"--namespace={namespace}")
+        deployment = cluster.kubectl_json("get", "deployment", release_name, f"--namespace={namespace}")
+        assert deployment["spec"]["replicas"] == 3
+        args = _args(cluster, namespace, release_name)
+        assert f"--leader-election-id={lease}" in args
+        assert f"--leader-election-namespace={namespace}" in args
+        assert args[:2] == [f"--namespace={apps_a}", f"--namespace={apps_b}"]
+        budget = cluster.kubectl_json("get", "poddisruptionbudget", release_name, f"--namespace={namespace}")
+        assert budget["spec"]["minAvailable"] == "50%"
         assert (
             cluster.kubectl_json("get", "service", f"{release_name}-metrics", f"--namespace={namespace}")[
                 "spec"
@@ -408,11 +411,10 @@ def test_values_all_install_watch_namespaces_with_peering(
             == "NodePort"
         )
         for ns in (apps_a, apps_b):
-            assert _exists(cluster, "kopfpeerings.kopf.dev", peering, f"--namespace={ns}")
             assert _exists(cluster, "role", f"{release_name}-watch", f"--namespace={ns}")
         assert _exists(cluster, "role", f"{release_name}-events", f"--namespace={namespace}")
+        assert _exists(cluster, "role", f"{release_name}-leader-election", f"--namespace={namespace}")
         assert _exists(cluster, "role", f"{release_name}-secrets", f"--namespace={creds}")
-        assert not _exists(cluster, "kopfpeerings.kopf.dev", peering, f"--namespace={other}")
 
         sa = Identity(serviceaccount_kubeconfig(cluster, namespace, sa_name, tmp_path / "sa.kubeconfig"))
         for ns in (apps_a, apps_b):
@@ -421,14 +423,10 @@ def test_values_all_install_watch_namespaces_with_peering(
                 assert sa.can_i(verb, CGREPLICAS, namespace=ns)
             assert sa.can_i("patch", REPLICAS, namespace=ns, subresource="status")
             assert sa.can_i("create", "events", namespace=ns)
-            assert sa.can_i("list", "kopfpeerings.kopf.dev", namespace=ns)
-            assert sa.can_i("watch", "kopfpeerings.kopf.dev", namespace=ns)
-            assert sa.can_i("patch", f"kopfpeerings.kopf.dev/{peering}", namespace=ns)
-            assert not sa.can_i("patch", "kopfpeerings.kopf.dev/someone-elses", namespace=ns)
             assert not sa.can_i("get", "secrets", namespace=ns)
+            assert not sa.can_i("create", LEASES, namespace=ns)
         for ns in (other, namespace, creds):
             assert not sa.can_i("list", REPLICAS, namespace=ns), ns
-            assert not sa.can_i("list", "kopfpeerings.kopf.dev", namespace=ns), ns
         assert not sa.can_i("list", REPLICAS, all_namespaces=True)
         assert not sa.can_i("create", "events", namespace=other)
         # Events about InfiniBox objects go to the release namespace (the pod's), nowhere else.
@@ -440,17 +438,7 @@ def test_values_all_install_watch_namespaces_with_peering(
         assert not sa.can_i("list", "customresourcedefinitions.apiextensions.k8s.io")
         assert sa.can_i("get", "secrets", namespace=creds)
         assert not sa.can_i("list", "secrets", namespace=creds)
-        assert not sa.can_i("list", "clusterkopfpeerings.kopf.dev")
-        # The keep-alive kopf writes, for real, and only into our peering object.
-        keepalive = {
-            "status": {"pod-0": {"priority": 300, "lifetime": 60, "lastseen": "2026-11-25T10:00:00+00:00"}}
-        }
-        with sa.api_client() as client:
-            patched = kubernetes.client.CustomObjectsApi(client).patch_namespaced_custom_object(
-                "kopf.dev", "v1", apps_a, "kopfpeerings", peering, keepalive
-            )
-        assert patched["status"]["pod-0"]["priority"] == 300
-        sa.kubectl("get", "kopfpeerings.kopf.dev", f"--namespace={apps_a}")
+        _lease_calls_work_for_the_named_lease_only(sa, namespace, lease)
         sa.kubectl("get", REPLICAS, f"--namespace={apps_b}")
         denied = sa.kubectl("get", REPLICAS, f"--namespace={other}", check=False)
         assert denied.returncode != 0
@@ -462,23 +450,27 @@ def test_values_all_install_watch_namespaces_with_peering(
             str(CHART),
             f"--namespace={namespace}",
             f"--values={values_file}",
-            "--set-json=peering.priorities=[500,400]",
+            "--set=leaderElection.enabled=false",
+            "--set=replicaCount=1",
         )
-        assert "--priority=500" in _args(cluster, namespace, deployments[0])
-        assert "--priority=400" in _args(cluster, namespace, deployments[1])
+        assert "--no-leader-elect" in _args(cluster, namespace, release_name)
         wait_for(
-            lambda: _gone(cluster, [("deployment", deployments[2], f"--namespace={namespace}")]),
+            lambda: _gone(
+                cluster,
+                [
+                    ("role", f"{release_name}-leader-election", f"--namespace={namespace}"),
+                    ("poddisruptionbudget", release_name, f"--namespace={namespace}"),
+                ],
+            ),
             timeout=60,
-            what="the third peer's Deployment to go",
+            what="the Lease rights and the budget to go with leader election",
         )
-        assert _exists(cluster, "kopfpeerings.kopf.dev", peering, f"--namespace={apps_a}")
+        assert not sa.can_i("get", f"{LEASES}/{lease}", namespace=namespace)
     wait_for(
         lambda: _gone(
             cluster,
             [
-                ("deployment", deployments[0], f"--namespace={namespace}"),
-                ("kopfpeerings.kopf.dev", peering, f"--namespace={apps_a}"),
-                ("kopfpeerings.kopf.dev", peering, f"--namespace={apps_b}"),
+                ("deployment", release_name, f"--namespace={namespace}"),
                 ("role", f"{release_name}-watch", f"--namespace={apps_a}"),
                 ("role", f"{release_name}-secrets", f"--namespace={creds}"),
                 ("clusterrole", release_name),
@@ -489,49 +481,29 @@ def test_values_all_install_watch_namespaces_with_peering(
     )
 
 
-def test_cluster_wide_peering_then_back_to_standalone(
-    cluster: Cluster,
-    kube_helm: Helm,
-    namespace: str,
-    release_name: str,
-    tmp_path: Path,
-    kopf_crds_cleanup: None,
-) -> None:
-    fullname = f"{release_name}-infinibox-replica-operator"
-    with installed(kube_helm, cluster, release_name, namespace, "--set=peering.enabled=true") as install:
-        assert "2 peers (priorities 200, 100;" in install.stdout, install.stdout
-        assert "this is not leader election" in install.stdout
-        assert _exists(cluster, "clusterkopfpeerings.kopf.dev", fullname)
-        assert _exists(cluster, "deployment", f"{fullname}-0", f"--namespace={namespace}")
-        assert "--priority=100" in _args(cluster, namespace, f"{fullname}-1")
-        sa = Identity(serviceaccount_kubeconfig(cluster, namespace, fullname, tmp_path / "sa.kubeconfig"))
-        sa.kubectl("get", "clusterkopfpeerings.kopf.dev")
-        with sa.api_client() as client:
-            patched = kubernetes.client.CustomObjectsApi(client).patch_cluster_custom_object(
-                "kopf.dev", "v1", "clusterkopfpeerings", fullname, {"status": {"pod-a": {"priority": 200}}}
-            )
-        assert patched["status"] == {"pod-a": {"priority": 200}}
-        assert not sa.can_i("patch", "clusterkopfpeerings.kopf.dev/another-operator")
-        assert not sa.can_i("delete", f"clusterkopfpeerings.kopf.dev/{fullname}")
-        assert not sa.can_i("list", "namespaces"), "cluster-wide kopf does not observe namespaces"
-
-        kube_helm.run(
-            "upgrade", release_name, str(CHART), f"--namespace={namespace}", "--set=peering.enabled=false"
-        )
-        assert "--standalone" in _args(cluster, namespace, fullname)
-        wait_for(
-            lambda: _gone(
-                cluster,
-                [
-                    ("clusterkopfpeerings.kopf.dev", fullname),
-                    ("deployment", f"{fullname}-0", f"--namespace={namespace}"),
-                    ("deployment", f"{fullname}-1", f"--namespace={namespace}"),
-                ],
-            ),
-            timeout=60,
-            what="the peers to go",
-        )
-        assert not sa.can_i("list", "clusterkopfpeerings.kopf.dev")
+def _lease_calls_work_for_the_named_lease_only(sa: Identity, namespace: str, lease: str) -> None:
+    """What the elector sends, for real, as the chart's ServiceAccount: create, get, update."""
+    body = kubernetes.client.V1Lease(
+        metadata=kubernetes.client.V1ObjectMeta(name=lease, namespace=namespace),
+        spec=kubernetes.client.V1LeaseSpec(holder_identity="pod-0", lease_duration_seconds=20),
+    )
+    with sa.api_client() as client:
+        leases = kubernetes.client.CoordinationV1Api(client)
+        leases.create_namespaced_lease(namespace, body)
+        current = leases.read_namespaced_lease(lease, namespace)
+        assert current.spec is not None
+        current.spec.holder_identity = "pod-1"
+        replaced = leases.replace_namespaced_lease(lease, namespace, current)
+        assert replaced.spec is not None
+        assert replaced.spec.holder_identity == "pod-1"
+        other = kubernetes.client.V1Lease(metadata=kubernetes.client.V1ObjectMeta(name="someone-elses"))
+        leases.create_namespaced_lease(namespace, other)  # create cannot be limited to a name...
+        with pytest.raises(kubernetes.client.ApiException) as denied:
+            leases.read_namespaced_lease("someone-elses", namespace)  # ...but nothing else works on it
+        assert denied.value.status == 403
+        with pytest.raises(kubernetes.client.ApiException) as denied:
+            leases.list_namespaced_lease(namespace)
+        assert denied.value.status == 403
 
 
 # --- plain kubectl, as docs/install.md says ---------------------------------------------------

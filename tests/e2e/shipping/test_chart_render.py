@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -41,7 +42,17 @@ def test_helm_lint_strict(helm: Helm, values: Any) -> None:
 # --- defaults ---------------------------------------------------------------------------------
 
 
-def test_defaults_render_a_standalone_operator(helm: Helm) -> None:
+LEADER_ARGS = [
+    "--leader-elect",
+    "--leader-election-namespace=iro-system",
+    "--leader-election-id=iro-infinibox-replica-operator",
+    "--lease-duration=15s",
+    "--renew-deadline=10s",
+    "--retry-period=2s",
+]
+
+
+def test_defaults_render_two_pods_with_leader_election(helm: Helm) -> None:
     objects = helm.template(release="iro", namespace="iro-system")
     kinds = sorted(o["kind"] for o in objects)
     assert kinds == sorted(
@@ -51,14 +62,20 @@ def test_defaults_render_a_standalone_operator(helm: Helm) -> None:
             "ClusterRoleBinding",
             "Role",
             "RoleBinding",
+            "Role",
+            "RoleBinding",
             "Service",
             "Deployment",
+            "PodDisruptionBudget",
         ]
     )
     deployment = one(objects, "Deployment", "iro-infinibox-replica-operator")
     spec = deployment["spec"]
-    assert spec["replicas"] == 1
-    assert spec["strategy"] == {"type": "Recreate"}
+    assert spec["replicas"] == 2
+    assert spec["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+    }
     container = _container(deployment)
     assert container["image"] == "ghcr.io/infinibox-replica-operator/infinibox-replica-operator:0.1.0"
     assert container["args"] == [
@@ -66,7 +83,7 @@ def test_defaults_render_a_standalone_operator(helm: Helm) -> None:
         "--liveness-port=8080",
         "--metrics-port=9090",
         "--log-format=text",
-        "--standalone",
+        *LEADER_ARGS,
     ]
     ports = {port["name"]: port["containerPort"] for port in container["ports"]}
     assert ports == {"healthz": 8080, "metrics": 9090}
@@ -74,8 +91,15 @@ def test_defaults_render_a_standalone_operator(helm: Helm) -> None:
         assert container[probe]["httpGet"] == {"path": "/healthz", "port": "healthz"}
     assert container["resources"]["requests"]
     assert container["resources"]["limits"]["memory"]
-    assert {"name": "POD_ID", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}} in container["env"]
+    env = {e["name"]: e.get("valueFrom") for e in container["env"]}
+    assert env["POD_NAME"] == {"fieldRef": {"fieldPath": "metadata.name"}}  # the Lease holder identity
+    assert env["POD_NAMESPACE"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
+    assert "POD_ID" not in env, "kopf peering is gone"
     assert spec["template"]["spec"]["serviceAccountName"] == "iro-infinibox-replica-operator"
+
+    budget = one(objects, "PodDisruptionBudget", "iro-infinibox-replica-operator")
+    assert budget["spec"]["minAvailable"] == 1
+    assert budget["spec"]["selector"]["matchLabels"].items() <= spec["template"]["metadata"]["labels"].items()
 
     service = one(objects, "Service", "iro-infinibox-replica-operator-metrics")
     assert service["spec"]["ports"] == [
@@ -83,9 +107,41 @@ def test_defaults_render_a_standalone_operator(helm: Helm) -> None:
     ]
     assert service["spec"]["selector"].items() <= spec["template"]["metadata"]["labels"].items()
 
-    secrets_role = one(objects, "Role")
+    secrets_role = one(objects, "Role", "iro-infinibox-replica-operator-secrets")
     assert secrets_role["metadata"] == {**secrets_role["metadata"], "namespace": "iro-system"}
     assert _rules(secrets_role) == {("", "secrets", ("get",), ())}
+
+
+def test_leader_election_may_touch_its_own_lease_only(helm: Helm) -> None:
+    objects = helm.template(release="iro", namespace="iro-system")
+    role = one(objects, "Role", "iro-infinibox-replica-operator-leader-election")
+    assert role["metadata"]["namespace"] == "iro-system"
+    assert _rules(role) == {
+        ("coordination.k8s.io", "leases", ("create",), ()),
+        ("coordination.k8s.io", "leases", ("get", "update"), ("iro-infinibox-replica-operator",)),
+    }
+    binding = one(objects, "RoleBinding", "iro-infinibox-replica-operator-leader-election")
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "iro-infinibox-replica-operator", "namespace": "iro-system"}
+    ]
+
+
+def test_without_leader_election_one_pod_recreate_no_lease_rights_no_budget(helm: Helm) -> None:
+    objects = helm.template(
+        "--set=leaderElection.enabled=false", "--set=replicaCount=1", "--set=log.level=verbose"
+    )
+    deployment = one(objects, "Deployment")
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    args = _container(deployment)["args"]
+    assert "--no-leader-elect" in args
+    assert "--verbose" in args
+    assert not [a for a in args if a.startswith(("--leader-election", "--lease", "--renew", "--retry"))]
+    assert not find(objects, "PodDisruptionBudget")
+    assert [r["metadata"]["name"] for r in find(objects, "Role")] == [
+        "iro-infinibox-replica-operator-secrets"
+    ]
 
 
 def test_pod_is_locked_down(helm: Helm) -> None:
@@ -117,7 +173,9 @@ def test_cluster_wide_rbac_is_exactly_what_the_operator_needs(helm: Helm) -> Non
     }
 
 
-@pytest.mark.parametrize("values", [[], [f"--values={VALUES_ALL}"], ["--set=peering.enabled=true"]])
+@pytest.mark.parametrize(
+    "values", [[], [f"--values={VALUES_ALL}"], ["--set=leaderElection.enabled=false", "--set=replicaCount=1"]]
+)
 def test_rbac_has_no_wildcards_and_a_comment_per_rule(helm: Helm, values: list[str]) -> None:
     rendered = helm.run("template", "iro", str(CHART), "--namespace=iro-system", *values).stdout
     roles = [doc for doc in yaml.safe_load_all(rendered) if doc and doc["kind"] in ("ClusterRole", "Role")]
@@ -127,9 +185,10 @@ def test_rbac_has_no_wildcards_and_a_comment_per_rule(helm: Helm, values: list[s
             for field in ("apiGroups", "resources", "verbs", "resourceNames"):
                 assert "*" not in rule.get(field, []), (role["metadata"]["name"], rule)
             assert "secrets" not in rule["resources"] or rule["verbs"] == ["get"]
-            assert not {"delete", "deletecollection", "update", "escalate", "bind", "impersonate"} & set(
-                rule["verbs"]
-            )
+            assert not {"delete", "deletecollection", "escalate", "bind", "impersonate"} & set(rule["verbs"])
+            if "update" in rule["verbs"]:  # only the election's own Lease is ever replaced
+                assert rule["resources"] == ["leases"], rule
+                assert len(rule["resourceNames"]) == 1, rule
     # Every rule is preceded by a comment saying who needs it.
     lines = rendered.splitlines()
     rule_lines = [i for i, line in enumerate(lines) if line.strip().startswith("- apiGroups:")]
@@ -143,48 +202,50 @@ def test_rbac_has_no_wildcards_and_a_comment_per_rule(helm: Helm, values: list[s
 
 def test_values_all_renders_every_option(helm: Helm) -> None:
     objects = helm.template(f"--values={VALUES_ALL}", release="rel", namespace="ops")
-    deployments = find(objects, "Deployment")
-    assert [d["metadata"]["name"] for d in deployments] == ["iro-all-0", "iro-all-1", "iro-all-2"]
-    priorities = []
-    for deployment in deployments:
-        assert deployment["spec"]["replicas"] == 1
-        assert deployment["spec"]["strategy"] == {"type": "Recreate"}
-        container = _container(deployment)
-        args = container["args"]
-        priorities.append(next(a for a in args if a.startswith("--priority=")))
-        assert args[:2] == ["--namespace=iro-all-apps-a", "--namespace=iro-all-apps-b"]
-        assert "--all-namespaces" not in args
-        assert "--standalone" not in args
-        for arg in ("--liveness-port=8081", "--metrics-port=9091", "--log-format=json", "--debug"):
-            assert arg in args
-        assert "--peering=iro-all-peering" in args
-        assert args[-1] == "--extra-flag=1"
-        assert container["image"] == (
-            "registry.example.com:5000/storage/infinibox-replica-operator@sha256:"
-            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-        )
-        assert container["imagePullPolicy"] == "Always"
-        env = {e["name"]: e for e in container["env"]}
-        assert env["REPLICA_OPERATOR_EXTRA"]["value"] == "yes"
-        assert env["NODE_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}
-        assert container["livenessProbe"]["periodSeconds"] == 15
-        assert container["readinessProbe"]["failureThreshold"] == 2
-        assert container["resources"]["limits"] == {"cpu": "1", "memory": "1Gi"}
-        pod = deployment["spec"]["template"]
-        assert pod["metadata"]["annotations"] == {"example.com/scrape": "true"}
-        assert pod["metadata"]["labels"]["team"] == "storage"
-        spec = pod["spec"]
-        assert spec["serviceAccountName"] == "iro-all-sa"
-        assert spec["imagePullSecrets"] == [{"name": "regcred"}]
-        assert spec["nodeSelector"] == {"kubernetes.io/os": "linux"}
-        assert spec["tolerations"][0]["key"] == "dedicated"
-        assert "nodeAffinity" in spec["affinity"]
-        assert spec["priorityClassName"] == "system-cluster-critical"
-        assert spec["securityContext"]["runAsUser"] == 10001
-        assert spec["terminationGracePeriodSeconds"] == 45
-    assert priorities == ["--priority=300", "--priority=200", "--priority=100"]
-    selectors = [tuple(sorted(d["spec"]["selector"]["matchLabels"].items())) for d in deployments]
-    assert len(set(selectors)) == 3, "each peer Deployment selects only its own pod"
+    deployment = one(objects, "Deployment", "iro-all")
+    assert deployment["spec"]["replicas"] == 3
+    assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
+    container = _container(deployment)
+    args = container["args"]
+    assert args[:2] == ["--namespace=iro-all-apps-a", "--namespace=iro-all-apps-b"]
+    assert "--all-namespaces" not in args
+    for arg in (
+        "--liveness-port=8081",
+        "--metrics-port=9091",
+        "--log-format=json",
+        "--debug",
+        "--leader-elect",
+        "--leader-election-namespace=ops",
+        "--leader-election-id=iro-all-leader",
+        "--lease-duration=20s",
+        "--renew-deadline=12s",
+        "--retry-period=3s",
+    ):
+        assert arg in args
+    assert args[-1] == "--extra-flag=1"
+    assert container["image"] == (
+        "registry.example.com:5000/storage/infinibox-replica-operator@sha256:"
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+    )
+    assert container["imagePullPolicy"] == "Always"
+    env = {e["name"]: e for e in container["env"]}
+    assert env["REPLICA_OPERATOR_EXTRA"]["value"] == "yes"
+    assert env["NODE_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}
+    assert container["livenessProbe"]["periodSeconds"] == 15
+    assert container["readinessProbe"]["failureThreshold"] == 2
+    assert container["resources"]["limits"] == {"cpu": "1", "memory": "1Gi"}
+    pod = deployment["spec"]["template"]
+    assert pod["metadata"]["annotations"] == {"example.com/scrape": "true"}
+    assert pod["metadata"]["labels"]["team"] == "storage"
+    spec = pod["spec"]
+    assert spec["serviceAccountName"] == "iro-all-sa"
+    assert spec["imagePullSecrets"] == [{"name": "regcred"}]
+    assert spec["nodeSelector"] == {"kubernetes.io/os": "linux"}
+    assert spec["tolerations"][0]["key"] == "dedicated"
+    assert "nodeAffinity" in spec["affinity"]
+    assert spec["priorityClassName"] == "system-cluster-critical"
+    assert spec["securityContext"]["runAsUser"] == 10001
+    assert spec["terminationGracePeriodSeconds"] == 45
 
     sa = one(objects, "ServiceAccount", "iro-all-sa")
     assert sa["metadata"]["annotations"] == {"example.com/owner": "storage-team"}
@@ -197,47 +258,27 @@ def test_values_all_renders_every_option(helm: Helm) -> None:
     assert monitor["spec"]["endpoints"] == [
         {"port": "metrics", "path": "/metrics", "interval": "15s", "scrapeTimeout": "5s"}
     ]
-    assert one(objects, "PodDisruptionBudget")["spec"]["maxUnavailable"] == "50%"
-    peerings = find(objects, "KopfPeering")
-    assert {(p["metadata"]["namespace"], p["metadata"]["name"]) for p in peerings} == {
-        ("iro-all-apps-a", "iro-all-peering"),
-        ("iro-all-apps-b", "iro-all-peering"),
-    }
-    assert not find(objects, "ClusterKopfPeering")
+    assert one(objects, "PodDisruptionBudget")["spec"]["minAvailable"] == "50%"
 
     roles = {(r["metadata"]["namespace"], r["metadata"]["name"]): r for r in find(objects, "Role")}
     assert set(roles) == {
         ("iro-all-apps-a", "iro-all-watch"),
         ("iro-all-apps-b", "iro-all-watch"),
         ("ops", "iro-all-events"),
+        ("ops", "iro-all-leader-election"),
         ("iro-all-creds", "iro-all-secrets"),
     }
     bindings = {(b["metadata"]["namespace"], b["metadata"]["name"]) for b in find(objects, "RoleBinding")}
     assert bindings == set(roles)
-    watch_rules = _rules(roles[("iro-all-apps-a", "iro-all-watch")])
-    assert ("kopf.dev", "kopfpeerings", ("list", "watch"), ()) in watch_rules
-    assert ("kopf.dev", "kopfpeerings", ("patch",), ("iro-all-peering",)) in watch_rules
+    assert ("coordination.k8s.io", "leases", ("get", "update"), ("iro-all-leader",)) in _rules(
+        roles[("ops", "iro-all-leader-election")]
+    )
     assert _rules(roles[("ops", "iro-all-events")]) == {("", "events", ("create",), ())}
     cluster_rules = _rules(one(objects, "ClusterRole"))
     assert {resource for _, resource, _, _ in cluster_rules} == {"infiniboxes", "infiniboxes/status"}
 
 
-def test_cluster_wide_peering(helm: Helm) -> None:
-    objects = helm.template("--set=peering.enabled=true", "--set=log.level=verbose")
-    (peering,) = find(objects, "ClusterKopfPeering")
-    assert peering["metadata"]["name"] == "iro-infinibox-replica-operator"
-    deployments = find(objects, "Deployment")
-    assert [next(a for a in _container(d)["args"] if a.startswith("--priority")) for d in deployments] == [
-        "--priority=200",
-        "--priority=100",
-    ]
-    assert all("--verbose" in _container(d)["args"] for d in deployments)
-    rules = _rules(one(objects, "ClusterRole"))
-    assert ("kopf.dev", "clusterkopfpeerings", ("list", "watch"), ()) in rules
-    assert ("kopf.dev", "clusterkopfpeerings", ("patch",), ("iro-infinibox-replica-operator",)) in rules
-
-
-def test_include_crds_ships_our_crds_and_kopfs_only_with_peering(helm: Helm) -> None:
+def test_include_crds_ships_our_crds_only(helm: Helm) -> None:
     ours = {
         doc["metadata"]["name"]: doc
         for path in sorted((ROOT / "crds").glob("*.yaml"))
@@ -248,26 +289,16 @@ def test_include_crds_ships_our_crds_and_kopfs_only_with_peering(helm: Helm) -> 
         o["metadata"]["name"]: o for o in find(helm.template("--include-crds"), "CustomResourceDefinition")
     }
     assert plain == ours
-    peering = find(helm.template("--include-crds", "--set=peering.enabled=true"), "CustomResourceDefinition")
-    assert {o["metadata"]["name"] for o in peering} == set(ours) | {
-        "clusterkopfpeerings.kopf.dev",
-        "kopfpeerings.kopf.dev",
-    }
 
 
-def test_large_priorities_render_as_integers(helm: Helm) -> None:
-    objects = helm.template(
-        "--set=peering.enabled=true", "--set-json=peering.priorities=[2147483647,1000000]"
-    )
-    args = [
-        a for d in find(objects, "Deployment") for a in _container(d)["args"] if a.startswith("--priority")
-    ]
-    assert args == ["--priority=2147483647", "--priority=1000000"]
+def test_one_replica_has_no_disruption_budget(helm: Helm) -> None:
+    assert not find(helm.template("--set=replicaCount=1"), "PodDisruptionBudget")
+    assert find(helm.template("--set=replicaCount=3"), "PodDisruptionBudget")
 
 
 def test_secret_namespaces_replace_the_release_namespace(helm: Helm) -> None:
     objects = helm.template('--set-json=secretNamespaces=["creds-a","creds-b"]', namespace="ops")
-    roles = find(objects, "Role")
+    roles = [r for r in find(objects, "Role") if r["metadata"]["name"].endswith("-secrets")]
     assert sorted(r["metadata"]["namespace"] for r in roles) == ["creds-a", "creds-b"]
     assert all(_rules(r) == {("", "secrets", ("get",), ())} for r in roles)
 
@@ -281,10 +312,13 @@ def test_secret_namespaces_replace_the_release_namespace(helm: Helm) -> None:
         (["--set=log.format=yaml"], "at '/log/format': value must be one of 'text', 'json'"),
         (["--set=log.level=trace"], "at '/log/level'"),
         (["--set=image.pullPolicy=Sometimes"], "at '/image/pullPolicy'"),
-        (["--set-json=peering.priorities=[100,100]"], "at '/peering/priorities'"),
-        (["--set-json=peering.priorities=[]"], "at '/peering/priorities'"),
+        (["--set=leaderElection.leaseDuration=15"], "at '/leaderElection/leaseDuration'"),
+        (["--set=leaderElection.leaseDuration=1500ms"], "at '/leaderElection/leaseDuration'"),
+        (["--set=leaderElection.retryPeriod=soon"], "at '/leaderElection/retryPeriod'"),
+        (["--set=leaderElection.id=Not_A_Name"], "at '/leaderElection/id'"),
+        (["--set=replicaCount=0"], "at '/replicaCount'"),
         (["--set=replicas=3"], "additional properties 'replicas' not allowed"),
-        (["--set=peering.leaderElection=true"], "additional properties 'leaderElection' not allowed"),
+        (["--set=peering.enabled=true"], "additional properties 'peering' not allowed"),
         (['--set-json=watchNamespaces=["Not_A_Namespace"]'], "at '/watchNamespaces/0'"),
         (['--set-json=secretNamespaces=["ops","ops"]'], "at '/secretNamespaces'"),
         (["--set=metrics.port=70000"], "at '/metrics/port'"),
@@ -293,7 +327,7 @@ def test_secret_namespaces_replace_the_release_namespace(helm: Helm) -> None:
         (["--set=metrics.service.type=LoadBalancer"], "at '/metrics/service/type'"),
         (["--set=metrics.serviceMonitor.interval=often"], "at '/metrics/serviceMonitor/interval'"),
         (['--set-json=extraEnv=[{"value":"x"}]'], "at '/extraEnv/0'"),
-        (["--set=podDisruptionBudget.maxUnavailable=half"], "at '/podDisruptionBudget/maxUnavailable'"),
+        (["--set=podDisruptionBudget.minAvailable=half"], "at '/podDisruptionBudget/minAvailable'"),
         (["--set=image.digest=latest"], "at '/image/digest'"),
         (["--set=rbac.create=yes"], "at '/rbac/create'"),
     ],
@@ -316,6 +350,7 @@ def test_schema_rejects_bad_values_naming_the_field(helm: Helm, args: list[str],
             ["--set=serviceAccount.create=false"],
             "serviceAccount.name is required when serviceAccount.create is false",
         ),
+        (["--set=leaderElection.enabled=false"], "replicaCount > 1 needs leaderElection.enabled"),
     ],
 )
 def test_templates_reject_inconsistent_values(helm: Helm, args: list[str], message: str) -> None:
@@ -334,20 +369,25 @@ def test_templates_reject_inconsistent_values(helm: Helm, args: list[str], messa
             [],
             {
                 "all_namespaces": True,
-                "standalone": True,
                 "namespaces": (),
                 "log_format": "text",
                 "verbose": False,
+                "leader_elect": True,
+                "leader_election_namespace": "iro-system",
+                "leader_election_id": "iro-infinibox-replica-operator",
+                "lease_duration": timedelta(seconds=15),
+                "renew_deadline": timedelta(seconds=10),
+                "retry_period": timedelta(seconds=2),
             },
         ),
         (
-            ["--set=peering.enabled=true", "--set=log.level=verbose", '--set-json=watchNamespaces=["a","b"]'],
-            {
-                "namespaces": ("a", "b"),
-                "peering": "iro-infinibox-replica-operator",
-                "priority": 200,
-                "verbose": True,
-            },
+            [
+                "--set=leaderElection.enabled=false",
+                "--set=replicaCount=1",
+                "--set=log.level=verbose",
+                '--set-json=watchNamespaces=["a","b"]',
+            ],
+            {"namespaces": ("a", "b"), "leader_elect": False, "verbose": True},
         ),
         (
             [f"--values={VALUES_ALL}", "--set-json=extraArgs=[]"],
@@ -356,11 +396,14 @@ def test_templates_reject_inconsistent_values(helm: Helm, args: list[str], messa
                 "metrics_port": 9091,
                 "log_format": "json",
                 "debug": True,
-                "priority": 300,
+                "leader_election_id": "iro-all-leader",
+                "lease_duration": timedelta(seconds=20),
+                "renew_deadline": timedelta(seconds=12),
+                "retry_period": timedelta(seconds=3),
             },
         ),
     ],
-    ids=["defaults", "peering", "values-all"],
+    ids=["defaults", "no-election", "values-all"],
 )
 def test_rendered_args_parse_with_replica_operator_run(
     helm: Helm, values: list[str], expected: dict[str, Any]

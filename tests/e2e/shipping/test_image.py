@@ -165,9 +165,9 @@ def test_image_install_step_in_a_fresh_virtualenv(tmp_path: Path) -> None:
         "--liveness-port",
         "--metrics-port",
         "--log-format",
-        "--standalone",
-        "--peering",
-        "--priority",
+        "--leader-elect",
+        "--leader-election-id",
+        "--lease-duration",
     ):
         assert flag in run_help.stdout, flag
     listed = subprocess.run(

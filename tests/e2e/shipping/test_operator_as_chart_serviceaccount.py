@@ -13,7 +13,7 @@ from ibox_sim.testing import run_simulator
 from tests.e2e.shipping.helpers import Helm, Identity, installed, serviceaccount_kubeconfig
 from tests.support.arrays import SimArrays
 from tests.support.kube import Cluster
-from tests.support.operator import OperatorProcess
+from tests.support.operator import LEASE_ID_VARIABLE, OperatorProcess
 from tests.support.wait import wait_for
 
 
@@ -47,7 +47,9 @@ def test_operator_runs_a_replica_lifecycle_with_the_charts_serviceaccount(
         with run_simulator(2, initial_sync_seconds=1) as simulator:
             arrays = SimArrays(simulator)
             arrays.volume("ibox-1", "sa-vol")
-            operator = OperatorProcess(kubeconfig, env={"POD_NAMESPACE": namespace}).start()
+            # Leader election on, on the chart's Lease (its name is the full name, as the account's).
+            election = {"POD_NAMESPACE": namespace, LEASE_ID_VARIABLE: account}
+            operator = OperatorProcess(kubeconfig, env=election).start()
             try:
                 _lifecycle(cluster, arrays, namespace, release_name)
                 log = operator.log()
@@ -56,6 +58,7 @@ def test_operator_runs_a_replica_lifecycle_with_the_charts_serviceaccount(
             arrays.close()
     assert "Forbidden" not in log
     assert " 403" not in log
+    assert "acquired the lease" in log
 
 
 def _lifecycle(cluster: Cluster, arrays: SimArrays, namespace: str, prefix: str) -> None:

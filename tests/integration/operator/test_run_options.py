@@ -40,8 +40,14 @@ def test_help_lists_the_options() -> None:
         "--metrics-port",
         "--log-format",
         "--verbose",
-        "--peering",
-        "--priority",
-        "--standalone",
+        "--leader-elect",
+        "--no-leader-elect",
+        "--leader-election-namespace",
+        "--leader-election-id",
+        "--lease-duration",
+        "--renew-deadline",
+        "--retry-period",
     ):
         assert option in shown
+    for gone in ("--peering", "--priority", "--standalone"):  # kopf peering is not leader election
+        assert gone not in shown

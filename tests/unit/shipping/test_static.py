@@ -33,26 +33,17 @@ def test_chart_metadata() -> None:
     assert chart["apiVersion"] == "v2"
     assert chart["name"] == "infinibox-replica-operator"
     assert chart["appVersion"] == _pyproject()["project"]["version"] == "0.1.0"
-    assert chart["dependencies"] == [
-        {"name": "kopf-peering", "version": "0.1.0", "condition": "peering.enabled"}
-    ]
+    assert "dependencies" not in chart
 
 
-def test_kopf_peering_crds_are_kopfs_two_kinds() -> None:
-    docs = [
-        d for d in yaml.safe_load_all((CHART / "charts/kopf-peering/crds/kopf-peering.yaml").read_text()) if d
-    ]
-    by_name = {d["metadata"]["name"]: d for d in docs}
-    assert set(by_name) == {"clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev"}
-    assert by_name["clusterkopfpeerings.kopf.dev"]["spec"]["scope"] == "Cluster"
-    assert by_name["kopfpeerings.kopf.dev"]["spec"]["scope"] == "Namespaced"
-    for crd in docs:
-        (version,) = crd["spec"]["versions"]
-        assert version["name"] == "v1"
-        assert version["schema"]["openAPIV3Schema"]["properties"]["status"] == {
-            "type": "object",
-            "x-kubernetes-preserve-unknown-fields": True,
-        }
+def test_kopf_peering_is_gone_leader_election_replaced_it() -> None:
+    """kopf peering is not leader election (issue 14): no subchart, no peering objects."""
+    assert not (CHART / "charts").exists()
+    assert not (CHART / "templates/peering.yaml").exists()
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert "peering" not in values
+    assert values["leaderElection"]["enabled"] is True
+    assert values["replicaCount"] == 2
 
 
 def _schema_paths(schema: dict[str, Any], prefix: str = "") -> set[str]:
@@ -79,8 +70,8 @@ def test_every_value_is_in_the_schema_and_the_schema_is_closed() -> None:
     values = yaml.safe_load((CHART / "values.yaml").read_text())
     assert schema["additionalProperties"] is False
     assert _value_paths(values, schema) <= _schema_paths(schema)
-    # Every key of the schema but Helm's own (global, subchart values) has a default in values.yaml.
-    assert _schema_paths(schema) - _value_paths(values, schema) == {"global", "kopf-peering"}
+    # Every key of the schema but Helm's own (global) has a default in values.yaml.
+    assert _schema_paths(schema) - _value_paths(values, schema) == {"global"}
 
 
 def test_the_schema_needs_no_network() -> None:
@@ -173,7 +164,8 @@ def test_install_doc_covers_helm_and_kubectl() -> None:
     assert "charts/infinibox-replica-operator" in text
     assert "kubectl apply --server-side -f crds/" in text
     assert "helm template" in text
-    assert "not leader election" in text
+    assert "### High availability: leader election on a Lease" in text
+    assert "kopf peering, which earlier versions offered here,\nis gone" in text
 
 
 @pytest.mark.parametrize(

@@ -213,7 +213,14 @@ class Operator:
         script = Path(sys.executable).parent / "replica-operator"
         main = "from replica_operator.cli import main; main()"
         command = [str(script)] if script.is_file() else [sys.executable, "-c", main]
-        command += ["run", "--standalone", "--bind-address", "127.0.0.1", "--liveness-port", str(liveness)]
+        command += [
+            "run",
+            "--no-leader-elect",
+            "--bind-address",
+            "127.0.0.1",
+            "--liveness-port",
+            str(liveness),
+        ]
         command += ["--metrics-port", str(free_port())]
         env = {k: v for k, v in os.environ.items() if not k.startswith("REPLICA_OPERATOR_")}
         env["KUBECONFIG"] = str(self.kubeconfig)
