@@ -52,7 +52,7 @@ def debian_mirror(suite: str) -> str:
         for stanza in re.split(r"\n\s*\n", path.read_text()):
             fields = dict(re.findall(r"^([A-Za-z-]+):\s*(.*)$", stanza, re.M))
             if "deb" in fields.get("Types", "").split() and suite in fields.get("Suites", "").split():
-                return fields["URIs"].split()[0]
+                return str(fields["URIs"].split()[0])
     for path in [APT_SOURCES, *sorted(APT_SOURCES_DIR.glob("*.list"))]:
         if path.exists():
             for line in path.read_text().splitlines():
@@ -107,7 +107,8 @@ def _debootstrap(spec: BaseSpec) -> None:
         )
         os.replace(partial, spec.archive)
     except subprocess.CalledProcessError as error:
-        raise RuntimeError(f"{error.cmd[0]} failed ({error.returncode}):\n{(error.stderr or '')[-4000:]}") from None
+        output = (error.stderr or "")[-4000:]
+        raise RuntimeError(f"{error.cmd[0]} failed ({error.returncode}):\n{output}") from None
     finally:
         _remove_tree(work)
 

@@ -97,7 +97,11 @@ def revision() -> str:
 def host_pip_config() -> dict[str, str]:
     """pip's effective settings on the host, as ``pip config list`` prints them (files, then PIP_*)."""
     listed = subprocess.run(
-        [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, check=False, timeout=60
+        [sys.executable, "-m", "pip", "config", "list"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
     )
     settings: dict[str, str] = {}
     for line in listed.stdout.splitlines():

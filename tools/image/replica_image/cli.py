@@ -36,7 +36,7 @@ def setup() -> None:
 
 
 @main.command()
-@click.option("--tag", default=None, help="Image tag (default: localhost/infinibox-replica-operator:VERSION).")
+@click.option("--tag", default=None, help="Image tag (default: the project version).")
 def build(tag: str | None) -> None:
     """Set up as `setup` does, then podman build the Dockerfile; print the tag and each step's time."""
     _report(ensure_image(tag))

@@ -65,9 +65,7 @@ def missing_packages(packages: tuple[str, ...] = HOST_PACKAGES) -> list[str]:
         check=False,
         timeout=60,
     )
-    installed = {
-        line.split()[0] for line in listed.stdout.splitlines() if line.split()[1:] == ["installed"]
-    }
+    installed = {line.split()[0] for line in listed.stdout.splitlines() if line.split()[1:] == ["installed"]}
     return [package for package in packages if package not in installed]
 
 
