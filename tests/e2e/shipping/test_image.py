@@ -47,6 +47,8 @@ LOCKED_DOWN = (
     f"--user={USER}",
     "--network=host",
 )
+#: conmon kills every container after this long, even if the test process died before its ``podman rm``.
+STOPS_BY_ITSELF = "--timeout=600"
 
 
 def _names(requirements: list[str]) -> set[str]:
@@ -86,7 +88,15 @@ def _one_shot(podman: Podman, image: BuiltImage, *command: str, entrypoint: str 
     override = [f"--entrypoint={entrypoint}"] if entrypoint else []
     try:
         result = podman.run(
-            "run", f"--name={name}", *LOCKED_DOWN, *override, image.tag, *command, timeout=120
+            "run",
+            "--rm",
+            STOPS_BY_ITSELF,
+            f"--name={name}",
+            *LOCKED_DOWN,
+            *override,
+            image.tag,
+            *command,
+            timeout=120,
         )
     finally:
         podman.run("rm", "--force", name, check=False)
@@ -99,7 +109,9 @@ def _running(podman: Podman, image: BuiltImage, *args: str, env: dict[str, str])
     name = f"iro-test-{uuid.uuid4().hex[:10]}"
     flags = [f"--env={key}={value}" for key, value in env.items()]
     try:
-        podman.run("run", "--detach", f"--name={name}", *LOCKED_DOWN, *flags, *args, timeout=120)
+        podman.run(
+            "run", "--detach", f"--name={name}", STOPS_BY_ITSELF, *LOCKED_DOWN, *flags, *args, timeout=120
+        )
         yield name
     finally:
         print(f"--- log of container {name} ---\n{_logs(podman, name)[-20000:]}")

@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 APT_SOURCES = Path("/etc/apt/sources.list")
 APT_SOURCES_DIR = Path("/etc/apt/sources.list.d")
+#: Bumped when what ``_debootstrap`` does to the root file system changes: a new key, a new base.
+RECIPE = 2
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,8 @@ class BaseSpec:
 
     @property
     def key(self) -> str:
-        return hashlib.sha256(f"{self.suite} {' '.join(sorted(self.packages))}".encode()).hexdigest()[:10]
+        recipe = f"{RECIPE} {self.suite} {' '.join(sorted(self.packages))}"
+        return hashlib.sha256(recipe.encode()).hexdigest()[:10]
 
     @property
     def image(self) -> str:
@@ -46,14 +49,14 @@ class BaseSpec:
         return image_cache() / "base" / f"{self.suite}-{self.key}.tar"
 
 
-def debian_mirror(suite: str) -> str:
+def debian_mirror(suite: str, sources_dir: Path = APT_SOURCES_DIR, sources_list: Path = APT_SOURCES) -> str:
     """The archive URI apt is configured with for ``suite`` (deb822 .sources or one-line format)."""
-    for path in sorted(APT_SOURCES_DIR.glob("*.sources")):
+    for path in sorted(sources_dir.glob("*.sources")):
         for stanza in re.split(r"\n\s*\n", path.read_text()):
             fields = dict(re.findall(r"^([A-Za-z-]+):\s*(.*)$", stanza, re.M))
             if "deb" in fields.get("Types", "").split() and suite in fields.get("Suites", "").split():
                 return str(fields["URIs"].split()[0])
-    for path in [APT_SOURCES, *sorted(APT_SOURCES_DIR.glob("*.list"))]:
+    for path in [sources_list, *sorted(sources_dir.glob("*.list"))]:
         if path.exists():
             for line in path.read_text().splitlines():
                 match = re.match(r"^deb\s+(?:\[[^]]*\]\s+)?(\S+)\s+(\S+)", line)
@@ -98,6 +101,7 @@ def _debootstrap(spec: BaseSpec) -> None:
             text=True,
             timeout=1200,
         )
+        _drop_apt_downloads(rootfs)
         partial = work / "rootfs.tar"
         # --one-file-system: nothing of a /proc or /sys debootstrap may have left mounted.
         subprocess.run(
@@ -111,6 +115,13 @@ def _debootstrap(spec: BaseSpec) -> None:
         raise RuntimeError(f"{error.cmd[0]} failed ({error.returncode}):\n{output}") from None
     finally:
         _remove_tree(work)
+
+
+def _drop_apt_downloads(rootfs: Path) -> None:
+    """The .debs debootstrap installed and apt's lists: ~40 MB nobody needs in an image."""
+    for pattern in ("var/cache/apt/archives/*.deb", "var/lib/apt/lists/*_*"):
+        for path in rootfs.glob(pattern):
+            path.unlink()
 
 
 def _remove_tree(path: Path) -> None:

@@ -78,6 +78,7 @@ def ensure_image(tag: str | None = None, spec: BaseSpec | None = None) -> BuiltI
             f"--file={REPOSITORY / 'Dockerfile'}",
             str(REPOSITORY),
             timeout=1800,
+            capture=False,  # podman's own progress, on the terminal or in pytest's captured output
         )
     built.timings["total"] = round(time.monotonic() - started, 1)
     return built
@@ -103,8 +104,13 @@ def host_pip_config() -> dict[str, str]:
         check=False,
         timeout=60,
     )
+    return parse_pip_config_list(listed.stdout)
+
+
+def parse_pip_config_list(text: str) -> dict[str, str]:
+    """``scope.key='value'`` lines; the global, install and environment scopes, later ones winning."""
     settings: dict[str, str] = {}
-    for line in listed.stdout.splitlines():
+    for line in text.splitlines():
         match = re.match(r"^(?P<scope>[^.=]*)\.(?P<key>[^=]+)=(?P<value>.+)$", line)
         if match and match.group("scope") in ("global", "install", ":env:"):
             settings[match.group("key")] = str(ast.literal_eval(match.group("value")))
@@ -120,7 +126,7 @@ def host_ca_bundle(settings: dict[str, str]) -> Path:
 
 
 def build_pip_conf(settings: dict[str, str]) -> str:
-    """The pip.conf of the build: the host's registry settings, the mounted CA bundle, no cache."""
+    """The pip.conf of the build: the host's registry settings, and the CA bundle mounted beside it."""
     lines = ["[global]", f"cert = {CA_IN_BUILD}", "disable-pip-version-check = true"]
     lines += [f"{key} = {value}" for key, value in sorted(settings.items()) if key in PIP_KEYS]
     return "\n".join(lines) + "\n"
