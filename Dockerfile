@@ -21,7 +21,7 @@ RUN python3 -m venv /opt/venv
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY operator/ ./operator/
-# The install step (tests/e2e/shipping runs this very command in a fresh virtualenv).
+# Runtime dependencies only (tests/e2e/shipping/test_image.py checks the pip list of the built image).
 RUN pip install --no-cache-dir .
 
 FROM ${PYTHON_IMAGE}
