@@ -6,7 +6,7 @@ needs root on a fresh machine (packages, containers.conf, the base image) and is
 
 from __future__ import annotations
 
-from .build import BuiltImage, ensure_host, ensure_image
+from .build import BuiltImage, HostSetup, ensure_host, ensure_image
 from .host import Podman
 
-__all__ = ["BuiltImage", "Podman", "ensure_host", "ensure_image"]
+__all__ = ["BuiltImage", "HostSetup", "Podman", "ensure_host", "ensure_image"]

@@ -83,7 +83,7 @@ def _debootstrap(spec: BaseSpec) -> None:
     """debootstrap into a temp dir next to the cache, then tar it into place atomically."""
     mirror = debian_mirror(spec.suite)
     spec.archive.parent.mkdir(parents=True, exist_ok=True)
-    log.warning("debootstrapping %s from %s (first run only; about a minute)", spec.suite, mirror)
+    log.warning("debootstrapping %s from %s (first run only; a few minutes)", spec.suite, mirror)
     work = Path(tempfile.mkdtemp(dir=spec.archive.parent, prefix=".debootstrap-"))
     rootfs = work / "rootfs"
     try:

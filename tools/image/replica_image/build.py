@@ -34,31 +34,37 @@ PIP_KEYS = {"index-url", "extra-index-url", "trusted-host", "timeout", "default-
 
 
 @dataclass
-class BuiltImage:
-    """The image's tag, and the seconds each step took in this call (cached steps are absent)."""
+class HostSetup:
+    """What root set up once: the base image and podman's configuration, with each step's seconds."""
 
-    tag: str
     base: str
     containers_conf: Path
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def ensure_host(spec: BaseSpec | None = None, timings: dict[str, float] | None = None) -> BuiltImage:
+@dataclass
+class BuiltImage(HostSetup):
+    """The image's tag besides the setup; ``timings`` holds the steps this call ran (cached ones: absent)."""
+
+    tag: str = ""
+
+
+def ensure_host(spec: BaseSpec | None = None) -> HostSetup:
     """Packages, containers.conf and the base image: everything root must set up once."""
-    timings = {} if timings is None else timings
+    timings: dict[str, float] = {}
     with timed(timings, "host packages"):
         ensure_packages()
     podman = Podman.configured()
     base = ensure_base(podman, spec or BaseSpec(), timings)
-    return BuiltImage(tag="", base=base, containers_conf=podman.containers_conf, timings=timings)
+    return HostSetup(base=base, containers_conf=podman.containers_conf, timings=timings)
 
 
 def ensure_image(tag: str | None = None, spec: BaseSpec | None = None) -> BuiltImage:
     """Set up the host (no-op when done) and build the image (podman's layer cache makes a rebuild
     of unchanged sources take seconds)."""
     started = time.monotonic()
-    built = ensure_host(spec)
-    built.tag = tag or f"{IMAGE_NAME}:{version()}"
+    host = ensure_host(spec)
+    built = BuiltImage(**vars(host), tag=tag or f"{IMAGE_NAME}:{version()}")
     podman = Podman(built.containers_conf)
     with tempfile.TemporaryDirectory(prefix="iro-image-") as scratch, timed(built.timings, "build"):
         settings = host_pip_config()

@@ -7,7 +7,7 @@ import logging
 
 import click
 
-from .build import BuiltImage, ensure_host, ensure_image
+from .build import BuiltImage, HostSetup, ensure_host, ensure_image
 
 
 @click.group()
@@ -16,15 +16,12 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
 
 
-def _report(built: BuiltImage) -> None:
+def _report(done: HostSetup) -> None:
+    """One JSON line: what was made and how long each step took (the figures the README quotes)."""
+    tag = {"image": done.tag} if isinstance(done, BuiltImage) else {}
     click.echo(
         json.dumps(
-            {
-                "image": built.tag or None,
-                "base": built.base,
-                "containers_conf": str(built.containers_conf),
-                "seconds": built.timings,
-            }
+            tag | {"base": done.base, "containers_conf": str(done.containers_conf), "seconds": done.timings}
         )
     )
 
