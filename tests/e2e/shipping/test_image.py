@@ -35,6 +35,8 @@ from tests.support.operator import OperatorProcess
 from tests.support.wait import wait_for
 
 DOCKERFILE = ROOT / "Dockerfile"
+# The first test that asks for the image builds it: cold, pip from the registry takes minutes here.
+pytestmark = pytest.mark.timeout(900)
 USER = "65532:65532"
 #: The chart's securityContext as podman flags; --read-only-tmpfs=false: only /tmp is writable,
 #: as the chart's one emptyDir (podman would otherwise also mount tmpfs on /run and /var/tmp).
