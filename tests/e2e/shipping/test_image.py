@@ -73,7 +73,7 @@ EXTRAS_ONLY = (
 
 @pytest.fixture(scope="session")
 def image() -> BuiltImage:
-    """The image, built once per session (cold: base ~50 s + build ~30 s; cached: seconds)."""
+    """The image, built once per session (cold: 1-2 min after `make image-host`; cached: ~10 s)."""
     built = ensure_image()
     print(f"\nimage {built.tag} on {built.base}; seconds: {json.dumps(built.timings)}")
     return built
