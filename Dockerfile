@@ -5,6 +5,10 @@
 #
 # Stage 1 installs the distribution (runtime dependencies only: no `dev` or `sim` extras) into a
 # virtualenv; stage 2 copies that virtualenv onto a clean base, without pip caches or build tools.
+#
+# PYTHON_IMAGE may be any Debian-like base with Python >= 3.11 and its venv module: the official
+# python image, or a debootstrapped Debian (python3 + python3-venv), which is what the tests build
+# from (tools/image). Only `python3` is called, which both have (`python` may be missing).
 
 ARG PYTHON_IMAGE=python:3.11-slim-trixie
 
@@ -13,11 +17,11 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH
-RUN python -m venv /opt/venv
+RUN python3 -m venv /opt/venv
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY operator/ ./operator/
-# The install step (tests/e2e/shipping runs this very command in a fresh virtualenv).
+# Runtime dependencies only (tests/e2e/shipping/test_image.py checks the pip list of the built image).
 RUN pip install --no-cache-dir .
 
 FROM ${PYTHON_IMAGE}
@@ -31,9 +35,10 @@ LABEL org.opencontainers.image.title="infinibox-replica-operator" \
       org.opencontainers.image.source="https://github.com/infinibox-replica-operator/infinibox-replica-operator" \
       org.opencontainers.image.vendor="infinibox-replica-operator developers"
 # A passwd entry for the numeric user: kopf names itself after the user when POD_ID is not set.
-RUN groupadd --system --gid 65532 operator \
+# Not named `operator`: Debian's base-passwd already has that group (gid 37), and groupadd exits 9.
+RUN groupadd --system --gid 65532 replica-operator \
     && useradd --system --uid 65532 --gid 65532 --no-create-home --home-dir /tmp \
-       --shell /usr/sbin/nologin operator
+       --shell /usr/sbin/nologin replica-operator
 COPY --from=builder /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH \
     VIRTUAL_ENV=/opt/venv \

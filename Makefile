@@ -8,21 +8,23 @@ PYTEST_ARGS ?=
 # Where `make cluster` keeps its kubeconfig and process record.
 LOCAL ?= .local
 
-.PHONY: help venv binaries lint format test unit integration e2e crds cluster cluster-down demo bench clean
+.PHONY: help venv binaries image image-host lint format test unit integration e2e crds cluster cluster-down demo bench clean
 
 help:
 	@echo "make demo         - local control plane + two simulated arrays + operator, live table"
 	@echo "make test         - lint, type-check, unit, integration and e2e tests (sets everything up)"
 	@echo "make bench        - benchmarks; one JSON object of figures per scenario"
+	@echo "make image        - build the operator image with podman (no Docker needed; root on Debian)"
 	@echo "make cluster      - start a local etcd + kube-apiserver, write .local/kubeconfig"
 	@echo "make cluster-down - stop it"
 	@echo "make crds         - regenerate crds/ (and the chart's copy) from the pydantic models"
 
 # The operator and, beside it, the development distributions of this repository.
-DISTS := -e tools/ibox-sim -e tools/controlplane -e tools/demo -e '.[dev]'
-PY_DIRS := operator tools/ibox-sim tools/controlplane tools/demo tests bench
+DISTS := -e tools/ibox-sim -e tools/controlplane -e tools/demo -e tools/image -e '.[dev]'
+PY_DIRS := operator tools/ibox-sim tools/controlplane tools/demo tools/image tests bench
 
-$(STAMP): pyproject.toml tools/ibox-sim/pyproject.toml tools/controlplane/pyproject.toml tools/demo/pyproject.toml
+$(STAMP): pyproject.toml tools/ibox-sim/pyproject.toml tools/controlplane/pyproject.toml tools/demo/pyproject.toml \
+		tools/image/pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -34,6 +36,15 @@ venv: $(STAMP)
 binaries: $(STAMP)
 	$(BIN)/python -m controlplane build
 
+# The image, built as the tests build it: Debian's podman on a debootstrapped base (tools/image).
+image: $(STAMP)
+	$(BIN)/python -m replica_image build
+
+# What the image tests need from root on a fresh machine (packages, containers.conf, the base
+# image); a no-op once cached. The tests build the image itself (podman's layer cache).
+image-host: $(STAMP)
+	$(BIN)/python -m replica_image setup
+
 lint: $(STAMP)
 	$(BIN)/ruff check $(PY_DIRS)
 	$(BIN)/ruff format --check $(PY_DIRS)
@@ -44,7 +55,7 @@ format: $(STAMP)
 	$(BIN)/ruff format $(PY_DIRS)
 	$(BIN)/ruff check --fix $(PY_DIRS)
 
-test: lint binaries
+test: lint binaries image-host
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 unit: $(STAMP)
