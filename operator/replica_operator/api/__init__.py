@@ -41,7 +41,14 @@ from .enums import (
     ReplicationType,
     TargetMode,
 )
-from .infinibox import CASecretReference, InfiniBoxSpec, InfiniBoxStatus, SecretReference, TLSConfig
+from .infinibox import (
+    CASecretReference,
+    InfiniBoxSpec,
+    InfiniBoxStatus,
+    LinkStatus,
+    SecretReference,
+    TLSConfig,
+)
 from .replica import BaseSnapshot, ReplicaSource, ReplicaSpec, ReplicaTarget
 from .replication import Action, Endpoint, LastAction, ReplicaStatus, schedule_applies
 from .resources import CONSISTENCY_GROUP_REPLICA, INFINIBOX, REPLICA, RESOURCES, CustomResource
@@ -83,6 +90,7 @@ __all__ = [
     "InfiniBoxSpec",
     "InfiniBoxStatus",
     "LastAction",
+    "LinkStatus",
     "ManagementPolicy",
     "MemberMapping",
     "MemberStatus",

@@ -15,6 +15,8 @@ from .names import ArrayText, NamespaceName, ObjectName, SecretKey, Url
 from .timestamps import Timestamp
 
 MAX_ALLOWED_NAMESPACES = 256
+MAX_FEATURES = 256
+MAX_LINKS = 64
 
 
 class SecretReference(SpecModel):
@@ -116,6 +118,18 @@ class InfiniBoxSpec(SpecModel):
     )
 
 
+class LinkStatus(StatusModel):
+    """One replication link of the array, as the array lists it."""
+
+    name: ArrayText = Field(description="Name of the link on this array.")
+    remote_system: ArrayText | None = Field(
+        default=None, description="Name of the array at the other end of the link."
+    )
+    state: ArrayText | None = Field(
+        default=None, description="State of the link as the array reports it, e.g. UP or DOWN."
+    )
+
+
 class InfiniBoxStatus(StatusModel):
     """What the operator last saw of the array. Written by the operator only."""
 
@@ -135,6 +149,20 @@ class InfiniBoxStatus(StatusModel):
         default=None, description="Serial number of the array."
     )
     version: ArrayText | None = Field(default=None, description="Software version of the array.")
+    features: list[ArrayText] | None = Field(
+        default=None,
+        max_length=MAX_FEATURES,
+        description="The enabled features the array lists (GET _features), read at connect, e.g. "
+        "sync_replication, filesystem_replicas. A spec the array cannot hold (SYNC without "
+        "sync_replication, a filesystem without filesystem_replicas) is refused with Synced=False, "
+        "reason Unsupported.",
+    )
+    links: list[LinkStatus] | None = Field(
+        default=None,
+        max_length=MAX_LINKS,
+        description="The array's replication links and their state, listed at every poll. A link that is "
+        "not UP is named in the Replicating condition of every object whose replica uses it.",
+    )
     last_polled: Timestamp | None = Field(
         default=None, description="When the operator last listed this array's replicas (RFC 3339, UTC)."
     )

@@ -202,6 +202,13 @@ class ReplicationSpec(SpecModel, Generic[SourceT, TargetT]):
         default=False,
         description="true suspends replication on the array, false resumes it. Default: false. Mutable.",
     )
+    auto_resume: bool = Field(
+        default=True,
+        description="What the operator does with a replica the array AUTO_SUSPENDED (a replication link "
+        "down for too long, 24 h on real arrays): true resumes it once both arrays answer again; false "
+        "leaves it suspended until you resume it (set autoResume to true, or resume it on the array), so "
+        "you can look at why it stopped first. Default: true. Mutable.",
+    )
     deletion_policy: DeletionPolicy = Field(
         default=DeletionPolicy.DELETE,
         description="What deleting this object does. Delete: remove the replica from the arrays (the "

@@ -12,7 +12,6 @@ from replica_operator import array
 from replica_operator.api import ReplicationType
 from replica_operator.reconcile import ArrayReplica, EntityKind, Problem, Role
 
-_INITIAL = frozenset({"INITIALIZING", "INITIALIZING_PENDING"})
 _MANAGED_TYPES = {
     array.ReplicationType.ASYNC: ReplicationType.ASYNC,
     array.ReplicationType.SYNC: ReplicationType.SYNC,
@@ -43,10 +42,11 @@ def to_array_replica(replica: array.Replica, array_name: str) -> ArrayReplica:
 
     A role other than SOURCE (TARGET, or a value from a newer array) counts as TARGET: only a
     SOURCE accepts writes. A type the rules do not manage (ACTIVE_ACTIVE) is kept as text.
+    Initializing is what infinisdk's ``replica.py`` calls ``is_initializing`` (a STALLED first
+    copy included) or ``is_initializing_pending`` (a PENDING job waiting for its turn).
     """
     sync = _word(replica.sync_state)
-    jobs_initial = any((job.state or replica.job_state or "").upper() in _INITIAL for job in replica.jobs)
-    initializing = (sync or "") in _INITIAL or bool(replica.is_initial and jobs_initial)
+    initializing = replica.initializing or replica.initialization_pending
     local_entity, remote_entity, members = _entities(replica)
     managed = _MANAGED_TYPES.get(replica.replication_type)
     return ArrayReplica(
@@ -69,6 +69,8 @@ def to_array_replica(replica: array.Replica, array_name: str) -> ArrayReplica:
         remote_entity=remote_entity,
         members=members,
         state_reason=replica.state_reason or replica.state_description,
+        link_id=replica.link_id,
+        parse_problems=replica.parse_problems,
     )
 
 

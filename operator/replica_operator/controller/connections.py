@@ -22,11 +22,20 @@ from pydantic import SecretStr
 
 from replica_operator import metrics
 from replica_operator.api import InfiniBoxSpec
-from replica_operator.array import ArrayError, InfiniBoxClient, Link, Replica, SystemInfo
+from replica_operator.array import (
+    ArrayError,
+    Capabilities,
+    InfiniBoxClient,
+    Link,
+    RemoteCredentials,
+    Replica,
+    SystemInfo,
+)
 from replica_operator.kube import KubeError
 from replica_operator.reconcile import ArrayReplica, Problem
 
 from .adapter import problem_from, to_array_replica
+from .peers import PeerLogins
 from .ports import ArrayClient, ClientFactory, KubeSide
 
 log = logging.getLogger(__name__)
@@ -42,12 +51,15 @@ class ArrayConnection:
     client: ArrayClient | None = None
     fingerprint: str = ""
     system: SystemInfo | None = None
+    capabilities: Capabilities | None = None
+    """Version and features, read at connect (as infinisdk's ``compat`` reads them)."""
     replicas: dict[int, ArrayReplica] | None = None
     """The last listing, already in the rules' terms (converted once per poll, not once per object)."""
     problem: Problem | None = None
     problem_since: float = 0.0
     polled_at: datetime | None = None
     links: dict[str, Link] = field(default_factory=dict)
+    """Every link by name: listed at each poll (for status and link health) and by look-ups."""
     links_to: dict[str, Link] = field(default_factory=dict)
     """The one link leading to a system (by its name), for specs that name no link."""
     pools: dict[str, int] = field(default_factory=dict)
@@ -70,9 +82,33 @@ class ArrayConnection:
         if self.replicas is not None:
             self.replicas.pop(replica_id, None)
 
+    def link_by_id(self, link_id: int) -> Link | None:
+        return next((link for link in self.links.values() if link.id == link_id), None)
+
+    @property
+    def link_states(self) -> tuple[tuple[str, str | None], ...]:
+        """Each link's name and state (what a quiet pass depends on besides the replica)."""
+        return tuple(sorted((name, link.link_state) for name, link in self.links.items()))
+
+    def keep_links(self, links: list[Link]) -> None:
+        """The links as just listed; the one link to each remote system is remembered too."""
+        self.links = {link.name: link for link in links}
+        self.links_to.clear()
+        by_system: dict[str, list[Link]] = {}
+        for link in links:
+            if link.remote_system_name is not None:
+                by_system.setdefault(link.remote_system_name, []).append(link)
+        self.links_to.update({system: found[0] for system, found in by_system.items() if len(found) == 1})
+
 
 def infinibox_client(
-    name: str, spec: InfiniBoxSpec, username: str, password: SecretStr, ca_pem: str | None
+    name: str,
+    spec: InfiniBoxSpec,
+    username: str,
+    password: SecretStr,
+    ca_pem: str | None,
+    *,
+    remote_credentials: RemoteCredentials | None = None,
 ) -> InfiniBoxClient:
     """The real client of one array, configured from its InfiniBox spec (the default factory)."""
     timeout = spec.request_timeout.total_seconds()
@@ -86,6 +122,7 @@ def infinibox_client(
         timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
         max_concurrent_requests=spec.max_concurrent_requests,
         observer=metrics.observe_request,
+        remote_credentials=remote_credentials,
     )
 
 
@@ -96,6 +133,7 @@ class Arrays:
         self._kube = kube
         self._client_factory = client_factory
         self._connections: dict[str, ArrayConnection] = {}
+        self._peers = PeerLogins(kube, self._connections)
 
     def get(self, name: str) -> ArrayConnection | None:
         return self._connections.get(name)
@@ -166,8 +204,7 @@ class Arrays:
             if cached is not None:
                 return cached
             links = await connection.client.list_links()
-            connection.links = {link.name: link for link in links}
-            connection.links_to.clear()
+            connection.keep_links(links)
             if name is not None:
                 if name not in connection.links:
                     raise LookupProblem(
@@ -248,13 +285,19 @@ class Arrays:
         await self._drop_client(connection, None)
         connection.fingerprint = fingerprint
         connection.client = self._client_factory(
-            connection.name, spec, username.get_secret_value(), password, ca_pem
+            connection.name,
+            spec,
+            username.get_secret_value(),
+            password,
+            ca_pem,
+            remote_credentials=self._peers.for_array(connection.name),
         )
         self.forget_lookups(connection)
         log.info("array %s: connecting to %s", connection.name, spec.url)
         try:
             await connection.client.login()
-            connection.system = await connection.client.get_system()
+            connection.capabilities = await connection.client.read_capabilities()
+            connection.system = connection.capabilities.system
         except ArrayError as error:
             _set_problem(connection, problem_from(error))
             return
@@ -284,9 +327,11 @@ class Arrays:
         assert connection.client is not None
         started = time.monotonic()
         try:
-            if connection.system is None:
-                connection.system = await connection.client.get_system()
+            if connection.capabilities is None:
+                connection.capabilities = await connection.client.read_capabilities()
+                connection.system = connection.capabilities.system
             replicas = await connection.client.list_all_replicas()
+            links = await connection.client.list_links()
         except ArrayError as error:
             _set_problem(connection, problem_from(error))
             metrics.ARRAY_POLLS.labels(connection.name, "error").inc()
@@ -294,6 +339,7 @@ class Arrays:
             log.warning("array %s: listing failed: %s", connection.name, error)
             return
         connection.replicas = {replica.id: to_array_replica(replica, connection.name) for replica in replicas}
+        connection.keep_links(links)
         _set_problem(connection, None)
         connection.polled_at = datetime.now(UTC)
         metrics.ARRAY_POLLS.labels(connection.name, "ok").inc()

@@ -20,6 +20,7 @@ from replica_operator.array import (
     ArrayError,
     BadRequest,
     Conflict,
+    DeleteOptions,
     InvalidState,
     NotFound,
     OutcomeUnknown,
@@ -203,7 +204,8 @@ async def _record_action_start(ctx: StepContext, step: RunAction) -> None:
 
 async def _delete(ctx: StepContext, step: Delete) -> None:
     with contextlib.suppress(NotFound):  # already gone: that is what we wanted
-        await ctx.client.delete_replica(step.replica_id, force_on_target=step.force_on_target)
+        options = DeleteOptions.for_delete_policy(on_target=step.force_on_target)
+        await ctx.client.delete_replica(step.replica_id, options=options)
     for side in (ctx.observed.source, ctx.observed.target):
         connection = ctx.registry.get(side.array)
         if connection is not None and side.replica is not None:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from replica_operator.array import ArrayError, NotFound
-from replica_operator.reconcile import ArrayReplica, Desired, Observation, Problem, Side, adoptable
+from replica_operator.array import ArrayError, Link, NotFound
+from replica_operator.reconcile import ArrayReplica, Desired, EntityKind, Observation, Problem, Side, adoptable
 
-from .adapter import problem_from, to_array_replica
-from .connections import LookupProblem
+from .adapter import array_replication_type, entity_type, problem_from, to_array_replica
+from .connections import ArrayConnection, LookupProblem
 from .create import find_source
 from .ports import InfiniBoxLookup, Registry
 
@@ -32,8 +32,9 @@ class Observer:
             remote_id = source.replica.remote_id
         target = await self._side(desired, spec.target.array, remote_id, infiniboxes, fresh)
         known = status.replica_id is not None or status.remote_replica_id is not None
+        unsupported, link_problem = self._unsupported(desired), self._link_problem(source, target)
         if known or source.replica is not None or target.replica is not None:
-            return Observation(source, target, now)
+            return Observation(source, target, now, unsupported=unsupported, link_problem=link_problem)
         candidates, entity_id, problem = await self._search(desired)
         adopted = adoptable(desired, candidates)
         if adopted is not None and adopted.remote_id is not None:  # the peer of what will be adopted
@@ -46,6 +47,8 @@ class Observer:
             searched=True,
             search_problem=problem,
             source_entity_id=entity_id,
+            unsupported=unsupported,
+            link_problem=self._link_problem(source, target),
         )
 
     async def _side(
@@ -92,10 +95,46 @@ class Observer:
             link = await self.registry.link(
                 source, desired.spec.target.link, self.registry.get(desired.spec.target.array)
             )
-            found = await source.client.find_replicas(local_entity_id=entity.id)
+            if desired.entity_kind is EntityKind.CONSISTENCY_GROUP:  # as infinisdk's ConsGroup.get_replicas
+                found = await source.client.find_replicas(local_cg_id=entity.id)
+            else:
+                found = await source.client.find_replicas(local_entity_id=entity.id)
         except LookupProblem as error:
             return (), None, error.problem
         except ArrayError as error:
             return (), None, problem_from(error)
         candidates = tuple(to_array_replica(r, source.name) for r in found if r.link_id in (None, link.id))
         return candidates, entity.id, None
+
+    def _unsupported(self, desired: Desired) -> Problem | None:
+        """Whether an array of the object lacks what the spec needs (its capabilities, read at connect)."""
+        wanted = array_replication_type(desired.spec.replication_type)
+        kind = entity_type(desired.entity_kind)
+        for array in (desired.spec.source.array, desired.spec.target.array):
+            connection = self.registry.get(array)
+            capabilities = connection.capabilities if connection is not None else None
+            missing = capabilities.missing_for(wanted, kind) if capabilities is not None else None
+            if missing is not None:
+                return Problem("Unsupported", f"InfiniBox {array}: {missing}", retryable=False)
+        return None
+
+    def _link_problem(self, source: Side, target: Side) -> Problem | None:
+        """The link the replica uses, if the last link listing shows it not UP (source side first)."""
+        for side in (source, target):
+            connection = self.registry.get(side.array)
+            replica = side.replica
+            if connection is None or replica is None or replica.link_id is None:
+                continue
+            link = connection.link_by_id(replica.link_id)
+            if link is not None and not link.is_up:
+                return link_down(link, connection)
+        return None
+
+
+def link_down(link: Link, connection: ArrayConnection) -> Problem:
+    """The condition of an object whose replica uses a link that is down or degraded."""
+    state = str(link.link_state) if link.link_state is not None else "in no state"
+    reason = "LinkDown" if state == "DOWN" else "LinkDegraded"
+    detail = f": {link.state_description}" if link.state_description else ""
+    peer = link.remote_system_name or "the remote array"
+    return Problem(reason, f"replication link {link.name} on {connection.name} (to {peer}) is {state}{detail}")

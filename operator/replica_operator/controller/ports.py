@@ -15,12 +15,15 @@ from pydantic import SecretStr
 
 from replica_operator.api import CustomResource, InfiniBoxSpec
 from replica_operator.array import (
+    Capabilities,
     ConsistencyGroup,
     CreateReplicaRequest,
     Dataset,
+    DeleteOptions,
     EntityType,
     Link,
     Pool,
+    RemoteCredentials,
     Replica,
     ReplicationType,
     SystemInfo,
@@ -40,9 +43,12 @@ class ArrayClient(Protocol):
     async def login(self) -> None: ...
     async def aclose(self) -> None: ...
     async def get_system(self) -> SystemInfo: ...
+    async def read_capabilities(self) -> Capabilities: ...
     async def list_all_replicas(self) -> list[Replica]: ...
     async def get_replica(self, replica_id: int) -> Replica: ...
-    async def find_replicas(self, *, local_entity_id: int | None = None) -> list[Replica]: ...
+    async def find_replicas(
+        self, *, local_entity_id: int | None = None, local_cg_id: int | None = None
+    ) -> list[Replica]: ...
     async def find_volume(self, name: str) -> Dataset | None: ...
     async def find_filesystem(self, name: str) -> Dataset | None: ...
     async def find_snapshot(self, name: str, *, entity_type: EntityType = ...) -> Dataset | None: ...
@@ -67,14 +73,27 @@ class ArrayClient(Protocol):
     async def sync_now(self, replica_id: int) -> None: ...
     async def switch_role(self, replica_id: int) -> None: ...
     async def change_role(self, replica_id: int) -> None: ...
-    async def delete_replica(self, replica_id: int, *, force_on_target: bool = False) -> Replica | None: ...
+    async def delete_replica(
+        self, replica_id: int, *, options: DeleteOptions | None = None
+    ) -> Replica | None: ...
 
 
 class ClientFactory(Protocol):
-    """Builds the client of one array from its InfiniBox spec and credentials (no I/O yet)."""
+    """Builds the client of one array from its InfiniBox spec and credentials (no I/O yet).
+
+    ``remote_credentials`` finds a peer array's credentials for a link, for the arrays that
+    answer ``403 REMOTE_PERMISSION_REQUIRED`` (see ``replica_operator.array.remote``).
+    """
 
     def __call__(
-        self, name: str, spec: InfiniBoxSpec, username: str, password: SecretStr, ca_pem: str | None
+        self,
+        name: str,
+        spec: InfiniBoxSpec,
+        username: str,
+        password: SecretStr,
+        ca_pem: str | None,
+        *,
+        remote_credentials: RemoteCredentials | None = None,
     ) -> ArrayClient: ...
 
 

@@ -143,7 +143,7 @@ class Reconciler:
 
     def _fingerprint(self, body: Mapping[str, Any], infiniboxes: InfiniBoxLookup) -> Hashable:
         """Everything a quiet pass depends on: the object, both arrays' view of its replica, the
-        arrays' own objects and problems, and whether the RPO is breached by now. Fields that move
+        arrays' own objects, problems and link states, and whether the RPO is breached by now. Fields that move
         without being a transition (last sync time, an async job's progress) are left out."""
         sides = []
         for array, replica_id in known_replicas(body):
@@ -152,7 +152,12 @@ class Reconciler:
                 return None
             replica = connection.replicas.get(replica_id) if replica_id is not None else None
             sides.append(
-                (array_body["metadata"].get("resourceVersion"), connection.problem, _material(replica))
+                (
+                    array_body["metadata"].get("resourceVersion"),
+                    connection.problem,
+                    connection.link_states,
+                    _material(replica),
+                )
             )
         return (body["metadata"].get("resourceVersion"), tuple(sides))
 

@@ -22,6 +22,7 @@ from replica_operator.api import (
     ConditionType,
     InfiniBoxSpec,
     InfiniBoxStatus,
+    LinkStatus,
 )
 from replica_operator.kube import Kube, KubeError
 from replica_operator.reconcile import Verdict, merge
@@ -188,7 +189,8 @@ class Runtime:
     async def write_array_status(
         self, body: Mapping[str, Any], connection: ArrayConnection, users: list[Mapping[str, Any]]
     ) -> None:
-        """Connected, InUse and the system's identity; written when it changes (plus a slow heartbeat)."""
+        """Connected, InUse, the system's identity, features and links; written when it changes
+        (plus a slow heartbeat)."""
         now = datetime.now(UTC)
         previous = InfiniBoxStatus.model_validate(dict(body.get("status") or {}))
         status = previous.model_copy(deep=True)
@@ -203,6 +205,16 @@ class Runtime:
             )
             status.system_name, status.serial, status.version = system.name, system.serial, system.version
             status.replica_count = len(connection.replicas or {})
+            if connection.capabilities is not None:
+                status.features = list(connection.capabilities.enabled_features)
+            status.links = [
+                LinkStatus(
+                    name=link.name,
+                    remote_system=link.remote_system_name,
+                    state=str(link.link_state) if link.link_state is not None else None,
+                )
+                for link in sorted(connection.links.values(), key=lambda link: link.name)
+            ]
         else:
             problem = connection.problem
             reason, message = (

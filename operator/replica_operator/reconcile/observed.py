@@ -65,6 +65,9 @@ class ArrayReplica:
     members: tuple[tuple[str | None, str | None], ...] = ()
     state_reason: str | None = None
     unmanaged_type: str | None = None
+    link_id: int | None = None
+    parse_problems: tuple[str, ...] = ()
+    """Fields the array answered with values the operator could not read ("field: value")."""
 
     @property
     def is_source(self) -> bool:
@@ -119,6 +122,10 @@ class Observation:
     search_problem: Problem | None = None
     source_entity_id: int | None = None
     """The id of the replicated entity, when the search resolved it (a Create then needs no look-up)."""
+    unsupported: Problem | None = None
+    """Why an array of the object cannot hold the spec's replication type and entity (a missing feature)."""
+    link_problem: Problem | None = None
+    """The replication link the replica uses is not UP (from the arrays' link listing of this poll)."""
 
     def side(self, name: SideName) -> Side:
         return self.source if name is SideName.SOURCE else self.target

@@ -21,6 +21,7 @@ from replica_operator.api import (
     schedule_applies,
 )
 
+from .caveats import unreadable_replica
 from .creation import create_step, recreate_step
 from .desired import RECREATE_ANNOTATION, Desired
 from .observed import (
@@ -59,6 +60,8 @@ class Plan:
     """Deletion may complete: nothing (more) to do on the arrays."""
     forget: bool = False
     """The known replica is gone and will be recreated: the ids in status no longer apply."""
+    unknown: Problem | None = None
+    """Why the replica cannot be compared with the spec (Synced=Unknown with this reason; no steps)."""
 
 
 def decide(desired: Desired, observed: Observation) -> Plan:
@@ -88,6 +91,8 @@ def _locate(desired: Desired, observed: Observation) -> Plan:
             return Plan(blocked=_missing(desired, source.array))
         if not observed.target.usable:
             return Plan(blocked=_not_usable(observed.target.problem, observed.target.array))
+        if observed.unsupported is not None:
+            return Plan(blocked=observed.unsupported)
         return Plan(steps=(recreate_step(desired),), forget=True)
     if not source.usable:
         return Plan(blocked=_not_usable(source.problem, source.array))
@@ -120,6 +125,8 @@ def _locate(desired: Desired, observed: Observation) -> Plan:
         )
     if not observed.target.usable:
         return Plan(blocked=_not_usable(observed.target.problem, observed.target.array))
+    if observed.unsupported is not None:
+        return Plan(blocked=observed.unsupported)  # refused here, not by a raw array error
     return Plan(steps=(create_step(desired, observed.source_entity_id),))
 
 
@@ -173,8 +180,13 @@ def _decide_changes(desired: Desired, observed: Observation) -> Plan:
     if observed.side(side_name).problem is not None:
         return dataclasses.replace(action_plan, blocked=observed.side(side_name).problem)
 
+    unreadable = unreadable_replica(replica, observed.side(side_name).array)
+    if unreadable is not None:
+        return dataclasses.replace(action_plan, steps=(), unknown=unreadable)
     corrections, differences, pending = _compare(desired, side_name, replica)
-    recovery = _recovery(observed, side_name, replica)
+    if observed.unsupported is not None and any(isinstance(step, ChangeType) for step in corrections):
+        return dataclasses.replace(action_plan, steps=(), blocked=observed.unsupported)
+    recovery = _recovery(desired, observed, side_name, replica)
     drifting = bool(differences) and desired.in_sync_generation == desired.generation
     if not desired.full_management:
         blocked = (
@@ -247,9 +259,12 @@ def _compare(
     return tuple(steps), tuple(differences), pending
 
 
-def _recovery(observed: Observation, side: SideName, replica: ArrayReplica) -> tuple[Step, ...]:
-    """Resume what the array suspended by itself (link down) once both arrays answer again."""
-    auto_suspended = replica.state == AUTO_SUSPENDED
+def _recovery(
+    desired: Desired, observed: Observation, side: SideName, replica: ArrayReplica
+) -> tuple[Step, ...]:
+    """Resume what the array suspended by itself (link down) once both arrays answer again,
+    unless spec.autoResume is false (then the user resumes it: the Ready condition says how)."""
+    auto_suspended = replica.state == AUTO_SUSPENDED and desired.spec.auto_resume
     if auto_suspended and observed.source.usable and observed.target.usable:
         return (Resume(side=side, replica_id=replica.id),)
     return ()

@@ -224,6 +224,8 @@ def _synced(desired: Desired, plan: Plan, results: Sequence[StepResult], observe
         )
     if plan.blocked is not None:
         return Verdict(kind, F, plan.blocked.reason, plan.blocked.message)
+    if plan.unknown is not None:
+        return Verdict(kind, U, plan.unknown.reason, plan.unknown.message)
     if plan.pending_type is not None:
         return Verdict(
             kind,
@@ -269,6 +271,8 @@ def _ready(desired: Desired, plan: Plan, observed: Observation, synced: Verdict)
         )
     if state == AUTO_SUSPENDED:
         why = replica.state_reason or "the array suspended replication"
+        if not desired.spec.auto_resume:
+            why += "; spec.autoResume is false: resume it yourself (set spec.autoResume to true)"
         return Verdict(kind, F, "AutoSuspended", f"replica {replica.id} is AUTO_SUSPENDED: {why}")
     if state == SUSPENDED:
         if desired.spec.suspended:
@@ -295,6 +299,8 @@ def _replicating(replica: ArrayReplica | None, synced: Verdict, observed: Observ
         if observed.source.problem is not None:
             return Verdict(kind, U, observed.source.problem.reason, observed.source.problem.message)
         return Verdict(kind, F, "NoReplica", "there is no source replica")
+    if observed.link_problem is not None:
+        return Verdict(kind, F, observed.link_problem.reason, observed.link_problem.message)
     state = replica.state or ""
     if state == ACTIVE:
         reason = "Initializing" if replica.initializing else "Active"

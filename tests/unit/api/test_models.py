@@ -43,6 +43,7 @@ FULL_REPLICA_SPEC: dict[str, Any] = {
     "rpo": "5m",
     "syncInterval": "1m30s",
     "suspended": True,
+    "autoResume": False,
     "deletionPolicy": "Orphan",
     "managementPolicy": "ObserveOnly",
     "driftPolicy": "Report",

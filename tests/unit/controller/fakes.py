@@ -15,13 +15,17 @@ from pydantic import SecretStr
 
 from replica_operator.api import CustomResource, InfiniBoxSpec
 from replica_operator.array import (
+    Capabilities,
     ConsistencyGroup,
     CreateReplicaRequest,
     Dataset,
+    DeleteOptions,
     EntityType,
+    Feature,
     Link,
     NotFound,
     Pool,
+    RemoteCredentials,
     Replica,
     ReplicationType,
     SystemInfo,
@@ -95,7 +99,10 @@ class FakeArray:
     replicas: dict[int, Replica] = field(default_factory=dict)
     fail: dict[str, Exception] = field(default_factory=dict)
     created: list[CreateReplicaRequest] = field(default_factory=list)
+    delete_options: list[DeleteOptions | None] = field(default_factory=list)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(500))
+    version: str = "7.3"
+    features: tuple[str, ...] = ("sync_replication", "filesystem_replicas", "replica_auto_create")
 
     def _call(self, method: str, *args: Any) -> None:
         self.log.add(self.name, method, *args)
@@ -132,6 +139,11 @@ class FakeArray:
         self._call("get_system")
         return SystemInfo(name=self.system or self.name, serial=1, version="7.3")
 
+    async def read_capabilities(self) -> Capabilities:
+        self._call("read_capabilities")
+        system = SystemInfo(name=self.system or self.name, serial=1, version=self.version)
+        return Capabilities(system=system, features={name: Feature(name, 0) for name in self.features})
+
     async def list_all_replicas(self) -> list[Replica]:
         self._call("list_all_replicas")
         return list(self.replicas.values())
@@ -142,7 +154,12 @@ class FakeArray:
             raise NotFound(self.name, f"replica {replica_id} not found", code="REPLICA_NOT_FOUND")
         return self.replicas[replica_id]
 
-    async def find_replicas(self, *, local_entity_id: int | None = None) -> list[Replica]:
+    async def find_replicas(
+        self, *, local_entity_id: int | None = None, local_cg_id: int | None = None
+    ) -> list[Replica]:
+        if local_cg_id is not None:
+            self._call("find_replicas", "local_cg_id", local_cg_id)
+            return [r for r in self.replicas.values() if r.local_cg_id == local_cg_id]
         self._call("find_replicas", local_entity_id)
         return [r for r in self.replicas.values() if r.local_entity_id == local_entity_id]
 
@@ -189,6 +206,7 @@ class FakeArray:
             replication_type=request.replication_type.value,
             description=request.description,
             local_entity_id=pair.local_entity_id,
+            local_cg_id=request.local_cg_id,
             link_id=request.link_id,
         )
 
@@ -223,8 +241,9 @@ class FakeArray:
     async def change_role(self, replica_id: int) -> None:
         self._call("change_role", replica_id)
 
-    async def delete_replica(self, replica_id: int, *, force_on_target: bool = False) -> Replica | None:
-        self._call("delete_replica", replica_id, force_on_target)
+    async def delete_replica(self, replica_id: int, *, options: DeleteOptions | None = None) -> Replica | None:
+        self._call("delete_replica", replica_id, (options or DeleteOptions()).force_on_target)
+        self.delete_options.append(options)
         return self.replicas.pop(replica_id, None)
 
 
@@ -257,12 +276,21 @@ class World:
         self.arrays["ibox-2"].pools["pool-1"] = Pool(id=31, name="pool-1")
         self.registry = Arrays(self.kube, client_factory=self._client)
         self.clients_made: list[str] = []
+        self.remote_credentials: dict[str, RemoteCredentials | None] = {}
 
     def _client(
-        self, name: str, spec: InfiniBoxSpec, username: str, password: SecretStr, ca_pem: str | None
+        self,
+        name: str,
+        spec: InfiniBoxSpec,
+        username: str,
+        password: SecretStr,
+        ca_pem: str | None,
+        *,
+        remote_credentials: RemoteCredentials | None = None,
     ) -> FakeArray:
         assert username == "admin"  # the factory receives what the Secret holds
         self.clients_made.append(name)
+        self.remote_credentials[name] = remote_credentials
         return self.arrays[name]
 
     def lookup(self, name: str) -> dict[str, Any] | None:

@@ -13,7 +13,7 @@ async def test_a_connection_logs_in_and_lists_once() -> None:
     assert connection.ready
     assert connection.replicas is not None
     assert len(connection.replicas) == 1
-    assert world.log.names("ibox-1") == ["login", "get_system", "list_all_replicas"]
+    assert world.log.names("ibox-1") == ["login", "read_capabilities", "list_all_replicas", "list_links"]
     await world.registry.ensure_polled("ibox-1", infinibox_body("ibox-1"))
     assert world.log.names("ibox-1").count("list_all_replicas") == 1  # a listing is there: no second
 

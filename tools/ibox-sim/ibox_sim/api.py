@@ -58,7 +58,7 @@ class RestApi:
         self.sim = sim
         coll = "|".join(re.escape(name) for name in COLLECTIONS)
         reads: list[tuple[str, str, Handler, bool, LatencyClass]] = [
-            ("GET", r"/_features", lambda c: [dict(f) for f in FEATURES], False, "reads"),
+            ("GET", r"/_features", self._features, False, "reads"),
             ("POST", r"/users/login", self._login, False, "reads"),
             ("POST", r"/users/logout", self._logout, False, "reads"),
             ("GET", r"/users/current", lambda c: _user(self.sim.auth.username), False, "reads"),
@@ -154,6 +154,10 @@ class RestApi:
         return reply
 
     # -- session
+
+    def _features(self, call: Call) -> list[dict[str, Any]]:
+        disabled = set(self.sim.world.config.disabled_features)
+        return [{**feature, "enabled": feature["name"] not in disabled} for feature in FEATURES]
 
     def _login(self, call: Call) -> Reply:
         request = call.request

@@ -57,5 +57,8 @@ class SimConfig(BaseModel):
     #: Replica deletes, role changes and creates need ``X-Remote-Authorization`` with the peer's
     #: credentials, else 403 REMOTE_PERMISSION_REQUIRED (infinisdk ``core/api/api.py``).
     require_remote_auth: bool = False
+    #: Features ``GET _features`` lists with ``enabled: false`` (an array without them, for the
+    #: operator's capability checks; infinisdk ``compat`` reads a disabled feature as absent).
+    disabled_features: list[str] = Field(default_factory=list)
     #: Added latency per endpoint class (none by default: the simulator answers at once).
     latency: Latency = Field(default_factory=Latency)
