@@ -6,10 +6,19 @@ object's replicas afresh. Only an object with no known replica searches the sour
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from replica_operator.array import ArrayError, Link, NotFound
-from replica_operator.reconcile import ArrayReplica, Desired, EntityKind, Observation, Problem, Side, adoptable
+from replica_operator.reconcile import (
+    ArrayReplica,
+    Desired,
+    EntityKind,
+    Observation,
+    Problem,
+    Side,
+    adoptable,
+)
 
 from .adapter import array_replication_type, entity_type, problem_from, to_array_replica
 from .connections import ArrayConnection, LookupProblem
@@ -48,7 +57,7 @@ class Observer:
             search_problem=problem,
             source_entity_id=entity_id,
             unsupported=unsupported,
-            link_problem=self._link_problem(source, target),
+            link_problem=self._link_problem(replace(source, replica=adopted or source.replica), target),
         )
 
     async def _side(
@@ -137,4 +146,6 @@ def link_down(link: Link, connection: ArrayConnection) -> Problem:
     reason = "LinkDown" if state == "DOWN" else "LinkDegraded"
     detail = f": {link.state_description}" if link.state_description else ""
     peer = link.remote_system_name or "the remote array"
-    return Problem(reason, f"replication link {link.name} on {connection.name} (to {peer}) is {state}{detail}")
+    return Problem(
+        reason, f"replication link {link.name} on {connection.name} (to {peer}) is {state}{detail}"
+    )

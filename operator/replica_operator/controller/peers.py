@@ -58,13 +58,17 @@ class PeerLogins:
         """The peer's login from its Secret, read now; None when no InfiniBox object is that peer."""
         peer = self.peer_of(name, link)
         if peer is None or peer.spec is None:
-            log.warning("array %s: asked for the credentials of the peer over link %s; none known", name, link.name)
+            log.warning(
+                "array %s: asked for the credentials of the peer over link %s; none known", name, link.name
+            )
             return None
         ref = peer.spec.credentials_secret_ref
         try:
             secret = await self._kube.read_secret(ref.namespace, ref.name)
         except KubeError as error:
-            log.warning("array %s: the peer's Secret %s/%s is unreadable: %s", name, ref.namespace, ref.name, error)
+            log.warning(
+                "array %s: the peer's Secret %s/%s is unreadable: %s", name, ref.namespace, ref.name, error
+            )
             return None
         username = secret.get("username") if secret is not None else None
         password = secret.get("password") if secret is not None else None

@@ -143,8 +143,8 @@ class Reconciler:
 
     def _fingerprint(self, body: Mapping[str, Any], infiniboxes: InfiniBoxLookup) -> Hashable:
         """Everything a quiet pass depends on: the object, both arrays' view of its replica, the
-        arrays' own objects, problems and link states, and whether the RPO is breached by now. Fields that move
-        without being a transition (last sync time, an async job's progress) are left out."""
+        arrays' objects, problems and link states, and whether the RPO is breached by now. Fields
+        that move without being a transition (last sync time, an async job's progress) are left out."""
         sides = []
         for array, replica_id in known_replicas(body):
             connection, array_body = self.registry.get(array), infiniboxes(array)

@@ -16,7 +16,8 @@ def unreadable_replica(replica: ArrayReplica, array: str) -> Problem | None:
         return Problem(
             "UnreadableField",
             f"replica {replica.id} on {array} has fields the operator cannot read "
-            f"({'; '.join(replica.parse_problems)}); nothing is changed until the array reports them readably",
+            f"({'; '.join(replica.parse_problems)}); nothing is changed until the array "
+            "reports them readably",
         )
     if replica.replication_type is None:
         return Problem(

@@ -241,7 +241,9 @@ class FakeArray:
     async def change_role(self, replica_id: int) -> None:
         self._call("change_role", replica_id)
 
-    async def delete_replica(self, replica_id: int, *, options: DeleteOptions | None = None) -> Replica | None:
+    async def delete_replica(
+        self, replica_id: int, *, options: DeleteOptions | None = None
+    ) -> Replica | None:
         self._call("delete_replica", replica_id, (options or DeleteOptions()).force_on_target)
         self.delete_options.append(options)
         return self.replicas.pop(replica_id, None)
