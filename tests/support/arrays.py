@@ -19,6 +19,8 @@ class SimArrays:
     """The arrays of one ``ibox-sim`` process, spoken to over its REST API as any client would."""
 
     sim: RunningSimulator
+    #: The arrays' login (a simulator started with ``--password`` needs its own).
+    auth: tuple[str, str] = AUTH
     _clients: dict[str, httpx.Client] = field(default_factory=dict)
 
     def url(self, system: str) -> str:
@@ -26,7 +28,7 @@ class SimArrays:
 
     def api(self, system: str) -> httpx.Client:
         if system not in self._clients:
-            token = base64.b64encode(f"{AUTH[0]}:{AUTH[1]}".encode()).decode()
+            token = base64.b64encode(f"{self.auth[0]}:{self.auth[1]}".encode()).decode()
             self._clients[system] = httpx.Client(
                 base_url=f"{self.url(system)}/api/rest",
                 headers={"Authorization": f"Basic {token}"},

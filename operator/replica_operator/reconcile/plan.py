@@ -265,7 +265,8 @@ def _recovery(
     """Resume what the array suspended by itself (link down) once both arrays answer again,
     unless spec.autoResume is false (then the user resumes it: the Ready condition says how)."""
     auto_suspended = replica.state == AUTO_SUSPENDED and desired.spec.auto_resume
-    if auto_suspended and observed.source.usable and observed.target.usable:
+    link_up = observed.link_problem is None  # a resume over a link that is down is refused anyway
+    if auto_suspended and link_up and observed.source.usable and observed.target.usable:
         return (Resume(side=side, replica_id=replica.id),)
     return ()
 
