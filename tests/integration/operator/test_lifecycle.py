@@ -49,7 +49,7 @@ def test_async_volume_in_create_mode_goes_from_initializing_to_synchronized(env:
 def test_sync_filesystem_replica_is_refused_as_unsupported(env: Env) -> None:
     """Infinidat documents filesystems as ASYNC only (support article 6211370060957): no array call."""
     filesystem = env.name("fs")
-    env.arrays.filesystem("ibox-1", filesystem)
+    filesystem_id = env.arrays.filesystem("ibox-1", filesystem)["id"]
     env.replica(filesystem, filesystem=filesystem, replicationType="SYNC")
     status = env.objects.wait_status(
         "replicas", filesystem, lambda s: condition_of(s, "Synced").get("reason") == "Unsupported"
