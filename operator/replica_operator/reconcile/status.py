@@ -334,6 +334,7 @@ def _rpo_compliant(
 # -- events ------------------------------------------------------------------------------------
 _WARN_ON_ENTRY = frozenset(
     {"Conflict", "NotFound", "Drifted", "ArrayUnreachable", "RoleConflict", "DeletionBlocked", "Unauthorized"}
+    | {"Unsupported"}
 )
 
 
