@@ -9,7 +9,14 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from replica_operator.array import ArrayError, Link, NotFound
+from replica_operator.array import (
+    ArrayError,
+    Capabilities,
+    EntityType,
+    Link,
+    NotFound,
+    ReplicationType,
+)
 from replica_operator.reconcile import (
     ArrayReplica,
     Desired,
@@ -122,7 +129,7 @@ class Observer:
         for array in (desired.spec.source.array, desired.spec.target.array):
             connection = self.registry.get(array)
             capabilities = connection.capabilities if connection is not None else None
-            missing = capabilities.missing_for(wanted, kind) if capabilities is not None else None
+            missing = _missing(capabilities, wanted, kind) if capabilities is not None else None
             if missing is not None:
                 return Problem("Unsupported", f"InfiniBox {array}: {missing}", retryable=False)
         return None
@@ -138,6 +145,21 @@ class Observer:
             if link is not None and not link.is_up:
                 return link_down(link, connection)
         return None
+
+
+def _missing(capabilities: Capabilities, wanted: ReplicationType, kind: EntityType) -> str | None:
+    """What the array lacks for such a replica: its version and features.
+
+    Infinidat documents filesystems as ASYNC only (support article 6211370060957), and
+    ``missing_for`` says so; the operator leaves that rule to the array for now (a refusal
+    shows as ``Rejected`` with the array's words), because the examples and the simulator's
+    default replicate a filesystem SYNC. An assumption to settle against a real array.
+    """
+    if kind is EntityType.FILESYSTEM:
+        return capabilities.missing_for(wanted, EntityType.VOLUME) or capabilities.missing_for(
+            ReplicationType.ASYNC, EntityType.FILESYSTEM
+        )
+    return capabilities.missing_for(wanted, kind)
 
 
 def link_down(link: Link, connection: ArrayConnection) -> Problem:

@@ -46,18 +46,17 @@ def test_async_volume_in_create_mode_goes_from_initializing_to_synchronized(env:
     assert '"reason": "Ready"' in events
 
 
-def test_sync_filesystem_replica_is_refused_as_unsupported(env: Env) -> None:
-    """Infinidat documents filesystems as ASYNC only (support article 6211370060957): no array call."""
+def test_sync_filesystem_replica(env: Env) -> None:
     filesystem = env.name("fs")
-    filesystem_id = env.arrays.filesystem("ibox-1", filesystem)["id"]
+    env.arrays.filesystem("ibox-1", filesystem)
     env.replica(filesystem, filesystem=filesystem, replicationType="SYNC")
-    status = env.objects.wait_status(
-        "replicas", filesystem, lambda s: condition_of(s, "Synced").get("reason") == "Unsupported"
-    )
-    assert "ASYNC only" in condition_of(status, "Synced")["message"]
-    assert "replicaId" not in status
-    creates = [r for r in env.arrays.requests() if (r["method"], r["path"]) == ("POST", "/api/rest/replicas")]
-    assert not [r for r in creates if filesystem_id in (r.get("entities") or [])]
+    status = env.objects.wait_status("replicas", filesystem, _ready)
+    assert status["replicationType"] == "SYNC"
+    assert "rpo" not in status
+    replica = env.arrays.replica("ibox-1", status["replicaId"])
+    assert replica is not None
+    assert (replica["entity_type"], replica["replication_type"]) == ("FILESYSTEM", "SYNC")
+    assert condition_of(status, "RPOCompliant")["reason"] == "Synchronous"
 
 
 def test_existing_target_mode(env: Env) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from replica_operator.array import DeleteOptions, Link, LinkState
+from replica_operator.array import DeleteOptions, EntityType, Link, LinkState
 from replica_operator.controller import Backoff, Reconciler, Trigger
 from replica_operator.reconcile import owner_mark
 from tests.unit.controller.fakes import World, infinibox_body
@@ -103,3 +103,19 @@ async def test_a_link_down_in_the_poll_listing_reaches_the_object() -> None:
     assert (replicating.status.value, replicating.reason) == ("False", "LinkDown")
     assert "to-ibox-2" in (replicating.message or "")
     assert world.log.names("ibox-1").count("list_links") == 1  # listed once with the poll, not per object
+
+
+async def test_a_filesystem_needs_the_feature_and_its_sync_is_left_to_the_array() -> None:
+    world = World()
+    world.arrays["ibox-1"].add_dataset("fs-1", EntityType.FILESYSTEM)
+    world.arrays["ibox-2"].features = ("sync_replication",)  # no filesystem_replicas
+    spec = {"source": {"array": "ibox-1", "filesystem": "fs-1"}, "replicationType": "SYNC"}
+    reconciler = Reconciler(world.registry, world.kube, BACKOFF)
+    refused = await reconciler.reconcile(body(spec), Trigger.EVENT, world.lookup)
+    assert refused.plan.blocked is not None
+    assert "filesystem_replicas" in refused.plan.blocked.message
+    world.arrays["ibox-2"].features = ("sync_replication", "filesystem_replicas")
+    await world.registry.remove("ibox-2")  # features are read at connect: connect again
+    created = await reconciler.reconcile(body(spec), Trigger.EVENT, world.lookup)
+    assert created.plan.blocked is None
+    assert [request.replication_type for request in world.arrays["ibox-1"].created] == ["SYNC"]
