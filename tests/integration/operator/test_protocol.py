@@ -184,3 +184,44 @@ def test_a_link_down_is_named_and_auto_resume_decides_who_resumes(
 
     env.objects.patch("replicas", manual, {"spec": {"autoResume": True}})
     env.objects.wait_status("replicas", manual, lambda s: s.get("state") == "ACTIVE", timeout=30)
+
+
+def test_a_group_is_searched_by_local_cg_id_and_deleted_with_every_flag_said(env: Env) -> None:
+    group = env.name("cg")
+    group_id = env.arrays.consistency_group("ibox-1", group, [env.name("m1"), env.name("m2")])["id"]
+    env.objects.apply(
+        {
+            "kind": "ConsistencyGroupReplica",
+            "metadata": {"name": group, "namespace": env.namespace},
+            "spec": {
+                "source": {"array": env.source, "consistencyGroup": group},
+                "target": {"array": env.target, "pool": "pool-1"},
+            },
+        }
+    )
+    replica_id = env.objects.wait_status("consistencygroupreplicas", group, _ready)["replicaId"]
+    searches = [
+        r["query"] for r in env.arrays.requests() if (r["method"], r["path"]) == ("GET", "/api/rest/replicas")
+    ]
+    assert [q for q in searches if f"local_cg_id=eq%3A{group_id}" in q or f"local_cg_id=eq:{group_id}" in q]
+    assert not [
+        q
+        for q in searches
+        if f"local_entity_id=eq%3A{group_id}" in q or f"local_entity_id=eq:{group_id}" in q
+    ]
+
+    env.objects.delete("consistencygroupreplicas", group)
+    env.objects.wait_gone("consistencygroupreplicas", group)
+    (delete,) = [
+        r
+        for r in env.arrays.requests()
+        if (r["method"], r["path"]) == ("DELETE", f"/api/rest/replicas/{replica_id}")
+    ]
+    flags = dict(pair.split("=", 1) for pair in delete["query"].split("&"))
+    assert {
+        key: flags.get(key) for key in ("retain_staging_area", "force_on_target", "force_if_remote_error")
+    } == {
+        "retain_staging_area": "false",
+        "force_on_target": "false",
+        "force_if_remote_error": "false",
+    }
