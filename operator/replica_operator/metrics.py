@@ -10,7 +10,7 @@ from datetime import datetime
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
-from replica_operator.array import RequestRecord
+from replica_operator.array import ParseIssue, RequestRecord
 
 ARRAY_REQUESTS = Histogram(
     "infinibox_request_duration_seconds",
@@ -28,6 +28,12 @@ ARRAY_POLLS = Counter(
 )
 ARRAY_POLL_SECONDS = Histogram(
     "infinibox_poll_duration_seconds", "Time to list all replicas of an array.", ["array"]
+)
+ARRAY_PARSE_ISSUES = Counter(
+    "infinibox_parse_issues_total",
+    "Objects an array answered with a value the operator could not read (the field is left empty), by "
+    "array and endpoint; the object itself says which field on its Synced condition.",
+    ["array", "endpoint"],
 )
 ARRAY_CONNECTED = Gauge("infinibox_connected", "1 when the last poll of the array succeeded.", ["array"])
 ARRAY_REPLICAS = Gauge(
@@ -83,6 +89,11 @@ def observe_request(record: RequestRecord) -> None:
     ARRAY_REQUESTS.labels(record.array, record.method, record.endpoint).observe(record.duration_seconds)
     if record.error is not None:
         ARRAY_ERRORS.labels(record.array, record.method, record.endpoint, record.error).inc()
+
+
+def observe_parse_issue(issue: ParseIssue) -> None:
+    """The array client's parse observer: one count per object read incompletely."""
+    ARRAY_PARSE_ISSUES.labels(issue.array, issue.endpoint).inc()
 
 
 def record_lag(

@@ -123,6 +123,7 @@ def infinibox_client(
         max_concurrent_requests=spec.max_concurrent_requests,
         observer=metrics.observe_request,
         remote_credentials=remote_credentials,
+        on_parse_issue=metrics.observe_parse_issue,
     )
 
 

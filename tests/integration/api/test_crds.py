@@ -198,3 +198,19 @@ def test_the_server_adds_no_defaults(cluster: Cluster, namespace: str, crds: lis
         "source": {"array": "ibox-1", "volume": "db-vol-1"},
         "target": {"array": "ibox-2", "pool": "pool-1"},
     }
+
+
+def test_explain_prints_the_array_facts_and_auto_resume(cluster: Cluster, crds: list[str]) -> None:
+    def explain(field: str) -> str | None:
+        result = cluster.kubectl("explain", field, check=False)
+        return " ".join(result.stdout.split()) if result.returncode == 0 else None
+
+    features = wait_for(lambda: explain("infinibox.status.features"), timeout=30, what="InfiniBox schema")
+    assert "FIELD: features <[]string>" in features
+    assert "The enabled features the array lists (GET _features)" in features
+    links = wait_for(lambda: explain("infinibox.status.links"), timeout=30, what="InfiniBox schema")
+    for field in ("name <string>", "remoteSystem <string>", "state <string>"):
+        assert field in links
+    resume = wait_for(lambda: explain("replica.spec.autoResume"), timeout=30, what="Replica schema")
+    assert "FIELD: autoResume <boolean>" in resume
+    assert "Default: true." in resume
