@@ -89,7 +89,9 @@ def test_peer_credentials_are_sent_only_after_the_array_asks_and_never_logged(
     assert base64.b64encode(f"admin:{PEER_PASSWORD}".encode()).decode() not in logged
 
 
-def test_odd_values_in_one_replica_are_reported_on_its_object_and_the_others_go_on(env: Env) -> None:
+def test_odd_values_in_one_replica_are_reported_on_its_object_and_the_others_go_on(
+    env: Env, operator: OperatorProcess
+) -> None:
     names = [env.name(suffix) for suffix in ("odd", "aa", "plain")]
     for name in names:
         env.arrays.volume("ibox-1", name)
@@ -108,6 +110,8 @@ def test_odd_values_in_one_replica_are_reported_on_its_object_and_the_others_go_
         assert synced["status"] == "Unknown"
         assert "progress" in synced["message"]
         assert unreadable["state"] == "NEW"  # the readable fields are still shown
+        counted = f'infinibox_parse_issues_total{{array="{env.source}",endpoint="/api/rest/replicas"}}'
+        assert counted in operator.metrics()
         unmanaged = env.objects.wait_status("replicas", active_active, _reason("Synced", "UnmanagedType"))
         assert condition_of(unmanaged, "Synced")["status"] == "Unknown"
         assert unmanaged["replicationType"] == "ACTIVE_ACTIVE"
