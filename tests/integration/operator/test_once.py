@@ -158,18 +158,16 @@ def test_no_action_is_sent_while_its_in_progress_record_cannot_be_written(env: E
     remove = _deny_status_writes(env)
     try:
         wait_for(lambda: _status_refused(env, volume), timeout=30, what="the admission policy to refuse")
+        mark = int(env.arrays.requests()[-1]["seq"])
         env.objects.patch("replicas", volume, {"spec": {"action": {"id": "held-1", "type": "SwitchRole"}}})
         wait_for(
-            lambda: len(_events(env, "StatusNotWritten")) >= 1, timeout=30, what="a refused InProgress record"
-        )
-        mark = int(env.arrays.requests()[-1]["seq"])
-        wait_for(
-            lambda: sum(1 for r in env.arrays.requests(mark) if r["path"] == "/api/rest/replicas") >= 4,
+            lambda: sum(1 for r in env.arrays.requests(mark) if r["path"] == "/api/rest/replicas") >= 6,
             timeout=30,
-            what="two more polls of both arrays",
+            what="three polls of both arrays",
         )
         assert _posts(env, switch) == []
         assert (env.arrays.replica("ibox-1", replica_id) or {}).get("role") == "SOURCE"
+        assert _events(env, "StatusNotWritten"), "the refused InProgress record is reported"
     finally:
         remove()
     env.objects.wait_status("replicas", volume, _action("Succeeded", "held-1"), timeout=90)
