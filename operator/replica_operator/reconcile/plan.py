@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from replica_operator.api import (
     ActionResult,
@@ -21,13 +21,13 @@ from replica_operator.api import (
     schedule_applies,
 )
 
+from .actions import after_lost_answer, role_action_done
 from .creation import create_step, recreate_step
 from .desired import RECREATE_ANNOTATION, Desired
 from .observed import (
     ACTIVE,
     AUTO_SUSPENDED,
     SUSPENDED,
-    SYNC_IN_PROGRESS,
     SYNCHRONIZED,
     ArrayReplica,
     Observation,
@@ -36,13 +36,6 @@ from .observed import (
 )
 from .ownership import describe_owner, owner_uid
 from .steps import ChangeType, Delete, Resume, RunAction, Step, Suspend, UpdateSchedule
-
-LOST_ANSWER_GRACE = timedelta(minutes=2)
-"""How long after a one-shot call whose answer was lost the arrays are watched for its effect
-before the call counts as not carried out and may be sent again. An assumption, not from
-infinisdk: it is longer than the array client's default request timeout (30 s), so a request
-still travelling cannot land after the retry; the role actions are synchronous on the array
-(infinisdk ``Replica.switch_role``/``change_role`` return when the roles have moved)."""
 
 
 @dataclass(frozen=True)
@@ -289,12 +282,12 @@ def _decide_action(desired: Desired, observed: Observation) -> Plan:
     if not desired.full_management:
         return Plan(action_failure=Problem("Rejected", "managementPolicy is ObserveOnly: actions never run"))
     last = desired.status.last_action
-    if last is not None and last.id == action.id and _role_action_done(desired, observed):
+    if last is not None and last.id == action.id and role_action_done(desired, observed):
         return Plan(action_done=True)
     if last is not None and last.id == action.id and last.attempted_at is not None:
-        lost = _decide_lost_answer(desired, observed, last.attempted_at)
-        if lost is not None:
-            return lost
+        seen = after_lost_answer(desired, observed, last.attempted_at)
+        if seen is not None:
+            return Plan(action_done=seen.done, action_wait=seen.wait)
     if observed.split_brain:
         return Plan(action_wait="waiting for the role conflict to be resolved")
     if action.type is ActionType.CHANGE_ROLE:
@@ -341,47 +334,6 @@ def _decide_change_role(desired: Desired, observed: Observation) -> Plan:
                 return Plan(action_wait=f"waiting for {side.array} (the target side) to answer")
             return Plan(steps=(RunAction(side=name, replica_id=side.replica.id, action=action),))
     return Plan(action_wait="waiting to see the target side of the replica")
-
-
-def _decide_lost_answer(desired: Desired, observed: Observation, attempted_at: datetime) -> Plan | None:
-    """The call was sent (InProgress with ``attemptedAt``) and no answer was recorded: decide from
-    the arrays. A role action whose roles moved was caught by ``_role_action_done``; a SyncNow
-    took effect when the last sync is newer than the call. Otherwise wait, and send it again
-    (None) only when the arrays have shown no effect for :data:`LOST_ANSWER_GRACE`."""
-    action = desired.spec.action
-    assert action is not None
-    primary = observed.primary
-    replica = primary[1] if primary is not None else None
-    if action.type is ActionType.SYNC_NOW and replica is not None:
-        synced = replica.last_synchronized
-        if synced is not None and synced > attempted_at:
-            return Plan(action_done=True)
-        if replica.sync_state == SYNC_IN_PROGRESS:
-            return Plan(action_wait="a sync job is running; waiting for it to finish")
-    if observed.now - attempted_at < LOST_ANSWER_GRACE:
-        when = attempted_at.strftime("%H:%M:%S")
-        return Plan(
-            action_wait=f"the answer to {action.type} (sent at {when} UTC) was lost; waiting to see whether "
-            "it took effect on the arrays before sending it again"
-        )
-    return None
-
-
-def _role_action_done(desired: Desired, observed: Observation) -> bool:
-    """After a crash between the call and the status write: did the role action already happen?
-
-    The status written before the call names the source side of that moment; if another
-    side reports SOURCE now, the switch (or promotion) took place.
-    """
-    action = desired.spec.action
-    if action is None or action.type is ActionType.SYNC_NOW or desired.status.current_source is None:
-        return False
-    before = desired.status.current_source.array
-    for name in (SideName.SOURCE, SideName.TARGET):
-        side = observed.side(name)
-        if side.replica is not None and side.replica.is_source and side.array != before:
-            return True
-    return False
 
 
 # -- deletion ---------------------------------------------------------------------------------
