@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from replica_operator.controller import Backoff, Reconciler, Trigger
+from replica_operator.controller import Backoff, ObjectMemory, Reconciler, Trigger
 from replica_operator.reconcile import NOT_RECORDED
 from tests.unit.controller.fakes import World
 from tests.unit.reconcile.builders import body
@@ -109,3 +109,14 @@ def _synced() -> dict[str, Any]:
         "message": "",
         "lastTransitionTime": "2026-11-25T11:00:00Z",
     }
+
+
+def test_the_newest_body_is_kept_by_generation_then_resource_version() -> None:
+    memory = ObjectMemory()
+    first, second, third = body(generation=1), body(generation=2), body(generation=2)
+    first["metadata"]["resourceVersion"], second["metadata"]["resourceVersion"] = "30", "20"
+    third["metadata"]["resourceVersion"] = "21"
+    assert memory.see(first) is first
+    assert memory.see(second) is second  # a newer spec, though a lower resourceVersion
+    assert memory.see(first) is second  # an older body handed in later changes nothing
+    assert memory.see(third) is third  # same spec, a later write (e.g. our status)
