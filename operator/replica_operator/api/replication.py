@@ -257,6 +257,12 @@ class LastAction(StatusModel):
     completed_at: Timestamp | None = Field(
         default=None, description="When the action finished (RFC 3339, UTC); absent while InProgress."
     )
+    attempted_at: Timestamp | None = Field(
+        default=None,
+        description="While InProgress: when the call was last sent to the array (RFC 3339, UTC). Its "
+        "answer may have been lost, so later passes decide from the arrays whether it took effect "
+        "before ever sending it again.",
+    )
 
 
 class ReplicaStatus(StatusModel):

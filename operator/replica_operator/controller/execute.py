@@ -2,15 +2,18 @@
 
 Adding a step to the rules means adding one entry to :data:`EXECUTORS`. An executor may
 declare a ``before`` hook (RunAction records InProgress before the call, since a role
-action must run once per id even across a crash) and a ``refused`` hook (Create drops the
-cached link and pool ids a refused request may have used).
+action must run once per id even across a crash; when that record cannot be written the
+call is not made) and a ``refused`` hook (Create drops the cached link and pool ids a
+refused request may have used). A step that failed does not hold back the independent
+steps after it (a refused type change must not keep a suspension from the array); a
+``dependent`` step (a one-shot action) runs only when every step before it worked.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
@@ -27,6 +30,7 @@ from replica_operator.array import (
     Replica,
 )
 from replica_operator.reconcile import (
+    NOT_RECORDED,
     ChangeType,
     Create,
     Delete,
@@ -50,15 +54,24 @@ from .report import Reporter
 S = TypeVar("S", bound=Step)
 
 
+def _ignore(patch: dict[str, Any]) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class StepContext:
-    """What an executor may use: the object, what was observed, the step's array, the registry."""
+    """What an executor may use: the object, what was observed, the step's array, the registry.
+
+    ``wrote`` is told of every status patch an executor wrote (the object's memory keeps it, so
+    the next pass sees it even before the watch delivers it).
+    """
 
     desired: Desired
     observed: Observation
     connection: ArrayConnection
     registry: Registry
     reporter: Reporter
+    wrote: Callable[[dict[str, Any]], None] = field(default=_ignore)
 
     @property
     def client(self) -> ArrayClient:
@@ -70,19 +83,23 @@ class Executor(Generic[S]):
     """How one step type runs; ``run`` returns the replica when the array answered with it."""
 
     run: Callable[[StepContext, S], Awaitable[Replica | None]]
-    before: Callable[[StepContext, S], Awaitable[None]] | None = None
+    before: Callable[[StepContext, S], Awaitable[Problem | None]] | None = None
+    """Runs before the call; a Problem it returns means: do not make the call now."""
     refused: Callable[[StepContext], None] | None = None
+    dependent: bool = False
+    """Run only when every step before it worked (else skipped, for a later pass)."""
 
 
 def entry(
     step_type: type[S],
     run: Callable[[StepContext, S], Awaitable[Replica | None]],
     *,
-    before: Callable[[StepContext, S], Awaitable[None]] | None = None,
+    before: Callable[[StepContext, S], Awaitable[Problem | None]] | None = None,
     refused: Callable[[StepContext], None] | None = None,
+    dependent: bool = False,
 ) -> tuple[type[Step], Executor[Any]]:
     """One table entry; the type checker sees that ``run`` takes the step type it is filed under."""
-    return step_type, Executor(run, before, refused)
+    return step_type, Executor(run, before, refused, dependent)
 
 
 async def execute(
@@ -90,24 +107,27 @@ async def execute(
     context: Callable[[Step], StepContext | None],
     executors: Mapping[type[Step], Executor[Any]] | None = None,
 ) -> tuple[StepResult, ...]:
-    """Run the steps in order; stop at the first that fails. ``context`` is None: no connection."""
+    """Run the steps in order, each whatever became of the independent ones before it.
+
+    ``context`` is None: no connection to the step's array. A dependent step after a failure
+    is left out of the results (nothing was tried; the next pass decides again).
+    """
     table = EXECUTORS if executors is None else executors
     results: list[StepResult] = []
     for step in steps:
         executor = table.get(type(step))
         if executor is None:
             raise TypeError(f"no executor for step {type(step).__name__}: add one to EXECUTORS")
+        if executor.dependent and any(r.problem is not None for r in results):
+            continue
         ctx = context(step)
         if ctx is None:
             results.append(StepResult(step, Problem("ArrayUnreachable", "no connection to the array")))
-            break
-        if executor.before is not None:
-            await executor.before(ctx, step)
-        result = await _run(executor, ctx, step)
+            continue
+        held = await executor.before(ctx, step) if executor.before is not None else None
+        result = StepResult(step, held) if held is not None else await _run(executor, ctx, step)
         metrics.STEPS.labels(type(step).__name__, "ok" if result.problem is None else "failed").inc()
         results.append(result)
-        if result.problem is not None:
-            break
     return tuple(results)
 
 
@@ -119,7 +139,8 @@ async def _run(executor: Executor[Any], ctx: StepContext, step: Step) -> StepRes
         return StepResult(step, error.problem)
     except OutcomeUnknown as error:
         why = "the array did not answer; the next pass checks whether it happened"
-        return StepResult(step, Problem("ArrayUnreachable", f"{error} ({why})"), code=error.code)
+        problem = Problem("ArrayUnreachable", f"{error} ({why})")
+        return StepResult(step, problem, code=error.code, outcome_unknown=True)
     except InvalidState as error:
         return StepResult(step, Problem("Rejected", str(error)), code=error.code)
     except (BadRequest, Conflict, NotFound) as error:
@@ -181,16 +202,23 @@ async def _run_action(ctx: StepContext, step: RunAction) -> None:
     await calls[step.action.type](step.replica_id)
 
 
-async def _record_action_start(ctx: StepContext, step: RunAction) -> None:
-    """Write InProgress (and which side is source now) before the call: an action runs once per id."""
+async def _record_action_start(ctx: StepContext, step: RunAction) -> Problem | None:
+    """Write InProgress (when it was sent, and which side is source now) before the call.
+
+    An action runs at most once per id: without this record a lost answer or a crash after
+    the call would leave no trace, and the next pass would send it again. So no record, no call.
+    """
     last = ctx.desired.status.last_action
-    started = last.started_at if last is not None and last.id == step.action.id else datetime.now(UTC)
+    now = datetime.now(UTC)
+    same = last is not None and last.id == step.action.id
+    started = last.started_at if same and last is not None and last.started_at is not None else now
     record = LastAction(
         id=step.action.id,
         type=step.action.type,
         result=ActionResult.IN_PROGRESS,
         message=f"running: {step.describe()}",
         started_at=started,
+        attempted_at=now,
     )
     patch: dict[str, Any] = {"lastAction": record.to_cr()}
     primary = ctx.observed.primary
@@ -199,7 +227,14 @@ async def _record_action_start(ctx: StepContext, step: RunAction) -> None:
             "array": ctx.observed.side(primary[0]).array,
             "entity": primary[1].local_entity,
         }
-    await ctx.reporter.patch(ctx.desired, patch)
+    if await ctx.reporter.patch(ctx.desired, patch) is None:
+        return Problem(
+            NOT_RECORDED,
+            "the InProgress record could not be written to the status, so the call was not sent "
+            "(an action is sent only once its record is written)",
+        )
+    ctx.wrote(patch)
+    return None
 
 
 async def _delete(ctx: StepContext, step: Delete) -> None:
@@ -214,13 +249,13 @@ async def _delete(ctx: StepContext, step: Delete) -> None:
 
 EXECUTORS: dict[type[Step], Executor[Any]] = dict(
     [
-        entry(Create, _create, refused=_forget_lookups),
+        entry(Create, _create, refused=_forget_lookups, dependent=True),
         entry(ChangeType, _change_type),
         entry(UpdateSchedule, _update_schedule),
         entry(Suspend, _suspend),
         entry(Resume, _resume),
-        entry(RunAction, _run_action, before=_record_action_start),
-        entry(Delete, _delete),
+        entry(RunAction, _run_action, before=_record_action_start, dependent=True),
+        entry(Delete, _delete, dependent=True),
     ]
 )
 """Every step type the rules produce, and how it runs."""

@@ -39,6 +39,15 @@ class ObjectMemory:
     written_status: dict[str, Any] | None = None
     fingerprint: Hashable = None
     """What the last quiet pass saw; a poll that sees the same skips the object entirely."""
+    body: Mapping[str, Any] | None = None
+    """The newest body of the object seen by any pass (a poll's fan-out may hand an older one)."""
+
+    def see(self, body: Mapping[str, Any] | None) -> Mapping[str, Any]:
+        """Keep ``body`` unless the newest seen is strictly newer; return the newest."""
+        if body is not None and (self.body is None or not is_newer(self.body, body)):
+            self.body = body
+        assert self.body is not None
+        return self.body
 
     def backing_off(self, now: float) -> bool:
         return now < self.retry_at
@@ -56,6 +65,13 @@ class ObjectMemory:
         """The status was written over the object read at ``read_version``."""
         self.stale_version, self.written_status = read_version, status
 
+    def wrote_part(self, body: Mapping[str, Any], patch: Mapping[str, Any]) -> None:
+        """Part of the status (``patch``, a merge patch) was written over ``body`` during a pass."""
+        version = body["metadata"].get("resourceVersion")
+        base = self.written_status if self.stale_version == version and self.written_status else None
+        merged = {**(base if base is not None else dict(body.get("status") or {})), **patch}
+        self.wrote(version, {key: value for key, value in merged.items() if value is not None})
+
     def latest(self, body: Mapping[str, Any]) -> Mapping[str, Any]:
         """The body with the status last written, if the given body predates that write.
 
@@ -67,6 +83,23 @@ class ObjectMemory:
             return {**body, "status": self.written_status}
         self.written_status = self.stale_version = None
         return body
+
+
+def is_newer(body: Mapping[str, Any], than: Mapping[str, Any]) -> bool:
+    """Whether ``body`` is a later version of the object than ``than``.
+
+    A higher generation wins (a newer spec); at the same generation, the higher resourceVersion.
+    resourceVersions are opaque by contract, but etcd-backed servers hand out increasing
+    integers; one that is not an integer is not taken as newer.
+    """
+    generation = int(body["metadata"].get("generation") or 0)
+    other = int(than["metadata"].get("generation") or 0)
+    if generation != other:
+        return generation > other
+    version, other_version = body["metadata"].get("resourceVersion"), than["metadata"].get("resourceVersion")
+    if not (str(version).isdigit() and str(other_version).isdigit()):
+        return False
+    return int(str(version)) > int(str(other_version))
 
 
 class Memories:

@@ -69,6 +69,8 @@ class Reconciler:
         self.backoff = backoff
         self.clock = clock
         self.memories = Memories()
+        self.newest_known: Callable[[Mapping[str, Any]], Mapping[str, Any] | None] = _none
+        """The newest body of an object the operator has received (the runtime sets the kopf index)."""
 
     def forget(self, uid: str) -> None:
         self.memories.forget(uid)
@@ -79,6 +81,7 @@ class Reconciler:
         At a thousand quiet replicas that skips nearly all of them, nearly all the time.
         """
         memory = self.memories.of(body)
+        body = memory.see(body)
         fingerprint = self._fingerprint(body, infiniboxes)
         if fingerprint is not None and fingerprint == memory.fingerprint and not memory.lock.locked():
             self.reporter.export_quiet(body, self.registry)
@@ -99,10 +102,15 @@ class Reconciler:
         memory = self.memories.of(body)
         started = time.monotonic()
         kind = str(body["kind"])
+        memory.see(body)
         async with memory.lock:
             memory.fingerprint = None
+            # Work from the newest body seen, never from the one this pass was handed: a poll's
+            # fan-out captured its bodies before waiting here, and an older body would undo a
+            # newer change (and write an older observedGeneration).
+            newest = memory.see(self.newest_known(body))
             try:
-                outcome = await self._pass(memory.latest(body), trigger, infiniboxes, memory)
+                outcome = await self._pass(memory.latest(newest), trigger, infiniboxes, memory)
             except Exception:
                 metrics.RECONCILES.labels(kind, trigger, "error").inc()
                 raise
@@ -122,7 +130,9 @@ class Reconciler:
         if replayed:
             results = memory.last_results  # backing off: show the last failure, call nothing
         else:
-            results = await execute(plan.steps, lambda step: self._context(desired, observed, step))
+            results = await execute(
+                plan.steps, lambda step: self._context(desired, observed, step, body, memory)
+            )
             memory.note_results(results, self.backoff, self.clock())
         after = await self._refresh(observed, results)
         update = summarize(desired, plan, results, after, datetime.now(UTC))
@@ -135,11 +145,25 @@ class Reconciler:
             metrics.DEFERRED_TYPE_CHANGES.inc()
         return Outcome(plan, results, update)
 
-    def _context(self, desired: Desired, observed: Observation, step: Step) -> StepContext | None:
+    def _context(
+        self,
+        desired: Desired,
+        observed: Observation,
+        step: Step,
+        body: Mapping[str, Any],
+        memory: ObjectMemory,
+    ) -> StepContext | None:
         connection = self.registry.get(observed.side(step.side).array)
         if connection is None or connection.client is None:
             return None
-        return StepContext(desired, observed, connection, self.registry, self.reporter)
+        return StepContext(
+            desired,
+            observed,
+            connection,
+            self.registry,
+            self.reporter,
+            wrote=lambda patch: memory.wrote_part(body, patch),
+        )
 
     def _fingerprint(self, body: Mapping[str, Any], infiniboxes: InfiniBoxLookup) -> Hashable:
         """Everything a quiet pass depends on: the object, both arrays' view of its replica, the
@@ -194,6 +218,10 @@ class Reconciler:
         except ArrayError:
             return side
         return replace(side, replica=fresh, polled=True)
+
+
+def _none(body: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    return None
 
 
 def _material(replica: ArrayReplica | None) -> Hashable:

@@ -57,6 +57,16 @@ class Indexes:
     def infinibox(self, name: str) -> Mapping[str, Any] | None:
         return next(iter(self.infiniboxes.get(name) or ()), None)
 
+    def newest(self, body: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """The object as the index holds it now (kopf updates it before calling handlers)."""
+        uid = body["metadata"]["uid"]
+        index = self.groups if body["kind"] == "ConsistencyGroupReplica" else self.replicas
+        for array in (body["spec"]["source"]["array"], body["spec"]["target"]["array"]):
+            for candidate in index.get(array) or ():
+                if candidate["metadata"]["uid"] == uid:
+                    return dict(candidate)
+        return None
+
     def users(self, array: str) -> list[Mapping[str, Any]]:
         """Every replication object that names ``array`` as source or target."""
         seen: dict[str, Mapping[str, Any]] = {}
@@ -91,6 +101,7 @@ class Runtime:
     def start(self, indexes: Indexes) -> None:
         """Start polling: one loop per InfiniBox, kept in line with the index by a supervisor."""
         self.indexes = indexes
+        self.reconciler.newest_known = indexes.newest
         self._supervisor = asyncio.create_task(self._supervise(), name="poll-supervisor")
 
     async def stop(self) -> None:

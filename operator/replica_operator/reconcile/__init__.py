@@ -10,7 +10,7 @@ from .desired import RECREATE_ANNOTATION, Desired, EntityKind
 from .observed import ArrayReplica, Observation, Problem, Role, Side, SideName
 from .ownership import owner_mark, owner_uid
 from .plan import Plan, action_pending, adoptable, decide
-from .status import Event, EventType, StatusUpdate, StepResult, summarize, sync_state
+from .status import NOT_RECORDED, Event, EventType, StatusUpdate, StepResult, summarize, sync_state
 from .steps import (
     ChangeType,
     Create,
@@ -24,6 +24,7 @@ from .steps import (
 )
 
 __all__ = [
+    "NOT_RECORDED",
     "RECREATE_ANNOTATION",
     "ArrayReplica",
     "ChangeType",

@@ -21,6 +21,7 @@ from replica_operator.api import (
     schedule_applies,
 )
 
+from .actions import after_lost_answer, role_action_done
 from .caveats import unreadable_replica
 from .creation import create_step, recreate_step
 from .desired import RECREATE_ANNOTATION, Desired
@@ -251,8 +252,9 @@ def _compare(
             steps.append(UpdateSchedule(side=side, replica_id=replica.id, rpo=rpo, sync_interval=interval))
     state = replica.state
     if spec.suspended and state == ACTIVE:
+        # First: a suspension is often an emergency stop, and it does not depend on the others.
         differences.append("replication is running, the spec says suspended")
-        steps.append(Suspend(side=side, replica_id=replica.id))
+        steps.insert(0, Suspend(side=side, replica_id=replica.id))
     elif not spec.suspended and state == SUSPENDED:
         differences.append("replication is suspended, the spec says running")
         steps.append(Resume(side=side, replica_id=replica.id))
@@ -296,8 +298,12 @@ def _decide_action(desired: Desired, observed: Observation) -> Plan:
     if not desired.full_management:
         return Plan(action_failure=Problem("Rejected", "managementPolicy is ObserveOnly: actions never run"))
     last = desired.status.last_action
-    if last is not None and last.id == action.id and _role_action_done(desired, observed):
+    if last is not None and last.id == action.id and role_action_done(desired, observed):
         return Plan(action_done=True)
+    if last is not None and last.id == action.id and last.attempted_at is not None:
+        seen = after_lost_answer(desired, observed, last.attempted_at)
+        if seen is not None:
+            return Plan(action_done=seen.done, action_wait=seen.wait)
     if observed.split_brain:
         return Plan(action_wait="waiting for the role conflict to be resolved")
     if action.type is ActionType.CHANGE_ROLE:
@@ -344,23 +350,6 @@ def _decide_change_role(desired: Desired, observed: Observation) -> Plan:
                 return Plan(action_wait=f"waiting for {side.array} (the target side) to answer")
             return Plan(steps=(RunAction(side=name, replica_id=side.replica.id, action=action),))
     return Plan(action_wait="waiting to see the target side of the replica")
-
-
-def _role_action_done(desired: Desired, observed: Observation) -> bool:
-    """After a crash between the call and the status write: did the role action already happen?
-
-    The status written before the call names the source side of that moment; if another
-    side reports SOURCE now, the switch (or promotion) took place.
-    """
-    action = desired.spec.action
-    if action is None or action.type is ActionType.SYNC_NOW or desired.status.current_source is None:
-        return False
-    before = desired.status.current_source.array
-    for name in (SideName.SOURCE, SideName.TARGET):
-        side = observed.side(name)
-        if side.replica is not None and side.replica.is_source and side.array != before:
-            return True
-    return False
 
 
 # -- deletion ---------------------------------------------------------------------------------

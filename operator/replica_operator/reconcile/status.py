@@ -44,6 +44,8 @@ from .steps import Create, RunAction, Step
 
 # Problems whose step may succeed later without anyone changing anything.
 WAITING_CODES = frozenset({"REPLICA_IS_INITIALIZING", "LINK_DISCONNECTED"})
+NOT_RECORDED = "StatusNotWritten"
+"""The reason of a one-shot action not sent because its InProgress record could not be written."""
 T, F, U = ConditionStatus.TRUE, ConditionStatus.FALSE, ConditionStatus.UNKNOWN
 
 
@@ -69,6 +71,8 @@ class StepResult:
     """The array's error code, when the array refused."""
     replica: ArrayReplica | None = None
     """The replica as the array answered the step (a create, an update), when it did."""
+    outcome_unknown: bool = False
+    """The call was sent but its answer was lost: the array may or may not have acted."""
 
 
 @dataclass(frozen=True)
@@ -174,9 +178,10 @@ def _last_action(
         return last
     same = last is not None and last.id == action.id
     started = last.started_at if same and last is not None else now
+    attempted = last.attempted_at if same and last is not None else None
     ran = next((r for r in results if isinstance(r.step, RunAction)), None)
 
-    def record(result: ActionResult, message: str) -> LastAction:
+    def record(result: ActionResult, message: str, attempted_at: datetime | None = attempted) -> LastAction:
         done = result is not ActionResult.IN_PROGRESS
         return LastAction(
             id=action.id,
@@ -185,16 +190,24 @@ def _last_action(
             message=message,
             started_at=started,
             completed_at=now if done else None,
+            attempted_at=None if done else attempted_at,
         )
 
     if plan.action_done:
         return record(ActionResult.SUCCEEDED, f"{action.type} took effect on the arrays")
     if ran is not None:
-        if ran.problem is None:
+        problem = ran.problem
+        if problem is None:
             return record(ActionResult.SUCCEEDED, ran.step.done())
-        if ran.problem.retryable and (ran.code in WAITING_CODES or ran.code is None):
-            return record(ActionResult.IN_PROGRESS, f"will retry: {ran.problem.message}")
-        return record(ActionResult.FAILED, f"{ran.problem.reason}: {ran.problem.message}")
+        if ran.outcome_unknown:  # sent, answer lost: never final, never re-sent blindly
+            why = "the next passes decide from the arrays whether it took effect"
+            return record(ActionResult.IN_PROGRESS, f"answer lost: {problem.message} ({why})", now)
+        if problem.reason == NOT_RECORDED:  # not sent: an earlier attempt, if any, still counts
+            return record(ActionResult.IN_PROGRESS, f"will retry: {problem.message}")
+        if problem.retryable and (ran.code in WAITING_CODES or ran.code is None):
+            # The array answered with a refusal: it did not act, so the next pass may send it again.
+            return record(ActionResult.IN_PROGRESS, f"will retry: {problem.message}", None)
+        return record(ActionResult.FAILED, f"{problem.reason}: {problem.message}")
     if plan.action_failure is not None:
         return record(ActionResult.FAILED, plan.action_failure.message)
     if plan.action_wait is not None:

@@ -31,7 +31,7 @@ from replica_operator.array import (
     SystemInfo,
 )
 from replica_operator.controller import Arrays
-from replica_operator.kube import SecretData
+from replica_operator.kube import KubeError, SecretData
 
 Call = tuple[Any, ...]
 
@@ -66,6 +66,8 @@ class FakeKube:
     )
     secret_version: str = "1"
     versions: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
+    refuse_status: bool = False
+    """Refuse every status patch (as an API server whose admission denies it)."""
 
     async def read_secret(self, namespace: str, name: str) -> SecretData | None:
         self.log.add("kube", "read_secret", namespace, name)
@@ -78,6 +80,8 @@ class FakeKube:
         self, resource: CustomResource, namespace: str | None, name: str, status: dict[str, Any]
     ) -> str | None:
         self.log.add("kube", "patch_status", resource.kind, name, status)
+        if self.refuse_status:
+            raise KubeError(403, f"cannot patch status of {name}: Forbidden")
         return str(next(self.versions))
 
     async def post_event(self, involved: dict[str, Any], *, type: str, reason: str, message: str) -> None:

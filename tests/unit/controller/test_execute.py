@@ -126,18 +126,32 @@ async def test_steps_without_the_hook_write_no_status() -> None:
     assert "patch_status" not in world.log.names("kube")
 
 
-async def test_the_first_failure_stops_the_rest() -> None:
+async def test_a_failure_does_not_hold_back_the_independent_steps_after_it() -> None:
     world = World()
-    world.arrays["ibox-1"].fail["suspend"] = InvalidState(
+    world.arrays["ibox-1"].fail["change_type"] = InvalidState(
         "ibox-1", "initializing", code="REPLICA_IS_INITIALIZING"
     )
     results = await _run(
-        world, [Suspend(side=SideName.SOURCE, replica_id=101), Resume(side=SideName.SOURCE, replica_id=101)]
+        world,
+        [
+            ChangeType(side=SideName.SOURCE, replica_id=101, to=ReplicationType.SYNC),
+            Suspend(side=SideName.SOURCE, replica_id=101),
+        ],
     )
-    (failed,) = results
+    failed, suspended = results
     assert failed.problem is not None
     assert (failed.problem.reason, failed.code) == ("Rejected", "REPLICA_IS_INITIALIZING")
-    assert "resume" not in world.log.names()
+    assert suspended.problem is None
+    assert "suspend" in world.log.names("ibox-1")
+
+
+async def test_a_one_shot_action_waits_when_a_step_before_it_failed() -> None:
+    world = World()
+    world.arrays["ibox-1"].fail["suspend"] = InvalidState("ibox-1", "no", code="REPLICA_IS_INITIALIZING")
+    results = await _run(world, [Suspend(side=SideName.SOURCE, replica_id=101), _action(ActionType.SYNC_NOW)])
+    assert [type(r.step) for r in results] == [Suspend]
+    assert "sync_now" not in world.log.names("ibox-1")
+    assert "patch_status" not in world.log.names("kube")  # not even its InProgress record
 
 
 async def test_a_refused_create_drops_the_cached_link_and_pool() -> None:
