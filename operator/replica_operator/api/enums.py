@@ -74,3 +74,5 @@ class ConditionType(StrEnum):
     SYNCED = "Synced"
     RPO_COMPLIANT = "RPOCompliant"
     REPLICATING = "Replicating"
+    RECONCILING = "Reconciling"
+    STALLED = "Stalled"

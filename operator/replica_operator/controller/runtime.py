@@ -25,7 +25,7 @@ from replica_operator.api import (
     LinkStatus,
 )
 from replica_operator.kube import Kube, KubeError
-from replica_operator.reconcile import Verdict, merge
+from replica_operator.reconcile import Verdict, array_progress, merge
 from replica_operator.settings import OperatorSettings
 
 from .connections import ArrayConnection, Arrays
@@ -234,7 +234,11 @@ class Runtime:
             connected = Verdict(ConditionType.CONNECTED, ConditionStatus.FALSE, reason, message)
         status.conditions = merge(
             previous.conditions,
-            [connected, in_use_verdict(users)],
+            [
+                connected,
+                in_use_verdict(users),
+                *array_progress(connection.problem, connected.status is ConditionStatus.TRUE),
+            ],
             generation=status.observed_generation,
             now=now,
         )

@@ -10,6 +10,7 @@ from .desired import RECREATE_ANNOTATION, Desired, EntityKind
 from .observed import ArrayReplica, Observation, Problem, Role, Side, SideName
 from .ownership import owner_mark, owner_uid
 from .plan import Plan, action_pending, adoptable, decide
+from .progress import array_progress
 from .status import NOT_RECORDED, Event, EventType, StatusUpdate, StepResult, summarize, sync_state
 from .steps import (
     ChangeType,
@@ -51,6 +52,7 @@ __all__ = [
     "Verdict",
     "action_pending",
     "adoptable",
+    "array_progress",
     "camel_reason",
     "create_step",
     "decide",

@@ -40,10 +40,9 @@ from .observed import (
     SideName,
 )
 from .plan import Plan
+from .progress import WAITING_CODES, replica_progress
 from .steps import Create, RunAction, Step
 
-# Problems whose step may succeed later without anyone changing anything.
-WAITING_CODES = frozenset({"REPLICA_IS_INITIALIZING", "LINK_DISCONNECTED"})
 NOT_RECORDED = "StatusNotWritten"
 """The reason of a one-shot action not sent because its InProgress record could not be written."""
 T, F, U = ConditionStatus.TRUE, ConditionStatus.FALSE, ConditionStatus.UNKNOWN
@@ -115,7 +114,7 @@ def summarize(
     status.last_action = _last_action(desired, plan, results, now)
     status.conditions = merge(
         previous.conditions,
-        _verdicts(desired, plan, results, observed, now),
+        _verdicts(desired, plan, results, observed, now, status.last_action),
         generation=desired.generation,
         now=now,
     )
@@ -217,7 +216,12 @@ def _last_action(
 
 # -- conditions ------------------------------------------------------------------------------
 def _verdicts(
-    desired: Desired, plan: Plan, results: Sequence[StepResult], observed: Observation, now: datetime
+    desired: Desired,
+    plan: Plan,
+    results: Sequence[StepResult],
+    observed: Observation,
+    now: datetime,
+    action: LastAction | None,
 ) -> list[Verdict]:
     synced = _synced(desired, plan, results, observed)
     primary = observed.primary
@@ -225,6 +229,8 @@ def _verdicts(
     verdicts = [_ready(desired, plan, observed, synced), synced]
     verdicts.append(_replicating(replica, synced, observed))
     verdicts.append(_rpo_compliant(replica, synced, observed, now))
+    failures = [(r.problem, r.code) for r in results if r.problem is not None]
+    verdicts.extend(replica_progress(desired, plan, failures, observed, action))
     return verdicts
 
 
