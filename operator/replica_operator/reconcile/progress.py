@@ -17,7 +17,7 @@ from replica_operator.api import ActionResult, ConditionStatus, ConditionType, L
 
 from .conditions import Verdict
 from .desired import Desired
-from .observed import SUSPENDED, Observation, Problem
+from .observed import ACTIVE, SUSPENDED, Observation, Problem
 from .plan import Plan
 from .steps import Create
 
@@ -122,7 +122,10 @@ def _work(
         return None
     if replica.initializing:
         return reconciling("Initializing", f"replica {replica.id} is copying the initial data to the target")
-    if desired.full_management and desired.spec.suspended != (replica.state == SUSPENDED):
-        verb = "Suspending" if desired.spec.suspended else "Resuming"
-        return reconciling(verb, f"{verb.lower()} replica {replica.id} until the array shows it")
+    if not desired.full_management:
+        return None
+    if desired.spec.suspended and replica.state == ACTIVE:
+        return reconciling("Suspending", f"suspending replica {replica.id} until the array shows it")
+    if not desired.spec.suspended and replica.state == SUSPENDED:
+        return reconciling("Resuming", f"resuming replica {replica.id} until the array shows it")
     return None
