@@ -47,6 +47,9 @@ USER_REASONS = frozenset(
 
 T, F = ConditionStatus.TRUE, ConditionStatus.FALSE
 IDLE = Verdict(ConditionType.RECONCILING, F, "Idle", "no work in progress")
+RETRYING = Verdict(
+    ConditionType.RECONCILING, F, "Retrying", "waiting for what Synced or Ready reports to clear by itself"
+)
 NOT_STALLED = Verdict(ConditionType.STALLED, F, "NotStalled", "nothing needs the user")
 
 
@@ -72,7 +75,7 @@ def array_progress(problem: Problem | None, connected: bool) -> tuple[Verdict, V
         return stalled_on(problem)
     if problem is None and not connected:
         return reconciling("Connecting", "logging in to the array")
-    return IDLE, NOT_STALLED
+    return (RETRYING if problem is not None else IDLE), NOT_STALLED
 
 
 def replica_progress(
@@ -99,8 +102,10 @@ def replica_progress(
             return stalled_on(Problem("ActionFailed", f"{action.type} {action.id}: {action.message}"))
     if desired.deleting:
         return reconciling("Deleting", "the replica is being deleted")
-    if troubles or plan.blocked is not None:
-        return IDLE, NOT_STALLED
+    primary = observed.primary
+    seen_from = observed.side(primary[0]) if primary else observed.source
+    if troubles or plan.blocked is not None or seen_from.problem is not None:
+        return RETRYING, NOT_STALLED
     return _work(desired, plan, observed, action) or (IDLE, NOT_STALLED)
 
 

@@ -42,6 +42,7 @@ def _kstatus(update: StatusUpdate) -> tuple[tuple[str, str], tuple[str, str]]:
 
 
 IDLE, NOT_STALLED = ("False", "Idle"), ("False", "NotStalled")
+RETRYING = ("False", "Retrying")
 
 
 def test_a_healthy_replica_is_neither_reconciling_nor_stalled() -> None:
@@ -142,9 +143,10 @@ def _pass_with(obj: Desired, result: StepResult) -> StatusUpdate:
 
 
 def test_an_unreachable_array_heals_by_itself_so_it_is_neither() -> None:
-    observed = observe(replica(), source_problem=UNREACHABLE)
-    update = _pass(desired(status=SYNCED_STATUS), observed)
-    assert _kstatus(update) == (IDLE, NOT_STALLED)
+    for shown in (replica(), INITIALIZING):
+        observed = observe(shown, source_problem=UNREACHABLE)
+        update = _pass(desired(status=SYNCED_STATUS), observed)
+        assert _kstatus(update) == (RETRYING, NOT_STALLED)
 
 
 def test_deleting_is_reconciling() -> None:
@@ -181,7 +183,7 @@ def test_kstatus_conditions_are_stable_so_a_quiet_replica_writes_nothing() -> No
             False,
             (("False", "Stalled"), ("True", "SecretNotFound")),
         ),
-        (Problem("ArrayUnreachable", "connection refused"), False, (IDLE, NOT_STALLED)),
+        (Problem("ArrayUnreachable", "connection refused"), False, (RETRYING, NOT_STALLED)),
     ],
 )
 def test_an_infiniboxs_kstatus_conditions(
