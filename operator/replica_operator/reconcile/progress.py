@@ -96,10 +96,14 @@ def replica_progress(
     stuck = next((p for p in [*troubles, plan.blocked, *sides] if p is not None and needs_user(p)), None)
     if stuck is not None:
         return stalled_on(stuck)
-    spec_action = desired.spec.action
-    if action is not None and spec_action is not None and action.id == spec_action.id:
-        if action.result is ActionResult.FAILED:
-            return stalled_on(Problem("ActionFailed", f"{action.type} {action.id}: {action.message}"))
+    asked = desired.spec.action
+    if (
+        action is not None
+        and asked is not None
+        and action.id == asked.id
+        and action.result is ActionResult.FAILED
+    ):
+        return stalled_on(Problem("ActionFailed", f"{action.type} {action.id}: {action.message}"))
     if desired.deleting:
         return reconciling("Deleting", "the replica is being deleted")
     primary = observed.primary

@@ -1,4 +1,4 @@
-"""The kstatus conditions: Reconciling=True while work runs by itself, Stalled=True when only the user can help.
+"""kstatus conditions: Reconciling=True while work runs by itself, Stalled=True when only the user can help.
 
 kstatus (cli-utils) takes the first True of the two, so a state never sets both; when neither
 applies both are False (abnormal-true convention), and every condition carries the generation.
