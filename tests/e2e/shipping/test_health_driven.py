@@ -289,7 +289,10 @@ def test_infiniboxes_stall_on_bad_credentials_and_a_missing_secret(
     }
     for state, name in names.items():
         env.objects.wait_status("infiniboxes", name, reached[state], what=state)
-    read = {state: cluster.kubectl_json("get", "infinibox", name) for state, name in names.items()}
+    read = {
+        state: cluster.kubectl_json("get", "infiniboxes.replication.infinibox.io", name)
+        for state, name in names.items()
+    }
     verdicts = dict(zip(read, installed(list(read.values())), strict=True))
     wrong = {s: a for s, a in _answers(verdicts).items() if not ARRAY_STATES[s].matches(verdicts[s])}
     assert wrong == {}, json.dumps(_answers(verdicts), indent=1)
