@@ -70,12 +70,18 @@ def reconciling(reason: str, message: str) -> tuple[Verdict, Verdict]:
 
 
 def array_progress(problem: Problem | None, connected: bool) -> tuple[Verdict, Verdict]:
-    """An InfiniBox: Stalled on bad credentials or Secret, Reconciling until the first login."""
+    """An InfiniBox: Stalled on bad credentials or Secret, Reconciling until it is connected.
+
+    An InfiniBox has no Ready condition, so while the operator retries an unreachable array only
+    ``Reconciling=True`` keeps kstatus at InProgress instead of Current.
+    """
     if problem is not None and needs_user(problem):
         return stalled_on(problem)
-    if problem is None and not connected:
+    if problem is not None:
+        return reconciling(problem.reason, f"reconnecting: {problem.message}")
+    if not connected:
         return reconciling("Connecting", "logging in to the array")
-    return (RETRYING if problem is not None else IDLE), NOT_STALLED
+    return IDLE, NOT_STALLED
 
 
 def replica_progress(

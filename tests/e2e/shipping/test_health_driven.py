@@ -269,10 +269,13 @@ ARRAY_STATES = {
         "Failed", "the array refused the credentials", "Degraded", "Unauthorized: the array refused"
     ),
     "secret-missing": Expect("Failed", "Secret ", "Degraded", "SecretNotFound: Secret "),
+    "unreachable": Expect("InProgress", "reconnecting: ", "Degraded", "ArrayUnreachable: "),
 }
+CLOSED_PORT_URL = "http://127.0.0.1:1"
+"""Nothing listens on port 1 of the loopback: the connection is refused at once."""
 
 
-def test_infiniboxes_stall_on_bad_credentials_and_a_missing_secret(
+def test_infiniboxes_stall_on_bad_credentials_and_a_missing_secret_and_reconcile_while_away(
     make_env: EnvFactory, private_simulator: Callable[..., RunningSimulator], cluster: Cluster
 ) -> None:
     env = make_env(private_simulator())
@@ -281,11 +284,13 @@ def test_infiniboxes_stall_on_bad_credentials_and_a_missing_secret(
         "connected": env.source,
         "unauthorized": env.infinibox(env.name("bad"), "ibox-1", secret="wrong"),
         "secret-missing": env.infinibox(env.name("nosecret"), "ibox-1", secret="absent"),
+        "unreachable": env.infinibox(env.name("away"), "ibox-1", url=CLOSED_PORT_URL),
     }
     reached = {
         "connected": lambda s: is_true(s, "Connected"),
         "unauthorized": _reason("Stalled", "Unauthorized"),
         "secret-missing": _reason("Stalled", "SecretNotFound"),
+        "unreachable": _reason("Reconciling", "ArrayUnreachable"),
     }
     for state, name in names.items():
         env.objects.wait_status("infiniboxes", name, reached[state], what=state)

@@ -183,7 +183,11 @@ def test_kstatus_conditions_are_stable_so_a_quiet_replica_writes_nothing() -> No
             False,
             (("False", "Stalled"), ("True", "SecretNotFound")),
         ),
-        (Problem("ArrayUnreachable", "connection refused"), False, (RETRYING, NOT_STALLED)),
+        (
+            Problem("ArrayUnreachable", "connection refused"),
+            False,
+            (("True", "ArrayUnreachable"), NOT_STALLED),
+        ),
     ],
 )
 def test_an_infiniboxs_kstatus_conditions(
