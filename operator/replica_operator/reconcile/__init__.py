@@ -7,11 +7,12 @@ without either. ``decide`` plans, :mod:`replica_operator.controller` executes, `
 from .conditions import Verdict, camel_reason, merge
 from .creation import create_step, recreate_step
 from .desired import RECREATE_ANNOTATION, Desired, EntityKind
+from .events import Event, EventType, StepResult
 from .observed import ArrayReplica, Observation, Problem, Role, Side, SideName
 from .ownership import owner_mark, owner_uid
 from .plan import Plan, action_pending, adoptable, decide
 from .progress import array_progress
-from .status import NOT_RECORDED, Event, EventType, StatusUpdate, StepResult, summarize, sync_state
+from .status import NOT_RECORDED, StatusUpdate, summarize, sync_state
 from .steps import (
     ChangeType,
     Create,
