@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .binaries import ensure_all
+from .binaries import ensure_all, ensure_node
 from .cluster import ControlPlane, ControlPlaneState, stop_detached
 
 DEFAULT_STATE = Path(".local/controlplane.json")
@@ -27,6 +27,13 @@ def build() -> None:
     """Build (or find cached) kube-apiserver, etcd, helm, promtool and the health helper; print paths."""
     binaries = ensure_all()
     for name, path in vars(binaries).items():
+        click.echo(f"{name}: {path}")
+
+
+@main.command("build-node")
+def build_node() -> None:
+    """Build (or find cached) kube-controller-manager, kube-scheduler and kubelet; print paths."""
+    for name, path in vars(ensure_node()).items():
         click.echo(f"{name}: {path}")
 
 

@@ -137,12 +137,13 @@ def _kubernetes_version_ldflags(version: str) -> str:
     return " ".join(f"-X {package}.{key}={value}" for package in packages for key, value in stamps.items())
 
 
-def ensure_kube_apiserver() -> Path:
+def _ensure_kubernetes_command(command: str, env_override: str) -> Path:
+    """One of k8s.io/kubernetes/cmd/*, built from this module (tools.go pins each)."""
     version = kubernetes_version()
     return _ensure(
-        "kube-apiserver",
+        command,
         version,
-        "KUBE_APISERVER_BIN",
+        env_override,
         [
             "go",
             "build",
@@ -150,10 +151,32 @@ def ensure_kube_apiserver() -> Path:
             f"-ldflags=-s -w {_kubernetes_version_ldflags(version)}",
             "-o",
             "{out}",
-            "k8s.io/kubernetes/cmd/kube-apiserver",
+            f"k8s.io/kubernetes/cmd/{command}",
         ],
-        produced="kube-apiserver",
+        produced=command,
         cwd=MODULE_DIR,
+    )
+
+
+def ensure_kube_apiserver() -> Path:
+    return _ensure_kubernetes_command("kube-apiserver", "KUBE_APISERVER_BIN")
+
+
+@dataclass(frozen=True)
+class NodeBinaries:
+    """What the control plane's node mode adds: a scheduler, the controllers, a kubelet."""
+
+    kube_controller_manager: Path
+    kube_scheduler: Path
+    kubelet: Path
+
+
+def ensure_node() -> NodeBinaries:
+    """Built only on demand (``make node-binaries``, the node e2e tests): ~15 min cold."""
+    return NodeBinaries(
+        kube_controller_manager=_ensure_kubernetes_command("kube-controller-manager", "KUBE_CONTROLLER_MANAGER_BIN"),
+        kube_scheduler=_ensure_kubernetes_command("kube-scheduler", "KUBE_SCHEDULER_BIN"),
+        kubelet=_ensure_kubernetes_command("kubelet", "KUBELET_BIN"),
     )
 
 
