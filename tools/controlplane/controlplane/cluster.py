@@ -277,14 +277,13 @@ class ControlPlane:
                     f"--tls-cert-file={self.pki.serving_cert}",
                     f"--tls-private-key-file={self.pki.serving_key}",
                     f"--client-ca-file={self.pki.ca_cert}",
-                    "--authorization-mode=RBAC",
+                    *self._access_flags(),
                     "--service-cluster-ip-range=10.0.0.0/24",
                     f"--service-account-issuer={self.server}",
                     f"--service-account-key-file={self.pki.service_account_key}",
                     f"--service-account-signing-key-file={self.pki.service_account_key}",
                     f"--api-audiences={self.server}",
                     "--allow-privileged=true",
-                    "--disable-admission-plugins=ServiceAccount",
                     "--endpoint-reconciler-type=none",
                     "--profiling=false",
                     "--v=1",
@@ -299,6 +298,10 @@ class ControlPlane:
                 self._apiserver.stop()
                 if _attempt == 2:
                     raise
+
+    def _access_flags(self) -> list[str]:
+        """Authorization and admission: the fast test plane has no node and no token controller."""
+        return ["--authorization-mode=RBAC", "--disable-admission-plugins=ServiceAccount"]
 
     def _client(self) -> httpx.Client:
         assert self.pki is not None
