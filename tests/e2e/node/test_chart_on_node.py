@@ -77,7 +77,9 @@ def _ready_pod(cluster: Cluster, *, other_than: str = "") -> dict[str, Any]:
             pod
             for pod in pods
             if pod["status"].get("phase") == "Running"
-            and any(c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions", []))
+            and any(
+                c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions", [])
+            )
         ]
         assert len(ready) == 1, json.dumps([pod["status"] for pod in pods])[-3000:]
         return ready[0]
@@ -116,7 +118,10 @@ def _replica_ready(cluster: Cluster, arrays: SimArrays) -> int:
         spec["credentialsSecretRef"] = {"name": "creds", "namespace": NAMESPACE}  # type: ignore[assignment]
         _apply(cluster, _manifest("InfiniBox", {"name": name}, spec))
     arrays.volume("ibox-1", "node-vol")
-    spec = {"source": {"array": "node-src", "volume": "node-vol"}, "target": {"array": "node-dst", "pool": "pool-1"}}
+    spec = {
+        "source": {"array": "node-src", "volume": "node-vol"},
+        "target": {"array": "node-dst", "pool": "pool-1"},
+    }
     _apply(cluster, _manifest("Replica", {"name": "node-vol", "namespace": NAMESPACE}, spec))
 
     def ready() -> dict[str, Any]:
@@ -129,7 +134,12 @@ def _replica_ready(cluster: Cluster, arrays: SimArrays) -> int:
 
 
 def _manifest(kind: str, metadata: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
-    return {"apiVersion": "replication.infinibox.io/v1alpha1", "kind": kind, "metadata": metadata, "spec": spec}
+    return {
+        "apiVersion": "replication.infinibox.io/v1alpha1",
+        "kind": kind,
+        "metadata": metadata,
+        "spec": spec,
+    }
 
 
 def _edit_reaches_array(cluster: Cluster, arrays: SimArrays, replica_id: int, rpo: int) -> None:
@@ -139,14 +149,15 @@ def _edit_reaches_array(cluster: Cluster, arrays: SimArrays, replica_id: int, rp
 
     def applied() -> bool:
         replica = arrays.replica("ibox-1", replica_id) or {}
-        assert replica.get("rpo_value") == rpo * 1000, replica
+        status = cluster.kubectl_json("-n", NAMESPACE, "get", "replica", "node-vol").get("status")
+        assert replica.get("rpo_value") == rpo * 1000, (replica, status)
         return True
 
     wait_for(applied, timeout=60, interval=0.5, what=f"RPO {rpo}s on the array")
 
 
 def _uses_serviceaccount_token(pod: dict[str, Any]) -> None:
-    """In-cluster configuration only: the projected token, the API server's loopback address, no kubeconfig."""
+    """In-cluster configuration only: the projected token, the loopback API server, no kubeconfig."""
     spec = pod["spec"]
     assert spec["serviceAccountName"] == DEPLOYMENT
     assert spec["hostNetwork"] is True
@@ -189,6 +200,9 @@ def test_chart_runs_on_a_real_node_and_hands_over(
             _wait_leader(node_cluster, third["metadata"]["name"])
             _edit_reaches_array(node_cluster, arrays, replica_id, rpo=180)
             _delete_replica(node_cluster)
+    except BaseException:
+        print(node_plane.pod_logs(NAMESPACE)[-30000:])
+        raise
     finally:
         arrays.close()
 

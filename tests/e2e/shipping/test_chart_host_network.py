@@ -20,7 +20,10 @@ def test_defaults_use_the_pod_network_and_the_kubernetes_service(helm: Helm) -> 
     assert "hostNetwork" not in spec
     assert "dnsPolicy" not in spec
     assert not [arg for arg in container["args"] if arg.startswith("--bind-address")]
-    assert not {env["name"] for env in container["env"]} & {"KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"}
+    assert not {env["name"] for env in container["env"]} & {
+        "KUBERNETES_SERVICE_HOST",
+        "KUBERNETES_SERVICE_PORT",
+    }
 
 
 def test_host_network_values_render_the_node_network_and_the_api_server_address(helm: Helm) -> None:

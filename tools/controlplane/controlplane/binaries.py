@@ -174,7 +174,9 @@ class NodeBinaries:
 def ensure_node() -> NodeBinaries:
     """Built only on demand (``make node-binaries``, the node e2e tests): ~15 min cold."""
     return NodeBinaries(
-        kube_controller_manager=_ensure_kubernetes_command("kube-controller-manager", "KUBE_CONTROLLER_MANAGER_BIN"),
+        kube_controller_manager=_ensure_kubernetes_command(
+            "kube-controller-manager", "KUBE_CONTROLLER_MANAGER_BIN"
+        ),
         kube_scheduler=_ensure_kubernetes_command("kube-scheduler", "KUBE_SCHEDULER_BIN"),
         kubelet=_ensure_kubernetes_command("kubelet", "KUBELET_BIN"),
     )

@@ -58,6 +58,18 @@ class NodeControlPlane(ControlPlane):
     def containerd_socket(self) -> Path:
         return self.node_dir / "containerd" / "containerd.sock"
 
+    @property
+    def pod_logs_dir(self) -> Path:
+        """Where kubelet keeps the containers' logs (the node has no address for `kubectl logs`)."""
+        return self.node_dir / "pods"
+
+    def pod_logs(self, namespace: str) -> str:
+        """Every container log of the namespace's pods, each under a header naming its file."""
+        parts = []
+        for path in sorted(self.pod_logs_dir.glob(f"{namespace}_*/*/*.log")):
+            parts.append(f"--- {path.relative_to(self.pod_logs_dir)}\n{path.read_text(errors='replace')}")
+        return "\n".join(parts)
+
     def start(self) -> NodeControlPlane:
         binaries = ensure_node()
         missing = [tool for tool in ("containerd", "ctr", "runc") if shutil.which(tool) is None]
@@ -109,7 +121,11 @@ class NodeControlPlane(ControlPlane):
         self.import_image(archive)
         kubeconfig = str(self.kubeconfig)
         common = [f"--kubeconfig={kubeconfig}", f"--authentication-kubeconfig={kubeconfig}"]
-        common += [f"--authorization-kubeconfig={kubeconfig}", "--bind-address=127.0.0.1", "--leader-elect=false"]
+        common += [
+            f"--authorization-kubeconfig={kubeconfig}",
+            "--bind-address=127.0.0.1",
+            "--leader-elect=false",
+        ]
         self._start(
             "kube-controller-manager",
             [
@@ -123,7 +139,9 @@ class NodeControlPlane(ControlPlane):
                 "--v=1",
             ],
         )
-        self._start("kube-scheduler", [str(binaries.kube_scheduler), *common, f"--secure-port={free_port()}", "--v=1"])
+        self._start(
+            "kube-scheduler", [str(binaries.kube_scheduler), *common, f"--secure-port={free_port()}", "--v=1"]
+        )
         self._start(
             "kubelet",
             [
@@ -188,12 +206,12 @@ class NodeControlPlane(ControlPlane):
         )
         cri = '[plugins."io.containerd.grpc.v1.cri"]'
         text = f"""version = 2
-root = "{root / 'root'}"
-state = "{root / 'state'}"
+root = "{root / "root"}"
+state = "{root / "state"}"
 [grpc]
   address = "{self.containerd_socket}"
 [ttrpc]
-  address = "{root / 'containerd.sock.ttrpc'}"
+  address = "{root / "containerd.sock.ttrpc"}"
 {cri}
   sandbox_image = "{PAUSE_IMAGE}"
   restrict_oom_score_adj = true
@@ -231,11 +249,16 @@ state = "{root / 'state'}"
             },
             "authorization": {"mode": "AlwaysAllow"},
             # A shared test machine's disks are often nearly full: no eviction for that.
-            "evictionHard": {"memory.available": "100Mi", "nodefs.available": "1%", "imagefs.available": "1%"},
+            "evictionHard": {
+                "memory.available": "100Mi",
+                "nodefs.available": "1%",
+                "imagefs.available": "1%",
+            },
             "imageGCHighThresholdPercent": 100,
             "imageGCLowThresholdPercent": 99,
             "registerNode": True,
             "resolvConf": "/etc/resolv.conf",
+            "podLogsDir": str(self.pod_logs_dir),  # not the host's /var/log/pods: gone with the node
         }
         path = self.node_dir / "kubelet-config.json"
         path.write_text(json.dumps(config, indent=2))
@@ -283,7 +306,8 @@ def write_pause_image(archive: Path, reference: str, init: Path = CATATONIT) -> 
 
 
 def _descriptor(media_type: str, blob: bytes) -> dict[str, object]:
-    return {"mediaType": media_type, "digest": f"sha256:{hashlib.sha256(blob).hexdigest()}", "size": len(blob)}
+    digest = f"sha256:{hashlib.sha256(blob).hexdigest()}"
+    return {"mediaType": media_type, "digest": digest, "size": len(blob)}
 
 
 def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes) -> None:
