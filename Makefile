@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # Where `make cluster` keeps its kubeconfig and process record.
 LOCAL ?= .local
 
-.PHONY: help venv binaries image image-host lint format test unit integration e2e crds cluster cluster-down demo bench clean
+.PHONY: help venv binaries node-binaries image image-host lint format test unit integration e2e crds cluster cluster-down demo bench clean
 
 help:
 	@echo "make demo         - local control plane + two simulated arrays + operator, live table"
@@ -36,6 +36,11 @@ venv: $(STAMP)
 binaries: $(STAMP)
 	$(BIN)/python -m controlplane build
 
+# kubelet, kube-controller-manager and kube-scheduler for the tests that run the chart's pods on
+# a real node (tests/e2e/node): ~15 min cold on this machine, then cached like the others.
+node-binaries: $(STAMP)
+	$(BIN)/python -m controlplane build-node
+
 # The image, built as the tests build it: Debian's podman on a debootstrapped base (tools/image).
 image: $(STAMP)
 	$(BIN)/python -m replica_image build
@@ -55,7 +60,7 @@ format: $(STAMP)
 	$(BIN)/ruff format $(PY_DIRS)
 	$(BIN)/ruff check --fix $(PY_DIRS)
 
-test: lint binaries image-host
+test: lint binaries node-binaries image-host
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 unit: $(STAMP)
@@ -64,7 +69,7 @@ unit: $(STAMP)
 integration: binaries
 	$(BIN)/pytest -m integration $(PYTEST_ARGS)
 
-e2e: binaries
+e2e: binaries node-binaries
 	$(BIN)/pytest -m e2e $(PYTEST_ARGS)
 
 crds: $(STAMP)
