@@ -142,18 +142,18 @@ def _manifest(kind: str, metadata: dict[str, Any], spec: dict[str, Any]) -> dict
     }
 
 
-def _edit_reaches_array(cluster: Cluster, arrays: SimArrays, replica_id: int, rpo: int) -> None:
-    """A spec edit (the RPO) is carried out on the array by whoever leads now."""
-    patch = json.dumps({"spec": {"rpo": f"{rpo}s"}})
+def _edit_reaches_array(cluster: Cluster, arrays: SimArrays, replica_id: int, replication_type: str) -> None:
+    """A spec edit (the replication type) is carried out on the array by whoever leads now."""
+    patch = json.dumps({"spec": {"replicationType": replication_type}})
     cluster.kubectl("-n", NAMESPACE, "patch", "replica", "node-vol", "--type=merge", "-p", patch)
 
     def applied() -> bool:
         replica = arrays.replica("ibox-1", replica_id) or {}
         status = cluster.kubectl_json("-n", NAMESPACE, "get", "replica", "node-vol").get("status")
-        assert replica.get("rpo_value") == rpo * 1000, (replica, status)
+        assert replica.get("replication_type") == replication_type, (replica, status)
         return True
 
-    wait_for(applied, timeout=60, interval=0.5, what=f"RPO {rpo}s on the array")
+    wait_for(applied, timeout=60, interval=0.5, what=f"{replication_type} on the array")
 
 
 def _uses_serviceaccount_token(pod: dict[str, Any]) -> None:
@@ -192,13 +192,13 @@ def test_chart_runs_on_a_real_node_and_hands_over(
             second = _ready_pod(node_cluster, other_than=first["metadata"]["name"])
             assert second["metadata"]["name"] != first["metadata"]["name"]
             _wait_leader(node_cluster, second["metadata"]["name"])
-            _edit_reaches_array(node_cluster, arrays, replica_id, rpo=120)
+            _edit_reaches_array(node_cluster, arrays, replica_id, "SYNC")
 
             # Deleting the leader pod: its replacement takes the Lease and carries on.
             node_cluster.kubectl("-n", NAMESPACE, "delete", "pod", second["metadata"]["name"], "--wait=false")
             third = _ready_pod(node_cluster, other_than=second["metadata"]["name"])
             _wait_leader(node_cluster, third["metadata"]["name"])
-            _edit_reaches_array(node_cluster, arrays, replica_id, rpo=180)
+            _edit_reaches_array(node_cluster, arrays, replica_id, "ASYNC")
             _delete_replica(node_cluster)
     except BaseException:
         print(node_plane.pod_logs(NAMESPACE)[-30000:])
@@ -211,4 +211,4 @@ def _delete_replica(cluster: Cluster) -> None:
     """Through the operator (its finalizer), before the release and its pod go away."""
     cluster.kubectl("-n", NAMESPACE, "delete", "replica", "node-vol", "--timeout=60s")
     for name in ("node-src", "node-dst"):
-        cluster.kubectl("delete", "infinibox", name, "--timeout=60s")
+        cluster.kubectl("delete", "infiniboxes", name, "--timeout=60s")
