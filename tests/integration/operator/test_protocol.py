@@ -229,3 +229,42 @@ def test_a_group_is_searched_by_local_cg_id_and_deleted_with_every_flag_said(env
         "force_on_target": "false",
         "force_if_remote_error": "false",
     }
+
+
+def test_a_replica_waiting_for_an_initialization_slot_is_initializing_and_defers_a_type_change(
+    make_env: EnvFactory, private_simulator: Callable[..., RunningSimulator], operator: OperatorProcess
+) -> None:
+    """PENDING (beyond the array's concurrent-initialization limit) counts as initializing, as
+    infinisdk's ``is_initializing_pending`` reads it: Ready waits, a type change is deferred and no
+    change_type call is sent until the replica has initialized."""
+    sim = private_simulator(initial_sync_seconds=6, max_concurrent_inits=1)
+    env = make_env(sim)
+    first, second = env.name("first"), env.name("second")
+    for volume in (first, second):  # one after the other: the first takes the only slot
+        env.arrays.volume("ibox-1", volume)
+        env.replica(volume, volume=volume, rpo="5m", syncInterval="1m")
+        env.objects.wait_status("replicas", volume, lambda s: s.get("replicaId") is not None)
+    pending = env.objects.wait_status("replicas", second, lambda s: s.get("replicaId") is not None)
+    on_array = env.arrays.replica("ibox-1", pending["replicaId"])
+    assert on_array is not None
+    assert on_array["sync_state"] == "INITIALIZING_PENDING", on_array
+    assert any(job.get("state") == "PENDING" for job in on_array.get("jobs") or []), on_array
+    assert condition_of(pending, "Ready").get("status") != "True"
+
+    change = {"replicationType": "SYNC", "rpo": None, "syncInterval": None}
+    env.objects.patch("replicas", second, {"spec": change})
+    deferred = env.objects.wait_status(
+        "replicas", second, lambda s: s.get("pendingReplicationType") == "SYNC", timeout=20
+    )
+    assert condition_of(deferred, "Synced").get("reason") == "TypeChangeDeferred"
+    still = env.arrays.replica("ibox-1", pending["replicaId"])
+    assert still is not None
+    assert still["sync_state"] in ("INITIALIZING_PENDING", "INITIALIZING"), still
+    assert not [r for r in env.arrays.requests() if r["path"].endswith("/change_type_to_sync")]
+
+    done = env.objects.wait_status(
+        "replicas", second, lambda s: _ready(s) and s.get("replicationType") == "SYNC", timeout=60
+    )
+    assert done.get("pendingReplicationType") is None
+    calls = [r for r in env.arrays.requests() if r["path"].endswith("/change_type_to_sync")]
+    assert len(calls) == 1, calls
