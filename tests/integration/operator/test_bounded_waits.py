@@ -47,7 +47,11 @@ def proxied(operator: OperatorProcess) -> Iterator[tuple[FreezableProxy, Operato
         config["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{proxy.port}"
         kubeconfig = Path(folder) / "kubeconfig"
         kubeconfig.write_text(yaml.safe_dump(config))
-        own = OperatorProcess(kubeconfig, options=("--kube-request-timeout", KUBE_TIMEOUT))
+        # Without leader election: a leader that cannot renew through the frozen proxy exits on
+        # purpose (tests/integration/leadership); here the subject is what the calls do meanwhile.
+        own = OperatorProcess(
+            kubeconfig, options=("--kube-request-timeout", KUBE_TIMEOUT, "--no-leader-elect")
+        )
         try:
             own.start()
             yield proxy, own
@@ -74,7 +78,7 @@ def test_a_frozen_api_server_connection_times_out_and_the_operator_recovers(
         wait_for(lambda: _timeouts(own) >= 2, timeout=30, what="the operator's calls timing out")
         health = httpx.get(f"http://127.0.0.1:{own.liveness_port}/healthz", timeout=5)
         assert health.status_code == 200, health.text  # the pollers still finish their passes
-        assert health.json()["pollers"] == {"arrays": 2}
+        assert "arrays" in health.json()["pollers"]  # our probe answered (kopf caches it for 10 s)
         proxy.thaw()
         status = env.objects.wait_status(
             "infiniboxes",
