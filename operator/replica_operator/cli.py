@@ -169,6 +169,14 @@ _DURATION = _Duration()
     envvar=_env("RETRY_PERIOD"),
     help="Time between attempts to acquire or renew the lease.",
 )
+@click.option(
+    "--kube-request-timeout",
+    type=_DURATION,
+    default="30s",
+    show_default=True,
+    envvar=_env("KUBE_REQUEST_TIMEOUT"),
+    help="How long one Kubernetes API call may wait for an answer (then it fails and is retried).",
+)
 def run(
     namespaces: tuple[str, ...],
     all_namespaces: bool,
@@ -184,6 +192,7 @@ def run(
     lease_duration: timedelta,
     renew_deadline: timedelta,
     retry_period: timedelta,
+    kube_request_timeout: timedelta,
 ) -> None:
     """Run the operator against the cluster named by KUBECONFIG (or the in-cluster config).
 
@@ -209,6 +218,7 @@ def run(
         log_format=LogFormat(log_format),
         verbose=verbose,
         debug=debug,
+        kube_request_timeout=kube_request_timeout,
     )
     operate = prepare_operator(settings)
     if not leader_elect:

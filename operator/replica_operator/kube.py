@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,10 +22,14 @@ import urllib3
 from kubernetes.client.exceptions import ApiException
 from pydantic import SecretStr
 
+from replica_operator import metrics
 from replica_operator.api import GROUP, VERSION, CustomResource
 
 log = logging.getLogger(__name__)
 COMPONENT = "infinibox-replica-operator"
+REQUEST_TIMEOUT = (5.0, 30.0)
+"""(connect, read) seconds of every call: a half-open connection fails the call instead of
+freezing the pass (and the array's poller) that waits on it."""
 
 
 def cluster_events_namespace() -> str:
@@ -54,24 +59,50 @@ class SecretData:
 class Kube:
     """One Kubernetes API client for the operator's own reads and status writes."""
 
-    def __init__(self, api_client: kubernetes.client.ApiClient) -> None:
+    def __init__(
+        self, api_client: kubernetes.client.ApiClient, timeout: tuple[float, float] = REQUEST_TIMEOUT
+    ) -> None:
         self._core = kubernetes.client.CoreV1Api(api_client)
         self._custom = kubernetes.client.CustomObjectsApi(api_client)
+        self._timeout = timeout
+
+    async def _call(self, verb: str, resource: str, method: Callable[..., Any], *args: Any) -> Any:
+        """Run one client call in a worker thread, bounded by the timeout, counted by result."""
+        result = "error"
+        try:
+            answer = await asyncio.to_thread(method, *args, _request_timeout=self._timeout)
+            result = "ok"
+            return answer
+        except ApiException as error:
+            result = "ok" if error.status == 404 else "error"
+            raise
+        except urllib3.exceptions.HTTPError as error:
+            timed_out = isinstance(error, urllib3.exceptions.TimeoutError) or isinstance(
+                getattr(error, "reason", None), urllib3.exceptions.TimeoutError
+            )
+            result = "timeout" if timed_out else "error"
+            raise
+        finally:
+            metrics.KUBE_REQUESTS.labels(verb, resource, result).inc()
 
     @classmethod
-    def from_environment(cls) -> Kube:
+    def from_environment(cls, read_timeout: float = REQUEST_TIMEOUT[1]) -> Kube:
         """In-cluster credentials when running in a pod, else ``$KUBECONFIG`` / ``~/.kube/config``."""
         configuration = kubernetes.client.Configuration()
+        # One attempt per call: the caller's pass retries with backoff, so a frozen server costs
+        # one timeout per call, not urllib3's default of four.
+        configuration.retries = False
         try:
             kubernetes.config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
         except kubernetes.config.ConfigException:
             kubernetes.config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-        return cls(kubernetes.client.ApiClient(configuration))
+        timeout = (min(REQUEST_TIMEOUT[0], read_timeout), read_timeout)
+        return cls(kubernetes.client.ApiClient(configuration), timeout)
 
     async def read_secret(self, namespace: str, name: str) -> SecretData | None:
         """The Secret's data, or None when it does not exist."""
         try:
-            secret = await asyncio.to_thread(self._core.read_namespaced_secret, name, namespace)
+            secret = await self._call("get", "secrets", self._core.read_namespaced_secret, name, namespace)
         except ApiException as error:
             if error.status == 404:
                 return None
@@ -94,7 +125,9 @@ class Kube:
         patched: Any
         try:
             if namespace is None:
-                patched = await asyncio.to_thread(
+                patched = await self._call(
+                    "patch",
+                    f"{resource.plural}/status",
                     self._custom.patch_cluster_custom_object_status,
                     GROUP,
                     VERSION,
@@ -103,7 +136,9 @@ class Kube:
                     body,
                 )
             else:
-                patched = await asyncio.to_thread(
+                patched = await self._call(
+                    "patch",
+                    f"{resource.plural}/status",
                     self._custom.patch_namespaced_custom_object_status,
                     GROUP,
                     VERSION,
@@ -149,7 +184,7 @@ class Kube:
             reporting_instance=os.environ.get("POD_NAME") or socket.gethostname(),
         )
         try:
-            await asyncio.to_thread(self._create_event, namespace, event)
+            await self._call("create", "events", self._create_event, namespace, event)
         except ApiException as error:
             log.warning("event %s on %s/%s not posted: %s", reason, namespace, metadata["name"], error.reason)
         except urllib3.exceptions.HTTPError as error:
@@ -161,8 +196,12 @@ class Kube:
                 error.__class__.__name__,
             )
 
-    def _create_event(self, namespace: str, event: kubernetes.client.CoreV1Event) -> None:
+    def _create_event(
+        self, namespace: str, event: kubernetes.client.CoreV1Event, _request_timeout: tuple[float, float]
+    ) -> None:
         # The answer is not needed; not deserialising it saves most of the call's CPU.
-        response: Any = self._core.create_namespaced_event(namespace, event, _preload_content=False)
+        response: Any = self._core.create_namespaced_event(
+            namespace, event, _preload_content=False, _request_timeout=_request_timeout
+        )
         response.read()
         response.release_conn()

@@ -35,11 +35,22 @@ ARRAY_PARSE_ISSUES = Counter(
     "array and endpoint; the object itself says which field on its Synced condition.",
     ["array", "endpoint"],
 )
+POLL_PASSES = Counter(
+    "replica_operator_poll_passes",
+    "Finished passes of an array's poller (listing, status, objects), whatever their outcome.",
+    ["array"],
+)
 ARRAY_CONNECTED = Gauge("infinibox_connected", "1 when the last poll of the array succeeded.", ["array"])
 ARRAY_REPLICAS = Gauge(
     "infinibox_array_replicas",
     "Replicas on an array (managed or not), by role, state and type.",
     ["array", "role", "state", "type"],
+)
+KUBE_REQUESTS = Counter(
+    "replica_operator_kube_requests",
+    "Kubernetes API requests the operator makes itself (kopf's watches aside), by verb, resource "
+    "and result (ok, error, timeout).",
+    ["verb", "resource", "result"],
 )
 OBJECTS = Gauge(
     "replica_operator_objects",

@@ -30,5 +30,10 @@ class OperatorSettings(BaseModel):
         default=timedelta(minutes=5),
         description="How stale InfiniBox.status.lastPolled may get while nothing else changes.",
     )
+    kube_request_timeout: timedelta = Field(
+        default=timedelta(seconds=30),
+        gt=timedelta(0),
+        description="Read timeout of each Kubernetes API call the operator makes itself.",
+    )
     retry_base: timedelta = Field(default=timedelta(seconds=2), description="First wait after a failed step.")
     retry_max: timedelta = Field(default=timedelta(minutes=5), description="Longest wait between attempts.")

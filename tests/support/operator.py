@@ -145,3 +145,14 @@ class OperatorProcess:
     def close(self) -> None:
         self.stop()
         self.log_path.unlink(missing_ok=True)
+
+
+def kube_requests(metrics: str, *, verb: str, resource: str) -> float:
+    """The sum of ``replica_operator_kube_requests_total`` for one verb and resource (every result)."""
+    total = 0.0
+    for line in metrics.splitlines():
+        if line.startswith("replica_operator_kube_requests_total{"):
+            labels, value = line.rsplit(" ", 1)
+            if f'verb="{verb}"' in labels and f'resource="{resource}"' in labels:
+                total += float(value)
+    return total

@@ -13,8 +13,14 @@ from typing import Annotated, Any
 
 from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 
+from .cel import Reason, rule
+
 DURATION_PATTERN = r"^([0-9]+(ms|s|m|h))+$"
 DURATION_MAX_LENGTH = 32
+DURATION_IN_RANGE_PATTERN = r"^([0-9]{1,5}h|[0-9]{1,7}m|[0-9]{1,9}s|[0-9]{1,12}ms)+$"
+"""Durations CEL's ``duration()`` surely reads: each part is at most ~1e17 ns per character, so
+32 characters stay below Go's int64 nanoseconds. Rules call ``duration()`` only on these;
+a longer number is reported by the bound's own message instead of an evaluation error."""
 _PART = re.compile(r"([0-9]+)(ms|s|m|h)")
 _UNIT_MS = {"h": 3_600_000, "m": 60_000, "s": 1_000, "ms": 1}
 _MAX_MS = (2**63 - 1) // 1_000_000  # CEL's duration() is a Go time.Duration: int64 nanoseconds
@@ -30,6 +36,26 @@ def parse_duration(text: str) -> timedelta:
     if milliseconds > _MAX_MS:
         raise ValueError(f"invalid duration {text!r}: longer than a Go duration can be (about 2562047h)")
     return timedelta(milliseconds=milliseconds)
+
+
+def duration_bounds(field: str, *, at_least: str | None = None, at_most: str) -> dict[str, str]:
+    """CEL: ``field`` (when set and well-formed) lies within the bounds, inclusive.
+
+    Without a maximum the CRD admitted e.g. ``rpo: 2562048h``, which no Go or Python
+    duration holds; a value too large for ``duration()`` fails the rule's evaluation,
+    so the API server rejects it as well.
+    """
+    checks = [f"duration(self.{field}) <= duration('{at_most}')"]
+    if at_least is not None:
+        checks.insert(0, f"duration(self.{field}) >= duration('{at_least}')")
+    span = f"at least {at_least} and at most {at_most}" if at_least is not None else f"at most {at_most}"
+    return rule(
+        f"!has(self.{field}) || !self.{field}.matches('{DURATION_PATTERN}') "
+        f"|| (self.{field}.matches('{DURATION_IN_RANGE_PATTERN}') && {' && '.join(checks)})",
+        f"{field} must be {span}",
+        field_path=f".{field}",
+        reason=Reason.INVALID,
+    )
 
 
 def format_duration(value: timedelta) -> str:

@@ -10,7 +10,7 @@ from pydantic import ConfigDict, Field
 from .base import SpecModel, StatusModel
 from .cel import Reason, rule, validations
 from .conditions import CONDITION_LIST_SCHEMA, MAX_CONDITIONS, Condition
-from .durations import DURATION_PATTERN, Duration
+from .durations import Duration, duration_bounds
 from .names import ArrayText, NamespaceName, ObjectName, SecretKey, Url
 from .timestamps import Timestamp
 
@@ -62,14 +62,30 @@ class TLSConfig(SpecModel):
     )
 
 
-def _at_least_a_second(field: str) -> dict[str, str]:
-    return rule(
-        f"!has(self.{field}) || !self.{field}.matches('{DURATION_PATTERN}') "
-        f"|| duration(self.{field}) >= duration('1s')",
-        f"{field} must be at least 1s",
-        field_path=f".{field}",
+MAX_POLL_INTERVAL = "1h"
+MAX_REQUEST_TIMEOUT = "10m"
+"""Bounds of our own choosing: a poll more than an hour apart or a request waited on longer
+than 10 minutes only hides a broken array (and liveness waits on them)."""
+
+_PORT = "(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+_USERINFO = r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*@"
+_AUTHORITY = rf"^https?://(\[[0-9a-fA-F:.]+\]|[^\[\]/?#@:]+)(:{_PORT})?([/?#].*)?$"
+
+URL_RULES = (
+    rule(
+        f"!self.url.matches(r'{_USERINFO}')",
+        "url must not carry credentials (user@ or user:password@): put them in the credentials Secret",
+        field_path=".url",
         reason=Reason.INVALID,
-    )
+    ),
+    rule(
+        f"self.url.matches(r'{_USERINFO}') || self.url.matches(r'{_AUTHORITY}')",
+        "url must be http(s)://host[:port] with a port from 1 to 65535",
+        field_path=".url",
+        reason=Reason.INVALID,
+    ),
+)
+"""What the client refuses (see ``controller/configuration.py``), refused at admission already."""
 
 
 class InfiniBoxSpec(SpecModel):
@@ -77,13 +93,16 @@ class InfiniBoxSpec(SpecModel):
 
     model_config = ConfigDict(
         json_schema_extra=validations(
-            _at_least_a_second("pollInterval"), _at_least_a_second("requestTimeout")
+            *URL_RULES,
+            duration_bounds("pollInterval", at_least="1s", at_most=MAX_POLL_INTERVAL),
+            duration_bounds("requestTimeout", at_least="1s", at_most=MAX_REQUEST_TIMEOUT),
         )
     )
 
     url: Url = Field(
         description="Base URL of the array's management API, e.g. https://ibox1.example.com. "
-        "Must start with http:// or https://. Mutable."
+        "Must start with http:// or https://, carry no user or password, and any port must be 1 to "
+        "65535. Mutable."
     )
     credentials_secret_ref: SecretReference = Field(
         description="Secret with the keys username and password of an array user allowed to manage "
@@ -97,11 +116,12 @@ class InfiniBoxSpec(SpecModel):
     poll_interval: Duration = Field(
         default=timedelta(seconds=10),
         description="How often the operator lists this array's replicas to refresh the status of every "
-        "object that uses it, as a duration (e.g. 10s, 1m). Default: 10s. Mutable.",
+        "object that uses it, as a duration (e.g. 10s, 1m), 1s to 1h. Default: 10s. Mutable.",
     )
     request_timeout: Duration = Field(
         default=timedelta(seconds=30),
-        description="Timeout of one request to the array, as a duration (e.g. 30s). Default: 30s. Mutable.",
+        description="Timeout of one request to the array, as a duration (e.g. 30s), 1s to 10m. Default: 30s. "
+        "Mutable.",
     )
     max_concurrent_requests: int = Field(
         default=8,

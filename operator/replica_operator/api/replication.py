@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .base import SpecModel, StatusModel
 from .cel import Reason, immutable, rule, validations
 from .conditions import CONDITION_LIST_SCHEMA, MAX_CONDITIONS, Condition
-from .durations import DURATION_PATTERN, Duration
+from .durations import DURATION_IN_RANGE_PATTERN, Duration, duration_bounds
 from .enums import (
     ActionResult,
     ActionType,
@@ -48,7 +48,7 @@ _ASYNC = _type_is(ReplicationType.ASYNC)
 
 def _parses(field: str) -> str:
     """CEL: the field is a duration ``duration()`` can read; else the pattern error alone is reported."""
-    return f"self.{field}.matches('{DURATION_PATTERN}')"
+    return f"self.{field}.matches('{DURATION_IN_RANGE_PATTERN}')"
 
 
 TARGET_RULES = (
@@ -79,7 +79,16 @@ TARGET_RULES = (
 )
 """Rules on the target that both kinds share; each kind adds its own for the BaseSnapshot input."""
 
+MAX_RPO = "168h"
+MAX_SYNC_INTERVAL = "168h"
+"""Upper bounds of rpo and syncInterval. Assumed, not evidenced: the arrays take both as
+integer milliseconds (infinisdk's MillisecondsDeltaTranslator); no documented maximum was found,
+so a week, far beyond any useful RPO, keeps every admitted value within what Go, CEL and
+Python durations and the array's integers hold."""
+
 SPEC_RULES = (
+    duration_bounds("rpo", at_most=MAX_RPO),
+    duration_bounds("syncInterval", at_most=MAX_SYNC_INTERVAL),
     rule(
         f"!has(self.rpo) || {_SCHEDULED}",
         "rpo is only allowed when replicationType is ASYNC (the default)",
@@ -191,12 +200,13 @@ class ReplicationSpec(SpecModel, Generic[SourceT, TargetT]):
     rpo: Duration | None = Field(
         default=None,
         description="Recovery point objective: how far, in time, the target may fall behind, as a duration "
-        "of whole h, m, s or ms (e.g. 5m, 1m30s). ASYNC only. Absent means the array's default. Mutable.",
+        "of whole h, m, s or ms (e.g. 5m, 1m30s), at most 168h. ASYNC only. Absent means the array's "
+        "default. Mutable.",
     )
     sync_interval: Duration | None = Field(
         default=None,
         description="How often a sync job starts, as a duration of whole h, m, s or ms (e.g. 30s). ASYNC "
-        "only; must not be longer than rpo. Absent means the array's default. Mutable.",
+        "only; at most 168h and not longer than rpo. Absent means the array's default. Mutable.",
     )
     suspended: bool = Field(
         default=False,

@@ -35,6 +35,7 @@ from replica_operator.kube import KubeError
 from replica_operator.reconcile import ArrayReplica, Problem
 
 from .adapter import problem_from, to_array_replica
+from .configuration import INVALID_CONFIGURATION, configuration_problem
 from .peers import PeerLogins
 from .ports import ArrayClient, ClientFactory, KubeSide
 
@@ -150,9 +151,13 @@ class Arrays:
         return connection
 
     async def ensure_polled(self, name: str, body: Mapping[str, Any]) -> ArrayConnection:
-        """Connect and list once, unless a listing is already there (first use after start-up)."""
+        """Connect and list once, unless a listing is already there (first use after start-up).
+
+        A connection that could not be made (no Secret, bad configuration) is not tried again
+        here, once per object: the array's poller retries it, one Secret read per array per poll.
+        """
         connection = self._connections.get(name)
-        if connection is None or connection.client is None:
+        if connection is None or (connection.client is None and connection.problem is None):
             connection = await self.connect(name, body)
         if connection.replicas is None and connection.client is not None:
             async with connection.lock:
@@ -278,6 +283,10 @@ class Arrays:
                 ),
             )
             return
+        invalid = configuration_problem(spec, ca_pem)
+        if invalid is not None:
+            await self._drop_client(connection, invalid)
+            return
         fingerprint = hashlib.sha256(
             f"{spec.model_dump_json()}|{credentials.resource_version}|{ca_version}".encode()
         ).hexdigest()
@@ -285,14 +294,18 @@ class Arrays:
             return
         await self._drop_client(connection, None)
         connection.fingerprint = fingerprint
-        connection.client = self._client_factory(
-            connection.name,
-            spec,
-            username.get_secret_value(),
-            password,
-            ca_pem,
-            remote_credentials=self._peers.for_array(connection.name),
-        )
+        try:
+            connection.client = self._client_factory(
+                connection.name,
+                spec,
+                username.get_secret_value(),
+                password,
+                ca_pem,
+                remote_credentials=self._peers.for_array(connection.name),
+            )
+        except ValueError as error:  # what configuration_problem missed; the client's words are safe
+            await self._drop_client(connection, Problem(INVALID_CONFIGURATION, str(error), retryable=False))
+            return
         self.forget_lookups(connection)
         log.info("array %s: connecting to %s", connection.name, spec.url)
         try:

@@ -24,6 +24,7 @@ from replica_operator.api import (
     InfiniBoxStatus,
     LinkStatus,
 )
+from replica_operator.array import RetryPolicy
 from replica_operator.kube import Kube, KubeError
 from replica_operator.reconcile import Verdict, array_progress, merge
 from replica_operator.settings import OperatorSettings
@@ -85,11 +86,15 @@ class Runtime:
     indexes: Indexes | None = None
     _pollers: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     _supervisor: asyncio.Task[None] | None = None
+    _passed: dict[str, float] = field(default_factory=dict)
+    """When each array's poller last finished a pass (monotonic seconds)."""
+    _pass_limit: dict[str, float] = field(default_factory=dict)
+    _announced: dict[str, tuple[ConditionStatus, str]] = field(default_factory=dict)
     _passes: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(MAX_PARALLEL_PASSES))
 
     @classmethod
     def create(cls, settings: OperatorSettings) -> Runtime:
-        kube = Kube.from_environment()
+        kube = Kube.from_environment(settings.kube_request_timeout.total_seconds())
         arrays = Arrays(kube)
         backoff = Backoff(settings.retry_base, settings.retry_max)
         return cls(settings, kube, arrays, Reconciler(arrays, kube, backoff))
@@ -123,18 +128,49 @@ class Runtime:
                 self._pollers[name] = asyncio.create_task(self._poll_forever(name), name=f"poll-{name}")
             for name in set(self._pollers) - names:
                 self._pollers.pop(name).cancel()
+                self._passed.pop(name, None)
+                self._announced.pop(name, None)
                 await self.arrays.remove(name)
             await asyncio.sleep(0.5)
 
     async def _poll_forever(self, name: str) -> None:
+        self._passed[name] = time.monotonic()
         while (body := self.lookup(name)) is not None:
             started = time.monotonic()
+            spec = InfiniBoxSpec.model_validate(dict(body["spec"]))
+            self._pass_limit[name] = self._stall_limit(spec)
             try:
                 await self.poll_once(name, body)
             except Exception:  # one bad poll must not end polling of the array
                 log.exception("array %s: poll failed", name)
-            spec = InfiniBoxSpec.model_validate(dict(body["spec"]))
+            self._passed[name] = time.monotonic()
+            metrics.POLL_PASSES.labels(name).inc()
             await asyncio.sleep(max(0.2, spec.poll_interval.total_seconds() - (time.monotonic() - started)))
+
+    def _stall_limit(self, spec: InfiniBoxSpec) -> float:
+        """How long a poller may go without finishing a pass before liveness fails.
+
+        Three poll intervals, plus two array calls that each use up their whole retry budget
+        (the listing, then the objects' calls) and one Kubernetes call that runs into its
+        timeout: a pass that takes longer is waiting on something unbounded, and a restart
+        is the way out. Slow but answering arrays stay well inside this.
+        """
+        retry_budget = RetryPolicy().timeout + spec.request_timeout.total_seconds()
+        return (
+            3 * spec.poll_interval.total_seconds()
+            + 2 * retry_budget
+            + self.settings.kube_request_timeout.total_seconds()
+        )
+
+    def stalled_pollers(self) -> dict[str, float]:
+        """Arrays whose poller has not finished a pass within its limit: name -> seconds since."""
+        now = time.monotonic()
+        stalled: dict[str, float] = {}
+        for name, task in self._pollers.items():
+            since = now - self._passed.get(name, now)
+            if task.done() or since > self._pass_limit.get(name, float("inf")):
+                stalled[name] = round(since, 1)
+        return stalled
 
     async def poll_once(self, name: str, body: Mapping[str, Any]) -> None:
         """List the array, write its status, and bring every object that uses it in line."""
@@ -242,6 +278,7 @@ class Runtime:
             generation=status.observed_generation,
             now=now,
         )
+        await self._announce_connection(body, previous, connected)
         material = status.model_dump(mode="json", exclude={"last_polled"})
         stale = previous.last_polled is None or now - previous.last_polled >= self.settings.status_heartbeat
         if material == previous.model_dump(mode="json", exclude={"last_polled"}) and not stale:
@@ -251,6 +288,28 @@ class Runtime:
             await self.kube.patch_status(INFINIBOX, None, body["metadata"]["name"], status.to_cr())
         except KubeError as error:
             log.warning("InfiniBox %s: status not written: %s", body["metadata"]["name"], error)
+
+    async def _announce_connection(
+        self, body: Mapping[str, Any], previous: InfiniBoxStatus, connected: Verdict
+    ) -> None:
+        """One Event when Connected changes status or reason (not one per poll).
+
+        What was announced is remembered here, not read back from the body: the index may
+        not have seen the last status patch yet when the next poll comes.
+        """
+        name = body["metadata"]["name"]
+        now = (connected.status, connected.reason)
+        before = self._announced.get(name)
+        if before is None:
+            written = next((c for c in previous.conditions if c.type == ConditionType.CONNECTED), None)
+            before = (written.status, written.reason) if written is not None else None
+        self._announced[name] = now
+        if before == now or connected.reason == "Connecting":
+            return
+        if before is None and connected.status is ConditionStatus.TRUE:
+            return  # the first connection of a new InfiniBox is not news
+        kind = "Normal" if connected.status is ConditionStatus.TRUE else "Warning"
+        await self.kube.post_event(dict(body), type=kind, reason=connected.reason, message=connected.message)
 
 
 def in_use_verdict(users: list[Mapping[str, Any]]) -> Verdict:

@@ -64,9 +64,12 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: 
     settings.watching.server_timeout = 270
     settings.watching.client_timeout = 300
     settings.watching.connect_timeout = 30
+    runtime = _runtime(memo)
+    # kopf's own calls (finalizers, progress annotations, its Events) are bounded like ours.
+    settings.networking.request_timeout = runtime.settings.kube_request_timeout.total_seconds()
+    settings.networking.connect_timeout = 10
     settings.scanning.disabled = True  # least privilege: no CRD or namespace watching needed
     settings.posting.loggers = False
-    runtime = _runtime(memo)
     if runtime.settings.metrics_port is not None:
         metrics.serve(runtime.settings.bind_address, runtime.settings.metrics_port)
     runtime.start(
@@ -76,6 +79,17 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: 
             groups=kwargs["group_replica_index"],
         )
     )
+
+
+@kopf.on.probe(id="pollers", errors=kopf.ErrorsMode.PERMANENT)
+def pollers_progress(memo: kopf.Memo, **_: Any) -> dict[str, int]:
+    """Liveness: /healthz fails (500) while any array's poller has stopped finishing passes."""
+    runtime = _runtime(memo)
+    stalled = runtime.stalled_pollers()
+    if stalled:
+        names = ", ".join(f"{name} ({since}s)" for name, since in sorted(stalled.items()))
+        raise kopf.PermanentError(f"pollers without a finished pass: {names}")
+    return {"arrays": len(runtime.arrays.names())}
 
 
 @kopf.on.cleanup()

@@ -48,7 +48,7 @@ class StepResult:
 
 _WARN_ON_ENTRY = frozenset(
     {"Conflict", "NotFound", "Drifted", "ArrayUnreachable", "RoleConflict", "DeletionBlocked", "Unauthorized"}
-    | {"Unsupported"}
+    | {"Unsupported", "InvalidConfiguration"}
 )
 
 

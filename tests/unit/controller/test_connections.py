@@ -46,3 +46,43 @@ async def test_refused_credentials_are_reported_without_the_password() -> None:
     assert connection.problem is not None
     assert (connection.problem.reason, connection.problem.retryable) == ("Unauthorized", False)
     assert "unit-pw-7c1e" not in connection.problem.message
+
+
+async def test_a_missing_secret_is_read_once_per_poll_not_once_per_object() -> None:
+    world = World()
+    world.kube.secrets.clear()
+    body = infinibox_body("ibox-1")
+    await world.registry.poll("ibox-1", body)  # the poller's attempt
+    for _ in range(50):  # every object's pass that names the array
+        connection = await world.registry.ensure_polled("ibox-1", body)
+        assert connection.problem is not None
+        assert connection.problem.reason == "SecretNotFound"
+    assert world.log.names("kube").count("read_secret") == 1
+    await world.registry.poll("ibox-1", body)  # the next poll retries
+    assert world.log.names("kube").count("read_secret") == 2
+
+
+async def test_a_url_with_credentials_is_an_invalid_configuration_without_the_password() -> None:
+    world = World()
+    body = infinibox_body("ibox-1")
+    body["spec"]["url"] = "https://admin:url-pw-91f3@127.0.0.1:1"
+    connection = await world.registry.connect("ibox-1", body)
+    assert connection.client is None
+    assert connection.problem is not None
+    assert connection.problem.reason == "InvalidConfiguration"
+    assert "spec.url" in connection.problem.message
+    assert "url-pw-91f3" not in connection.problem.message
+    assert world.clients_made == []
+
+
+async def test_a_ca_that_is_not_pem_is_an_invalid_configuration_naming_the_field() -> None:
+    world = World()
+    world.kube.secrets[("ops", "ibox-ca")] = {"ca.crt": "-----BEGIN CERTIFICATE-----\nnot-base64-ca-7d2\n"}
+    body = infinibox_body("ibox-1")
+    body["spec"]["tls"] = {"caSecretRef": {"name": "ibox-ca", "namespace": "ops"}}
+    connection = await world.registry.connect("ibox-1", body)
+    assert connection.problem is not None
+    assert connection.problem.reason == "InvalidConfiguration"
+    assert "spec.tls.caSecretRef" in connection.problem.message
+    assert "not-base64-ca-7d2" not in connection.problem.message
+    assert world.clients_made == []
