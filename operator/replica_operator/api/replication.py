@@ -285,6 +285,17 @@ class ReplicaStatus(StatusModel):
     remote_replica_id: int | None = Field(
         default=None, ge=0, description="Id of the replica on spec.target.array."
     )
+    source_serial: int | None = Field(
+        default=None,
+        ge=0,
+        description="Serial of the system behind spec.source.array when replicaId was recorded: ids are "
+        "per system, so a different serial there now stops every call with that id (ArrayChanged).",
+    )
+    target_serial: int | None = Field(
+        default=None,
+        ge=0,
+        description="Serial of the system behind spec.target.array when remoteReplicaId was recorded.",
+    )
     state: ArrayText | None = Field(
         default=None, description="State of the replica on the array, e.g. ACTIVE, SUSPENDED, AUTO_SUSPENDED."
     )

@@ -72,16 +72,41 @@ class ArrayConnection:
     def ready(self) -> bool:
         return self.client is not None and self.problem is None
 
+    sequence: int = 0
+    """Counts what passes remembered or forgot, so a listing knows what is newer than itself."""
+    changes: dict[int, tuple[int, ArrayReplica | None]] = field(default_factory=dict)
+    """Replica id -> (sequence, what was remembered, None: forgotten) since the oldest listing under way."""
+
     def remember(self, replica: Replica) -> ArrayReplica:
-        """Keep what the array just answered, until the next listing replaces it."""
+        """Keep what the array just answered, until a listing that started after this replaces it."""
         view = to_array_replica(replica, self.name)
-        if self.replicas is not None:
-            self.replicas[replica.id] = view
+        self._note(replica.id, view)
         return view
 
     def forget(self, replica_id: int) -> None:
-        if self.replicas is not None:
+        self._note(replica_id, None)
+
+    def _note(self, replica_id: int, view: ArrayReplica | None) -> None:
+        self.sequence += 1
+        self.changes[replica_id] = (self.sequence, view)
+        if self.replicas is None:
+            return
+        if view is None:
             self.replicas.pop(replica_id, None)
+        else:
+            self.replicas[replica_id] = view
+
+    def take_listing(self, started: int, listed: dict[int, ArrayReplica]) -> None:
+        """A listing that began at sequence ``started``: it never undoes what was seen after it began."""
+        for replica_id, (sequence, view) in self.changes.items():
+            if sequence <= started:
+                continue
+            if view is None:
+                listed.pop(replica_id, None)
+            else:
+                listed[replica_id] = view
+        self.changes = {key: value for key, value in self.changes.items() if value[0] > started}
+        self.replicas = listed
 
     def link_by_id(self, link_id: int) -> Link | None:
         return next((link for link in self.links.values() if link.id == link_id), None)
@@ -344,6 +369,7 @@ class Arrays:
             if connection.capabilities is None:
                 connection.capabilities = await connection.client.read_capabilities()
                 connection.system = connection.capabilities.system
+            started_at = connection.sequence
             replicas = await connection.client.list_all_replicas()
             links = await connection.client.list_links()
         except ArrayError as error:
@@ -352,7 +378,9 @@ class Arrays:
             metrics.ARRAY_CONNECTED.labels(connection.name).set(0)
             log.warning("array %s: listing failed: %s", connection.name, error)
             return
-        connection.replicas = {replica.id: to_array_replica(replica, connection.name) for replica in replicas}
+        connection.take_listing(
+            started_at, {replica.id: to_array_replica(replica, connection.name) for replica in replicas}
+        )
         connection.keep_links(links)
         _set_problem(connection, None)
         connection.polled_at = datetime.now(UTC)

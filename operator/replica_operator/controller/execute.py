@@ -42,12 +42,14 @@ from replica_operator.reconcile import (
     Step,
     StepResult,
     Suspend,
+    TakeOver,
     UpdateSchedule,
 )
 
 from .adapter import array_replication_type, problem_from
 from .connections import ArrayConnection, LookupProblem
 from .create import build_request, client_of
+from .guard import verify_owner
 from .ports import ArrayClient, Registry
 from .report import Reporter
 
@@ -72,6 +74,8 @@ class StepContext:
     registry: Registry
     reporter: Reporter
     wrote: Callable[[dict[str, Any]], None] = field(default=_ignore)
+    owner_exists: Callable[[str], bool] = lambda uid: True
+    """Whether a uid is one of the operator's live objects (unknown: assume it is)."""
 
     @property
     def client(self) -> ArrayClient:
@@ -124,7 +128,8 @@ async def execute(
         if ctx is None:
             results.append(StepResult(step, Problem("ArrayUnreachable", "no connection to the array")))
             continue
-        held = await executor.before(ctx, step) if executor.before is not None else None
+        refusal = await verify_owner(ctx, step)  # before the before-hook: no InProgress record either
+        held = refusal or (await executor.before(ctx, step) if executor.before is not None else None)
         result = StepResult(step, held) if held is not None else await _run(executor, ctx, step)
         metrics.STEPS.labels(type(step).__name__, "ok" if result.problem is None else "failed").inc()
         results.append(result)
@@ -247,6 +252,16 @@ async def _delete(ctx: StepContext, step: Delete) -> None:
             connection.forget(side.replica.id)
 
 
+async def _take_over(ctx: StepContext, step: TakeOver) -> Replica:
+    """Re-mark the pair: the replica here, then its peer on the other array (if there is one)."""
+    taken = await ctx.client.update_replica(step.replica_id, description=step.description)
+    peer = ctx.registry.get(ctx.observed.side(step.side.other).array)
+    if step.peer_id is not None and peer is not None and peer.client is not None:
+        with contextlib.suppress(NotFound):  # no peer: nothing more to mark
+            peer.remember(await peer.client.update_replica(step.peer_id, description=step.description))
+    return taken
+
+
 EXECUTORS: dict[type[Step], Executor[Any]] = dict(
     [
         entry(Create, _create, refused=_forget_lookups, dependent=True),
@@ -256,6 +271,7 @@ EXECUTORS: dict[type[Step], Executor[Any]] = dict(
         entry(Resume, _resume),
         entry(RunAction, _run_action, before=_record_action_start, dependent=True),
         entry(Delete, _delete, dependent=True),
+        entry(TakeOver, _take_over, dependent=True),
     ]
 )
 """Every step type the rules produce, and how it runs."""

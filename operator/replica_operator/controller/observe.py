@@ -1,7 +1,9 @@
 """Reading both sides of one object, and searching for a replica to adopt, into an Observation.
 
 A poll reads the last listing (no call per object); an event or a deletion reads the
-object's replicas afresh. Only an object with no known replica searches the source array.
+object's replicas afresh, and so does a poll for a replica the listing lacks (a replica is
+gone only when the array answers NotFound to a GET). An object with no known replica
+searches the source array, and so does one about to recreate a lost replica.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from replica_operator.reconcile import (
     Problem,
     Side,
     adoptable,
+    array_changed,
+    owner_mark,
 )
 
 from .adapter import array_replication_type, entity_type, problem_from, to_array_replica
@@ -40,6 +44,13 @@ class Observer:
         self.registry = registry
 
     async def observe(self, desired: Desired, infiniboxes: InfiniBoxLookup, *, fresh: bool) -> Observation:
+        observation = await self._observe(desired, infiniboxes, fresh)
+        if not desired.deleting:
+            return observation
+        marked, problem = await self._marked(desired)
+        return replace(observation, marked=marked, marked_problem=problem)
+
+    async def _observe(self, desired: Desired, infiniboxes: InfiniBoxLookup, fresh: bool) -> Observation:
         spec, status = desired.spec, desired.status
         now = datetime.now(UTC)
         source = await self._side(desired, spec.source.array, status.replica_id, infiniboxes, fresh)
@@ -49,7 +60,10 @@ class Observer:
         target = await self._side(desired, spec.target.array, remote_id, infiniboxes, fresh)
         known = status.replica_id is not None or status.remote_replica_id is not None
         unsupported, link_problem = self._unsupported(desired), self._link_problem(source, target)
-        if known or source.replica is not None or target.replica is not None:
+        if source.replica is not None or target.replica is not None:
+            return Observation(source, target, now, unsupported=unsupported, link_problem=link_problem)
+        if known and not (desired.recreate_missing and desired.full_management):
+            # gone: reported, recreated only when asked
             return Observation(source, target, now, unsupported=unsupported, link_problem=link_problem)
         candidates, entity_id, problem = await self._search(desired)
         adopted = adoptable(desired, candidates)
@@ -68,6 +82,14 @@ class Observer:
         )
 
     async def _side(
+        self, desired: Desired, array: str, replica_id: int | None, infiniboxes: InfiniBoxLookup, fresh: bool
+    ) -> Side:
+        side = await self._read_side(desired, array, replica_id, infiniboxes, fresh)
+        connection = self.registry.get(array)
+        system = connection.system if connection is not None else None
+        return replace(side, serial=system.serial if system is not None else None)
+
+    async def _read_side(
         self, desired: Desired, array: str, replica_id: int | None, infiniboxes: InfiniBoxLookup, fresh: bool
     ) -> Side:
         body = infiniboxes(array)
@@ -90,7 +112,12 @@ class Observer:
         cached = connection.replicas.get(replica_id) if connection.replicas and replica_id else None
         if connection.problem is not None:
             return Side(array, connection.replicas is not None, connection.problem, cached)
-        if fresh and replica_id is not None and connection.client is not None:
+        recorded = _recorded_serial(desired, array)
+        now = connection.system.serial if connection.system is not None else None
+        if replica_id is not None and recorded is not None and now is not None and now != recorded:
+            return Side(array, connection.replicas is not None, array_changed(array, recorded, now))
+        # Missing from a listing is not gone: only the array's NotFound to a direct GET says so.
+        if (fresh or cached is None) and replica_id is not None and connection.client is not None:
             try:
                 found = connection.remember(await connection.client.get_replica(replica_id))
             except NotFound:
@@ -146,6 +173,27 @@ class Observer:
                 return link_down(link, connection)
         return None
 
+    async def _marked(self, desired: Desired) -> tuple[tuple[ArrayReplica, ...], Problem | None]:
+        """Every replica on both arrays carrying this object's mark, ids in status or not (issue 14, item 6).
+
+        After a crash between "the array created it" and "status written", status knows no id;
+        the mark is what finds the source replica and its peer. A search the array fails is a
+        problem (deletion waits); an array not connected is skipped, as before: its side's
+        problem blocks the deletion of what status knows.
+        """
+        mark = owner_mark(desired.uid, desired.namespace, desired.name)
+        found: list[ArrayReplica] = []
+        for array in (desired.spec.source.array, desired.spec.target.array):
+            connection = self.registry.get(array)
+            if connection is None or connection.client is None or connection.problem is not None:
+                continue
+            try:
+                replicas = await connection.client.find_replicas(description=mark)
+            except ArrayError as error:
+                return tuple(found), problem_from(error)
+            found.extend(to_array_replica(replica, array) for replica in replicas)
+        return tuple(found), None
+
 
 def _missing(capabilities: Capabilities, wanted: ReplicationType, kind: EntityType) -> str | None:
     """What the array lacks for such a replica: its version and features.
@@ -171,3 +219,11 @@ def link_down(link: Link, connection: ArrayConnection) -> Problem:
     return Problem(
         reason, f"replication link {link.name} on {connection.name} (to {peer}) is {state}{detail}"
     )
+
+
+def _recorded_serial(desired: Desired, array: str) -> int | None:
+    """The serial status recorded with the replica id of this array's side."""
+    status = desired.status
+    if array == desired.spec.source.array:
+        return status.source_serial
+    return status.target_serial if array == desired.spec.target.array else None

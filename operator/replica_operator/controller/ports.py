@@ -47,7 +47,11 @@ class ArrayClient(Protocol):
     async def list_all_replicas(self) -> list[Replica]: ...
     async def get_replica(self, replica_id: int) -> Replica: ...
     async def find_replicas(
-        self, *, local_entity_id: int | None = None, local_cg_id: int | None = None
+        self,
+        *,
+        local_entity_id: int | None = None,
+        local_cg_id: int | None = None,
+        description: str | None = None,
     ) -> list[Replica]: ...
     async def find_volume(self, name: str) -> Dataset | None: ...
     async def find_filesystem(self, name: str) -> Dataset | None: ...
@@ -58,7 +62,12 @@ class ArrayClient(Protocol):
     async def find_pool(self, name: str) -> Pool | None: ...
     async def create_replica(self, request: CreateReplicaRequest) -> Replica: ...
     async def update_replica(
-        self, replica_id: int, *, rpo: timedelta | None = None, sync_interval: timedelta | None = None
+        self,
+        replica_id: int,
+        *,
+        rpo: timedelta | None = None,
+        sync_interval: timedelta | None = None,
+        description: str | None = None,
     ) -> Replica: ...
     async def change_type(
         self,

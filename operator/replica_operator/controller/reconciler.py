@@ -28,6 +28,7 @@ from replica_operator.reconcile import (
     StatusUpdate,
     Step,
     StepResult,
+    accept_new_system,
     decide,
     summarize,
     sync_state,
@@ -71,6 +72,8 @@ class Reconciler:
         self.memories = Memories()
         self.newest_known: Callable[[Mapping[str, Any]], Mapping[str, Any] | None] = _none
         """The newest body of an object the operator has received (the runtime sets the kopf index)."""
+        self.owner_exists: Callable[[str], bool] = lambda uid: True
+        """Whether an object with this uid exists (the runtime answers from its indexes)."""
 
     def forget(self, uid: str) -> None:
         self.memories.forget(uid)
@@ -122,7 +125,7 @@ class Reconciler:
     async def _pass(
         self, body: Mapping[str, Any], trigger: Trigger, infiniboxes: InfiniBoxLookup, memory: ObjectMemory
     ) -> Outcome:
-        desired = Desired.from_body(body)
+        desired = accept_new_system(Desired.from_body(body), self._serial)
         observed = await self.observer.observe(desired, infiniboxes, fresh=trigger is not Trigger.POLL)
         plan = decide(desired, observed)
         observed = plan.observation or observed
@@ -145,6 +148,12 @@ class Reconciler:
             metrics.DEFERRED_TYPE_CHANGES.inc()
         return Outcome(plan, results, update)
 
+    def _serial(self, array: str) -> int | None:
+        """The serial of the system the array's connection leads to now."""
+        connection = self.registry.get(array)
+        system = connection.system if connection is not None else None
+        return system.serial if system is not None else None
+
     def _context(
         self,
         desired: Desired,
@@ -163,6 +172,7 @@ class Reconciler:
             self.registry,
             self.reporter,
             wrote=lambda patch: memory.wrote_part(body, patch),
+            owner_exists=self.owner_exists,
         )
 
     def _fingerprint(self, body: Mapping[str, Any], infiniboxes: InfiniBoxLookup) -> Hashable:

@@ -68,6 +68,15 @@ class Indexes:
                     return dict(candidate)
         return None
 
+    def has_object(self, uid: str) -> bool:
+        """Whether a replication object with this uid exists (e.g. the owner a replica is marked with)."""
+        return any(
+            body["metadata"]["uid"] == uid
+            for index in (self.replicas, self.groups)
+            for key in list(index)
+            for body in index.get(key) or ()
+        )
+
     def users(self, array: str) -> list[Mapping[str, Any]]:
         """Every replication object that names ``array`` as source or target."""
         seen: dict[str, Mapping[str, Any]] = {}
@@ -107,6 +116,7 @@ class Runtime:
         """Start polling: one loop per InfiniBox, kept in line with the index by a supervisor."""
         self.indexes = indexes
         self.reconciler.newest_known = indexes.newest
+        self.reconciler.owner_exists = indexes.has_object
         self._supervisor = asyncio.create_task(self._supervise(), name="poll-supervisor")
 
     async def stop(self) -> None:

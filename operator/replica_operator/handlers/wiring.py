@@ -20,7 +20,7 @@ from replica_operator.api import (
     ManagementPolicy,
 )
 from replica_operator.controller import Indexes, Runtime, Trigger, in_use_verdict
-from replica_operator.reconcile import RECREATE_ANNOTATION
+from replica_operator.reconcile import ACCEPT_ARRAY_ANNOTATION, RECREATE_ANNOTATION, TAKE_OVER_ANNOTATION
 
 log = logging.getLogger(__name__)
 REPLICATION_KINDS = (REPLICA_PLURAL, CONSISTENCY_GROUP_REPLICA_PLURAL)
@@ -34,7 +34,7 @@ def _runtime(memo: Any) -> Runtime:
 
 
 _KEPT_METADATA = ("name", "namespace", "uid", "resourceVersion", "generation", "deletionTimestamp")
-_KEPT_ANNOTATIONS = (RECREATE_ANNOTATION,)
+_KEPT_ANNOTATIONS = (RECREATE_ANNOTATION, TAKE_OVER_ANNOTATION, ACCEPT_ARRAY_ANNOTATION)
 
 
 def _snapshot(body: kopf.Body) -> dict[str, Any]:

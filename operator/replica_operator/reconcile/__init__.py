@@ -4,12 +4,14 @@ No I/O and no kopf here; every rule of replication lives in this package and is 
 without either. ``decide`` plans, :mod:`replica_operator.controller` executes, ``summarize`` writes it down.
 """
 
+from .claims import conflict
 from .conditions import Verdict, camel_reason, merge
 from .creation import create_step, recreate_step
-from .desired import RECREATE_ANNOTATION, Desired, EntityKind
+from .desired import ACCEPT_ARRAY_ANNOTATION, RECREATE_ANNOTATION, TAKE_OVER_ANNOTATION, Desired, EntityKind
 from .events import Event, EventType, StepResult
+from .identity import accept_new_system, array_changed
 from .observed import ArrayReplica, Observation, Problem, Role, Side, SideName
-from .ownership import owner_mark, owner_uid
+from .ownership import describe_owner, foreign_uid, not_ours, owner_mark, owner_uid
 from .plan import Plan, action_pending, adoptable, decide
 from .progress import array_progress
 from .status import NOT_RECORDED, StatusUpdate, summarize, sync_state
@@ -22,12 +24,15 @@ from .steps import (
     RunAction,
     Step,
     Suspend,
+    TakeOver,
     UpdateSchedule,
 )
 
 __all__ = [
+    "ACCEPT_ARRAY_ANNOTATION",
     "NOT_RECORDED",
     "RECREATE_ANNOTATION",
+    "TAKE_OVER_ANNOTATION",
     "ArrayReplica",
     "ChangeType",
     "Create",
@@ -49,15 +54,22 @@ __all__ = [
     "Step",
     "StepResult",
     "Suspend",
+    "TakeOver",
     "UpdateSchedule",
     "Verdict",
+    "accept_new_system",
     "action_pending",
     "adoptable",
+    "array_changed",
     "array_progress",
     "camel_reason",
+    "conflict",
     "create_step",
     "decide",
+    "describe_owner",
+    "foreign_uid",
     "merge",
+    "not_ours",
     "owner_mark",
     "owner_uid",
     "recreate_step",

@@ -20,6 +20,12 @@ from replica_operator.api import (
 RECREATE_ANNOTATION = "replication.infinibox.io/recreate-missing"
 """Opt-in: recreate a replica that was deleted on the array outside Kubernetes."""
 
+TAKE_OVER_ANNOTATION = "replication.infinibox.io/take-over"
+"""The user's explicit step: make the replica with this id (an orphan, or made by hand) this object's."""
+
+ACCEPT_ARRAY_ANNOTATION = "replication.infinibox.io/accept-array"
+"""The user's step after an InfiniBox url led to another system: accept the system with this serial."""
+
 
 class EntityKind(StrEnum):
     """What is replicated, in the array's words (``entity_type``)."""
@@ -46,6 +52,10 @@ class Desired:
     status: Status
     deleting: bool = False
     recreate_missing: bool = False
+    take_over: int | None = None
+    """The replica id named by :data:`TAKE_OVER_ANNOTATION` (None: none, or not a number)."""
+    accept_serial: int | None = None
+    """The serial named by :data:`ACCEPT_ARRAY_ANNOTATION`."""
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> Desired:
@@ -67,6 +77,8 @@ class Desired:
             status=status,
             deleting=bool(metadata.get("deletionTimestamp")),
             recreate_missing=str(annotations.get(RECREATE_ANNOTATION, "")).lower() == "true",
+            take_over=_positive_int(annotations.get(TAKE_OVER_ANNOTATION)),
+            accept_serial=_positive_int(annotations.get(ACCEPT_ARRAY_ANNOTATION)),
         )
 
     @property
@@ -108,3 +120,9 @@ class Desired:
             ):
                 return self.status.observed_generation
         return None
+
+
+def _positive_int(value: object) -> int | None:
+    """A replica id or serial written in an annotation, or None when it is not a positive integer."""
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else None

@@ -104,6 +104,8 @@ class Side:
     polled: bool = False
     problem: Problem | None = None
     replica: ArrayReplica | None = None
+    serial: int | None = None
+    """The serial of the system the array's url leads to now (None: not known yet)."""
 
     @property
     def usable(self) -> bool:
@@ -126,6 +128,10 @@ class Observation:
     """Why an array of the object cannot hold the spec's replication type and entity (a missing feature)."""
     link_problem: Problem | None = None
     """The replication link the replica uses is not UP (from the arrays' link listing of this poll)."""
+    marked: tuple[ArrayReplica, ...] = ()
+    """On deletion: every replica on either array that carries this object's mark (found by it)."""
+    marked_problem: Problem | None = None
+    """Why the search by the mark failed (deletion then waits: it cannot know it removed them all)."""
 
     def side(self, name: SideName) -> Side:
         return self.source if name is SideName.SOURCE else self.target

@@ -9,6 +9,7 @@ attempt finds the replica by its mark and adopts it instead of creating a second
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 _UID = re.compile(r"(?:^|\s)k8s-uid=([0-9a-fA-F-]{8,64})(?:\s|$)")
 MAX_DESCRIPTION = 255
@@ -35,3 +36,23 @@ def describe_owner(description: str | None) -> str:
         return f"a replica not managed by this operator (description {description[:80]!r})"
     objects = re.search(r"k8s-object=(\S+)", description)
     return f"the object {objects.group(1) if objects else '?'} (uid {uid})"
+
+
+def foreign_uid(uid: str, descriptions: Iterable[str | None]) -> str | None:
+    """The uid of another object that marked one of these replicas, or None."""
+    return next((other for d in descriptions if (other := owner_uid(d)) not in (None, uid)), None)
+
+
+def not_ours(uid: str, descriptions: Iterable[str | None]) -> str | None:
+    """Who owns a replica pair when it is not the object with ``uid`` (for a message), else None.
+
+    The pair (both sides of one replica) is ours when some side carries our mark and none
+    carries another's. A pair nobody marked (made by hand) is nobody's: taking it is a user step.
+    """
+    seen = list(descriptions)
+    other = next((d for d in seen if owner_uid(d) not in (None, uid)), None)
+    if other is not None:
+        return describe_owner(other)
+    if any(owner_uid(d) == uid for d in seen):
+        return None
+    return describe_owner(next((d for d in seen if d), None))

@@ -23,8 +23,11 @@ from replica_operator.api import (
 
 from .actions import after_lost_answer, role_action_done
 from .caveats import unreadable_replica
+from .claims import candidate_to_take_over, claim, conflict
 from .creation import create_step, recreate_step
+from .deletion import deletion_steps, replicas_to_delete
 from .desired import RECREATE_ANNOTATION, Desired
+from .identity import changed_array
 from .observed import (
     ACTIVE,
     AUTO_SUSPENDED,
@@ -36,7 +39,7 @@ from .observed import (
     SideName,
 )
 from .ownership import describe_owner, owner_uid
-from .steps import ChangeType, Delete, Resume, RunAction, Step, Suspend, UpdateSchedule
+from .steps import ChangeType, Resume, RunAction, Step, Suspend, UpdateSchedule
 
 
 @dataclass(frozen=True)
@@ -67,12 +70,21 @@ class Plan:
 
 def decide(desired: Desired, observed: Observation) -> Plan:
     """The single entry point of the rules (DESIGN §4, issues 6 and 9)."""
+    leaving = desired.deleting and (
+        desired.spec.deletion_policy is DeletionPolicy.ORPHAN or not desired.full_management
+    )
+    if (changed := changed_array(observed)) is not None and not leaving:
+        return Plan(blocked=changed, observation=observed)  # no call with ids of another system
     if desired.deleting:
         return _decide_deletion(desired, observed)
     located = _locate(desired, observed)
     if located.blocked is not None or located.steps:
         return dataclasses.replace(located, observation=located.observation or observed)
     observation = located.observation or observed
+    if desired.full_management and (claimed := claim(desired, observation)) is not None:
+        if isinstance(claimed, Problem):
+            return Plan(blocked=claimed, observation=observation, adopted=located.adopted)
+        return Plan(steps=(claimed,), observation=observation, adopted=located.adopted)
     plan = _decide_changes(desired, observation)
     return dataclasses.replace(plan, adopted=located.adopted, observation=observation)
 
@@ -84,17 +96,13 @@ def _locate(desired: Desired, observed: Observation) -> Plan:
     if source.replica is not None:
         return Plan(observation=observed)
     if desired.status.replica_id is not None or desired.status.remote_replica_id is not None:
+        if observed.searched and observed.source.usable:  # both sides gone; the search came first
+            return _recreate(desired, observed)
         if observed.target.replica is not None:
             return Plan(observation=observed)  # the source side is away; the target side tells the rest
         if not source.usable:
             return Plan(blocked=_not_usable(source.problem, source.array))
-        if not desired.recreate_missing or not desired.full_management:
-            return Plan(blocked=_missing(desired, source.array))
-        if not observed.target.usable:
-            return Plan(blocked=_not_usable(observed.target.problem, observed.target.array))
-        if observed.unsupported is not None:
-            return Plan(blocked=observed.unsupported)
-        return Plan(steps=(recreate_step(desired),), forget=True)
+        return _recreate(desired, observed)
     if not source.usable:
         return Plan(blocked=_not_usable(source.problem, source.array))
     if observed.search_problem is not None:
@@ -105,6 +113,10 @@ def _locate(desired: Desired, observed: Observation) -> Plan:
     if adopted is not None:
         observation = dataclasses.replace(observed, source=dataclasses.replace(source, replica=adopted))
         return Plan(observation=observation, adopted=adopted)
+    if desired.full_management and (taken := candidate_to_take_over(desired, observed.candidates)):
+        replica = next(c for c in observed.candidates if c.id == taken.replica_id)
+        observation = dataclasses.replace(observed, source=dataclasses.replace(source, replica=replica))
+        return Plan(steps=(taken,), observation=observation)
     if observed.candidates:
         other = observed.candidates[0]
         return Plan(
@@ -129,6 +141,31 @@ def _locate(desired: Desired, observed: Observation) -> Plan:
     if observed.unsupported is not None:
         return Plan(blocked=observed.unsupported)  # refused here, not by a raw array error
     return Plan(steps=(create_step(desired, observed.source_entity_id),))
+
+
+def _recreate(desired: Desired, observed: Observation) -> Plan:
+    """A lost replica, recreated on request: after the same search as any create (issue 14, item 8)."""
+    if not desired.recreate_missing or not desired.full_management:
+        return Plan(blocked=_missing(desired, observed.source.array))
+    if not observed.target.usable:
+        return Plan(blocked=_not_usable(observed.target.problem, observed.target.array))
+    if observed.unsupported is not None:
+        return Plan(blocked=observed.unsupported)
+    if observed.search_problem is not None:
+        return Plan(blocked=observed.search_problem)
+    if not observed.searched:
+        return Plan(blocked=_not_usable(observed.source.problem, observed.source.array))
+    adopted = adoptable(desired, observed.candidates)
+    if adopted is not None:
+        source = dataclasses.replace(observed.source, replica=adopted)
+        return Plan(observation=dataclasses.replace(observed, source=source), adopted=adopted)
+    if observed.candidates:
+        return Plan(
+            blocked=conflict(
+                desired, observed.candidates[0], describe_owner(observed.candidates[0].description)
+            )
+        )
+    return Plan(steps=(recreate_step(desired),), forget=True)
 
 
 def adoptable(desired: Desired, candidates: tuple[ArrayReplica, ...]) -> ArrayReplica | None:
@@ -356,22 +393,20 @@ def _decide_change_role(desired: Desired, observed: Observation) -> Plan:
 def _decide_deletion(desired: Desired, observed: Observation) -> Plan:
     if desired.spec.deletion_policy is DeletionPolicy.ORPHAN or not desired.full_management:
         return Plan(release=True, observation=observed)
-    primary = observed.primary
-    if primary is not None:
-        name, replica = primary
-        side = observed.side(name)
+    if claim(dataclasses.replace(desired, take_over=None), observed) is not None:
+        return Plan(release=True, observation=observed)  # another owner's replica: it stays theirs
+    steps = deletion_steps(replicas_to_delete(observed), observed)
+    for step in steps:
+        side = observed.side(step.side)
         if side.problem is not None:
-            return Plan(blocked=_deletion_blocked(replica.id, side.array, side.problem), observation=observed)
-        return Plan(steps=(Delete(side=name, replica_id=replica.id),), observation=observed)
-    for name in (SideName.SOURCE, SideName.TARGET):
-        side = observed.side(name)
-        if side.replica is not None:
-            if side.problem is not None:
-                return Plan(
-                    blocked=_deletion_blocked(side.replica.id, side.array, side.problem), observation=observed
-                )
-            step = Delete(side=name, replica_id=side.replica.id, force_on_target=True)
-            return Plan(steps=(step,), observation=observed)
+            return Plan(
+                blocked=_deletion_blocked(step.replica_id, side.array, side.problem), observation=observed
+            )
+    if observed.marked_problem is not None:
+        why = f"the search for its marked replicas failed: {observed.marked_problem.message}"
+        return Plan(blocked=Problem("DeletionBlocked", why), observation=observed)
+    if steps:
+        return Plan(steps=steps, observation=observed)
     known = desired.status.replica_id
     if known is not None and not observed.source.usable:
         return Plan(

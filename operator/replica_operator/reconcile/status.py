@@ -70,12 +70,16 @@ def summarize(
     if source_replica is not None:
         status.replica_id = source_replica.id
         status.role = source_replica.role.value
+        status.source_serial = observed.source.serial or status.source_serial
     if target_replica is not None:
         status.remote_replica_id = target_replica.id
     elif source_replica is not None and source_replica.remote_id is not None:
         status.remote_replica_id = source_replica.remote_id
+    if status.remote_replica_id is not None:
+        status.target_serial = observed.target.serial or status.target_serial
     if plan.forget and source_replica is None:
         status.replica_id = status.remote_replica_id = None
+        status.source_serial = status.target_serial = None
     if replica is not None:
         _copy_replica(status, desired, replica)
         status.current_source, status.current_target = _endpoints(desired, observed, primary)

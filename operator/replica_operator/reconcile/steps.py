@@ -183,3 +183,26 @@ class Delete(Step):
 
     def done(self) -> str:
         return f"deleted replica {self.replica_id}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TakeOver(Step):
+    """Re-mark a replica pair as this object's: the user asked with the take-over annotation.
+
+    ``peer_id`` is the other side's replica (re-marked too, on the other array), ``previous``
+    says whose it was, for the Event.
+    """
+
+    description: str
+    peer_id: int | None = None
+    previous: str
+
+    @property
+    def event_reason(self) -> str:
+        return "TakenOver"
+
+    def describe(self) -> str:
+        return f"take over replica {self.replica_id}"
+
+    def done(self) -> str:
+        return f"took over replica {self.replica_id} (it belonged to {self.previous})"

@@ -159,12 +159,18 @@ class FakeArray:
         return self.replicas[replica_id]
 
     async def find_replicas(
-        self, *, local_entity_id: int | None = None, local_cg_id: int | None = None
+        self,
+        *,
+        local_entity_id: int | None = None,
+        local_cg_id: int | None = None,
+        description: str | None = None,
     ) -> list[Replica]:
         if local_cg_id is not None:
             self._call("find_replicas", "local_cg_id", local_cg_id)
             return [r for r in self.replicas.values() if r.local_cg_id == local_cg_id]
         self._call("find_replicas", local_entity_id)
+        if description is not None:
+            return [r for r in self.replicas.values() if r.description == description]
         return [r for r in self.replicas.values() if r.local_entity_id == local_entity_id]
 
     async def find_volume(self, name: str) -> Dataset | None:
@@ -215,9 +221,18 @@ class FakeArray:
         )
 
     async def update_replica(
-        self, replica_id: int, *, rpo: timedelta | None = None, sync_interval: timedelta | None = None
+        self,
+        replica_id: int,
+        *,
+        rpo: timedelta | None = None,
+        sync_interval: timedelta | None = None,
+        description: str | None = None,
     ) -> Replica:
         self._call("update_replica", replica_id, rpo, sync_interval)
+        if description is not None:
+            self.replicas[replica_id] = self.replicas[replica_id].model_copy(
+                update={"description": description}
+            )
         return self.replicas[replica_id]
 
     async def change_type(

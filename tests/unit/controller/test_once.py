@@ -6,17 +6,23 @@ from datetime import timedelta
 from typing import Any
 
 from replica_operator.controller import Backoff, ObjectMemory, Reconciler, Trigger
-from replica_operator.reconcile import NOT_RECORDED
+from replica_operator.reconcile import NOT_RECORDED, owner_mark
 from tests.unit.controller.fakes import World
-from tests.unit.reconcile.builders import body
+from tests.unit.reconcile.builders import UID, body
 
 BACKOFF = Backoff(timedelta(seconds=1), timedelta(seconds=8))
+MARK = owner_mark(UID, "ns", "rep")
 
 
 def _known(world: World, state: str, **spec: Any) -> tuple[dict[str, Any], int]:
     """A replica on ibox-1 in ``state``, and the spec/status of an object that knows it (generation 1)."""
     source = world.arrays["ibox-1"].add_replica(
-        role="SOURCE", state=state, sync_state="SYNCHRONIZED", replication_type="SYNC", remote_replica_id=9
+        role="SOURCE",
+        state=state,
+        sync_state="SYNCHRONIZED",
+        replication_type="SYNC",
+        remote_replica_id=9,
+        description=MARK,  # the object's own replica (issue 14 item 1: only those are changed)
     )
     return {"replicationType": "SYNC", **spec}, source.id
 
@@ -57,7 +63,9 @@ async def test_the_index_body_is_taken_when_newer_than_the_one_handed_in() -> No
 async def test_no_action_call_when_its_in_progress_record_cannot_be_written() -> None:
     world = World()
     spec, replica_id = _known(world, "ACTIVE", action={"id": "a-1", "type": "SwitchRole"})
-    world.arrays["ibox-2"].add_replica(role="TARGET", replication_type="SYNC", remote_replica_id=replica_id)
+    world.arrays["ibox-2"].add_replica(
+        role="TARGET", replication_type="SYNC", remote_replica_id=replica_id, description=MARK
+    )
     status = {"observedGeneration": 1, "replicaId": replica_id, "conditions": [_synced()]}
     world.kube.refuse_status = True
     reconciler = Reconciler(world.registry, world.kube, BACKOFF)

@@ -105,13 +105,27 @@ def test_replica_deleted_on_the_array_is_reported_not_recreated() -> None:
 
 def test_replica_deleted_on_the_array_is_recreated_when_the_user_opts_in() -> None:
     status = {**SYNCED_STATUS, "currentTarget": {"array": "ibox-2", "entity": "vol-1-dr"}}
-    plan = decide(desired(status=status, annotations={RECREATE_ANNOTATION: "true"}), observe())
+    wanted = desired(status=status, annotations={RECREATE_ANNOTATION: "true"})
+    plan = decide(wanted, observe(searched=True))
     (step,) = plan.steps
     assert isinstance(step, Create)
     # the array keeps the old target: replicate onto it again
     assert step.remote == RemoteSide(mode=TargetMode.EXISTING, name="vol-1-dr")
     assert step.recreate
     assert plan.forget
+
+
+def test_recreate_searches_first_and_adopts_its_own_marked_replica() -> None:
+    wanted = desired(status=SYNCED_STATUS, annotations={RECREATE_ANNOTATION: "true"})
+    assert decide(wanted, observe()).steps == ()  # not searched yet: no create
+    ours = replica(id=909)
+    plan = decide(wanted, observe(candidates=(ours,), searched=True))
+    assert plan.steps == ()
+    assert plan.adopted == ours
+    foreign = replica(id=910, description="made by hand")
+    blocked = decide(wanted, observe(candidates=(foreign,), searched=True)).blocked
+    assert blocked is not None
+    assert blocked.reason == "Conflict"
 
 
 def test_unknown_replica_on_an_unreachable_array_is_not_called_missing() -> None:

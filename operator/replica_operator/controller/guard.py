@@ -1,0 +1,68 @@
+"""The owner check run before every mutating call (issue 14, item 1).
+
+The rules already refuse to plan a step on another owner's replica (``reconcile.claim``);
+this guard checks again, right before the call, on the replica as this pass observed it
+(or re-read when the pass did not see it), so that no path around the rules (a stale plan,
+a new step type, an id from an old status) can change or delete a replica that another
+object marked. A take-over is refused while the object that marked the replica still exists.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from replica_operator.array import ArrayError, NotFound
+from replica_operator.reconcile import (
+    ArrayReplica,
+    Create,
+    Problem,
+    Step,
+    TakeOver,
+    conflict,
+    describe_owner,
+    foreign_uid,
+    not_ours,
+)
+
+from .adapter import problem_from, to_array_replica
+
+if TYPE_CHECKING:
+    from .execute import StepContext
+
+
+async def verify_owner(ctx: StepContext, step: Step) -> Problem | None:
+    """None when the step may run; else the Conflict (or why the replica could not be read)."""
+    if isinstance(step, Create):
+        return None  # a new replica: the adoption search before it found no other owner's
+    try:
+        pair = await _pair(ctx, step)
+    except ArrayError as error:
+        return problem_from(error)
+    if not pair:
+        return None  # gone: the call itself reports NotFound (or, for a Delete, is done)
+    descriptions = [replica.description for replica in pair]
+    if isinstance(step, TakeOver):
+        uid = foreign_uid(ctx.desired.uid, descriptions)
+        if uid is None or not ctx.owner_exists(uid):
+            return None
+        marked = describe_owner(next(d for d in descriptions if uid in d))
+        return Problem(
+            "Conflict",
+            f"replica {step.replica_id} belongs to {marked}, which still exists: it cannot be taken over "
+            "(delete that object with deletionPolicy Orphan first)",
+            retryable=False,
+        )
+    owner = not_ours(ctx.desired.uid, descriptions)
+    return None if owner is None else conflict(ctx.desired, pair[0], owner)
+
+
+async def _pair(ctx: StepContext, step: Step) -> list[ArrayReplica]:
+    """The replica the step changes, as observed (read now if this pass did not see it), and its peer."""
+    here = ctx.observed.side(step.side).replica
+    if here is None or here.id != step.replica_id:
+        try:
+            here = to_array_replica(await ctx.client.get_replica(step.replica_id), ctx.connection.name)
+        except NotFound:
+            return []
+    peer = ctx.observed.side(step.side.other).replica
+    return [here] if peer is None else [here, peer]

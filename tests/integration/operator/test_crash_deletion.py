@@ -1,0 +1,60 @@
+"""Issue 14 item 6: deleted while the operator was down, right after the array created the replica.
+
+The array's answer to the create is held back (simulator fault, phase ``after``: the array has
+acted, the client has not heard), the operator is SIGKILLed before it can write the id to
+status, the object is deleted meanwhile. After the restart both sides are gone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from replica_operator.reconcile import owner_mark
+from tests.integration.operator.conftest import Env, is_true
+from tests.support.operator import OperatorProcess
+from tests.support.wait import wait_for
+
+HOLD_CREATE = {
+    "latency_ms": 60_000,
+    "systems": ["ibox-1"],
+    "path_regex": "^/api/rest/replicas$",
+    "methods": ["POST"],
+    "phase": "after",
+}
+
+
+def _ready(status: dict[str, Any]) -> bool:
+    return is_true(status, "Ready") and status.get("syncState") == "SYNCHRONIZED"
+
+
+def test_deletion_after_a_crash_removes_the_marked_replicas_on_both_arrays(
+    env: Env, operator: OperatorProcess
+) -> None:
+    volume = env.name("vol")
+    env.arrays.volume("ibox-1", volume)
+    env.arrays.admin("PUT", "/_sim/faults", HOLD_CREATE)
+    try:
+        env.replica(volume, volume=volume)
+        uid = wait_for(lambda: ((env.objects.get("replicas", volume) or {}).get("metadata") or {}).get("uid"))
+        mark = owner_mark(str(uid), env.namespace, volume)
+        made = wait_for(lambda: env.arrays.replicas("ibox-1", description=mark), timeout=30, what="created")
+        operator.kill()
+    finally:
+        env.arrays.admin("DELETE", "/_sim/faults")
+    source_id, target_id = made[0]["id"], made[0]["remote_replica_id"]
+    assert "replicaId" not in ((env.objects.get("replicas", volume) or {}).get("status") or {})
+    assert env.arrays.replicas("ibox-2", description=mark) != []  # the peer was made too
+    env.objects.delete("replicas", volume)
+    operator.start()
+    env.objects.wait_gone("replicas", volume, timeout=60)
+    assert env.arrays.replicas("ibox-1", description=mark) == []
+    assert env.arrays.replicas("ibox-2", description=mark) == []
+    assert env.arrays.replica("ibox-1", source_id) is None
+    assert env.arrays.replica("ibox-2", target_id) is None
+    events = env.objects.cluster.kubectl_json("-n", env.namespace, "get", "events")["items"]
+    deleted = [e["message"] for e in events if e.get("reason") == "Deleted"]
+    assert any(str(source_id) in message for message in deleted)
+    again = env.name("again")
+    # No Conflict with a leftover of the dead object (the old target volume stays: a new name).
+    env.replica(again, volume=volume, target={"name": again})
+    env.objects.wait_status("replicas", again, _ready)

@@ -1,0 +1,33 @@
+"""Issue 14 item 6: deletion removes every replica carrying the object's mark, on both arrays."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from replica_operator.reconcile import Delete, SideName, decide
+from tests.unit.reconcile.builders import desired, observe, peer, replica
+
+
+def test_after_a_crash_the_marked_source_replica_is_deleted_not_only_its_peer() -> None:
+    source = replica(id=101)
+    target = peer(source)
+    observed = dataclasses.replace(observe(None, target), marked=(source, target))
+    plan = decide(desired(deleting=True), observed)
+    assert plan.steps == (Delete(side=SideName.SOURCE, replica_id=101),)  # its peer goes with it
+
+
+def test_a_marked_leftover_beside_the_known_pair_is_deleted_too() -> None:
+    source = replica(id=101)
+    leftover = dataclasses.replace(peer(replica(id=105, remote_id=206)), id=206)
+    observed = dataclasses.replace(observe(source, peer(source)), marked=(leftover,))
+    plan = decide(desired(status={"replicaId": 101, "remoteReplicaId": 202}, deleting=True), observed)
+    assert plan.steps == (
+        Delete(side=SideName.SOURCE, replica_id=101),
+        Delete(side=SideName.TARGET, replica_id=206, force_on_target=True),
+    )
+
+
+def test_nothing_marked_and_nothing_known_releases() -> None:
+    plan = decide(desired(deleting=True), observe())
+    assert plan.steps == ()
+    assert plan.release
