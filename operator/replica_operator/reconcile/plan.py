@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import timedelta
 
 from replica_operator.api import (
     ActionResult,
@@ -17,21 +16,17 @@ from replica_operator.api import (
     DeletionPolicy,
     DriftPolicy,
     ReplicationType,
-    format_duration,
-    schedule_applies,
 )
 
 from .actions import after_lost_answer, role_action_done
 from .caveats import unreadable_replica
 from .claims import candidate_to_take_over, claim, conflict
+from .compare import compare, recovery_steps
 from .creation import create_step, recreate_step
 from .deletion import deletion_steps, replicas_to_delete
 from .desired import RECREATE_ANNOTATION, Desired
 from .identity import changed_array
 from .observed import (
-    ACTIVE,
-    AUTO_SUSPENDED,
-    SUSPENDED,
     SYNCHRONIZED,
     ArrayReplica,
     Observation,
@@ -39,7 +34,7 @@ from .observed import (
     SideName,
 )
 from .ownership import describe_owner, owner_uid
-from .steps import ChangeType, Resume, RunAction, Step, Suspend, UpdateSchedule
+from .steps import ChangeType, RunAction, Step
 
 
 @dataclass(frozen=True)
@@ -221,10 +216,10 @@ def _decide_changes(desired: Desired, observed: Observation) -> Plan:
     unreadable = unreadable_replica(replica, observed.side(side_name).array)
     if unreadable is not None:
         return dataclasses.replace(action_plan, steps=(), unknown=unreadable)
-    corrections, differences, pending = _compare(desired, side_name, replica)
+    corrections, differences, pending = compare(desired, side_name, replica)
     if observed.unsupported is not None and any(isinstance(step, ChangeType) for step in corrections):
         return dataclasses.replace(action_plan, steps=(), blocked=observed.unsupported)
-    recovery = _recovery(desired, observed, side_name, replica)
+    recovery = recovery_steps(desired, observed, side_name, replica)
     drifting = bool(differences) and desired.in_sync_generation == desired.generation
     if not desired.full_management:
         blocked = (
@@ -250,72 +245,8 @@ def _decide_changes(desired: Desired, observed: Observation) -> Plan:
     )
 
 
-def _compare(
-    desired: Desired, side: SideName, replica: ArrayReplica
-) -> tuple[tuple[Step, ...], tuple[str, ...], ReplicationType | None]:
-    """The steps that make the replica match the spec, the differences in words, a deferred type."""
-    spec = desired.spec
-    steps: list[Step] = []
-    differences: list[str] = []
-    pending: ReplicationType | None = None
-    have_type = replica.replication_type
-    if have_type is not None and have_type is not spec.replication_type:
-        differences.append(f"replicationType is {have_type}, the spec says {spec.replication_type}")
-        if replica.initializing:
-            pending = spec.replication_type
-        else:
-            rpo, sync_interval = spec.schedule()
-            steps.append(
-                ChangeType(
-                    side=side,
-                    replica_id=replica.id,
-                    to=spec.replication_type,
-                    rpo=rpo,
-                    sync_interval=sync_interval,
-                )
-            )
-    elif schedule_applies(spec.replication_type):
-        rpo = spec.rpo if spec.rpo is not None and replica.rpo != spec.rpo else None
-        interval = spec.sync_interval
-        if interval is not None and replica.sync_interval == interval:
-            interval = None
-        if rpo is not None:
-            differences.append(f"rpo is {_text(replica.rpo)}, the spec says {format_duration(rpo)}")
-        if interval is not None:
-            differences.append(
-                f"syncInterval is {_text(replica.sync_interval)}, the spec says {format_duration(interval)}"
-            )
-        if rpo is not None or interval is not None:
-            steps.append(UpdateSchedule(side=side, replica_id=replica.id, rpo=rpo, sync_interval=interval))
-    state = replica.state
-    if spec.suspended and state == ACTIVE:
-        # First: a suspension is often an emergency stop, and it does not depend on the others.
-        differences.append("replication is running, the spec says suspended")
-        steps.insert(0, Suspend(side=side, replica_id=replica.id))
-    elif not spec.suspended and state == SUSPENDED:
-        differences.append("replication is suspended, the spec says running")
-        steps.append(Resume(side=side, replica_id=replica.id))
-    return tuple(steps), tuple(differences), pending
-
-
-def _recovery(
-    desired: Desired, observed: Observation, side: SideName, replica: ArrayReplica
-) -> tuple[Step, ...]:
-    """Resume what the array suspended by itself (link down) once both arrays answer again,
-    unless spec.autoResume is false (then the user resumes it: the Ready condition says how)."""
-    auto_suspended = replica.state == AUTO_SUSPENDED and desired.spec.auto_resume
-    link_up = observed.link_problem is None  # a resume over a link that is down is refused anyway
-    if auto_suspended and link_up and observed.source.usable and observed.target.usable:
-        return (Resume(side=side, replica_id=replica.id),)
-    return ()
-
-
 def _drifted(prefix: str, differences: tuple[str, ...]) -> Problem:
     return Problem("Drifted", f"{prefix}: {'; '.join(differences)}")
-
-
-def _text(value: timedelta | None) -> str:
-    return format_duration(value) if value is not None else "unset"
 
 
 # -- one-shot actions -----------------------------------------------------------------------
