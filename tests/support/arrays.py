@@ -115,9 +115,14 @@ class SimArrays:
         rows = self.admin("GET", "/_sim/replica-creates")
         return {int(row["entity_id"]): row for row in rows if row["system"] == system}
 
-    def conflicts(self) -> list[dict[str, Any]]:
-        """Every request the arrays refused with a 409 (a re-create, a clash): none is expected."""
-        return [r for r in self.requests() if r["status"] == 409]
+    def refused_creates(self) -> list[dict[str, Any]]:
+        """Every ``POST /replicas`` refused with a 409 (with duplicates allowed: a blind re-create's
+        CREATE target name taken); none is expected."""
+        return [
+            r
+            for r in self.requests()
+            if (r["method"], r["path"], r["status"]) == ("POST", "/api/rest/replicas", 409)
+        ]
 
     def assert_pair(self, status: dict[str, Any], entity_id: int) -> None:
         """Status equals the arrays: one replica of the entity on the source, matched by id across,
@@ -138,7 +143,8 @@ class SimArrays:
         shown = {key: status.get(key) for key in seen}
         shown["rpo"] = parse_duration(shown["rpo"]) if shown["rpo"] else None
         assert shown == seen, f"replica {source['id']}: status {shown} but the array {seen}"
-        assert target["role"] == "TARGET" and target["sync_state"] == source["sync_state"]
+        other = {"SOURCE": "TARGET", "TARGET": "SOURCE"}[source["role"]]
+        assert (target["role"], target["sync_state"]) == (other, source["sync_state"]), target
 
     def admin(self, method: str, path: str, body: Any = None) -> Any:
         return self.sim.admin(method, path, body)

@@ -48,7 +48,9 @@ def unexpected_tracebacks(log: str, allowed: Mapping[str, str] = EXPECTED_TRACEB
 def assert_no_unexpected_tracebacks(log: str, what: str) -> None:
     """Fail with the first unexpected traceback: a green run that logs one hides a bug."""
     found = unexpected_tracebacks(log)
-    assert not found, f"{what}: {len(found)} unexpected traceback(s) in the operator's log, first:\n{found[0]}"
+    assert not found, (
+        f"{what}: {len(found)} unexpected traceback(s) in the operator's log, first:\n{found[0]}"
+    )
 
 
 class OperatorProcess:

@@ -325,7 +325,11 @@ def _high_water_under_load(env: Env, cap: int, count: int) -> dict[str, int]:
     injected latency, and return each simulated system's high-water mark of requests in flight."""
     for name in (env.source, env.target):
         env.objects.api.patch_cluster_custom_object(
-            "replication.infinibox.io", "v1alpha1", "infiniboxes", name, {"spec": {"maxConcurrentRequests": cap}}
+            "replication.infinibox.io",
+            "v1alpha1",
+            "infiniboxes",
+            name,
+            {"spec": {"maxConcurrentRequests": cap}},
         )
         env.objects.wait_status(
             "infiniboxes",
