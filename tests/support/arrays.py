@@ -133,8 +133,9 @@ class SimArrays:
         target = self.replica("ibox-2", source["remote_replica_id"])
         assert target is not None, f"replica {source['id']}: no peer on ibox-2"
         assert (target["id"], target["remote_replica_id"]) == (status["remoteReplicaId"], status["replicaId"])
+        leading = source if source["role"] == "SOURCE" else target  # a TARGET shows no state
         seen = {
-            "state": source["state"],
+            "state": leading["state"],
             "syncState": source["sync_state"],
             "replicationType": source["replication_type"],
             "role": source["role"],
