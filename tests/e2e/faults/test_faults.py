@@ -151,6 +151,7 @@ def _failed(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_e_errors_and_dropped_connections_on_the_arrays(world: World, fleet: list[str]) -> None:
+    late = world.volumes("late", 20)
     mark = world.mark()
     world.arrays.admin("PUT", "/_sim/faults", {"error_rate": 0.2, "drop_rate": 0.2})
     world.apply(fleet, rpo="10m", syncInterval="1m")  # a change for all 100 while the arrays fail
@@ -163,7 +164,6 @@ def test_e_errors_and_dropped_connections_on_the_arrays(world: World, fleet: lis
     failed_puts = _failed(world.requests(mark, "PUT", r"^/api/rest/replicas/\d+$"))
     assert failed_puts, "no PUT was hit by the faults"
     # The worst case for creation: the array acts, then the answer is lost or replaced by a 5xx.
-    late = world.volumes("late", 20)
     mark = world.mark()
     lost_answers = {"error_rate": 0.3, "drop_rate": 0.3, "phase": "after"}
     world.arrays.admin(
