@@ -134,15 +134,19 @@ def test_d_operator_killed_while_deletions_are_answered_late(world: World, kille
         left = {r["id"] for r in world.arrays.replicas("ibox-1")}
         return [n for n in world.listed() if n in pairs and pairs[n][0] not in left]
 
-    world.kill_in_window(unrecorded)
+    caught = world.kill_in_window(unrecorded)
     world.operator.start()
     world.arrays.admin("DELETE", "/_sim/faults")
     wait_for(lambda: not set(killed) & set(world.listed()), timeout=90, interval=1.0, what="all deleted")
+    # Exactly one DELETE for each pair the kill caught mid-call (deleted, answer not yet back); the
+    # others had theirs in flight or not yet sent (a request the dead process had sent may reach the
+    # array after the new one read the replica, so two are possible there, never none).
     deletes = Counter(
         r["path"].rsplit("/", 1)[1] for r in world.requests(mark, "DELETE", r"^/api/rest/replicas/\d+$")
     )
     per_pair = {n: deletes[str(a)] + deletes[str(b)] for n, (a, b) in pairs.items()}
-    assert set(per_pair.values()) == {1}, f"DELETE calls per replica pair: {per_pair}"
+    assert {per_pair[n] for n in caught} == {1}, f"DELETE calls per replica pair: {per_pair}"
+    assert min(per_pair.values()) >= 1, per_pair
     for name, (source_id, target_id) in pairs.items():
         assert world.arrays.replica("ibox-1", source_id) is None
         assert world.arrays.replica("ibox-2", target_id) is None
