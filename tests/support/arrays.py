@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
 
-from ibox_sim.testing import RunningSimulator
+from ibox_sim.testing import RunningSimulator, run_simulator
+from replica_operator.api import parse_duration
+from tests.support.credentials import PASSWORD, USERNAME
 
-AUTH = ("admin", "admin")
+AUTH = (USERNAME, PASSWORD)
 READ_ATTEMPTS = 20
+
+
+@contextlib.contextmanager
+def operator_simulator(systems: int = 2, **options: Any) -> Iterator[RunningSimulator]:
+    """``ibox-sim`` as the operator's tests run it: the tests' password, and a second replica of a
+    dataset ALLOWED, so that a blind re-create shows up as a duplicate on the array (or as a 409
+    NAME_ALREADY_EXISTS of its CREATE target) instead of a refusal the operator adopts after."""
+    options.setdefault("allow_duplicate_replicas", True)
+    with run_simulator(systems, password=PASSWORD, **options) as simulator:
+        yield simulator
 
 
 @dataclass
@@ -95,9 +110,50 @@ class SimArrays:
         answer = self.sim.admin("GET", f"/_sim/requests?since={since}")
         return list(answer if isinstance(answer, list) else answer["requests"])
 
+    def replica_creates(self, system: str = "ibox-1") -> dict[int, dict[str, Any]]:
+        """``POST /replicas`` per local entity of ``system``: posts, statuses and error codes."""
+        rows = self.admin("GET", "/_sim/replica-creates")
+        return {int(row["entity_id"]): row for row in rows if row["system"] == system}
+
+    def refused_creates(self) -> list[dict[str, Any]]:
+        """Every ``POST /replicas`` refused with a 409 (with duplicates allowed: a blind re-create's
+        CREATE target name taken); none is expected."""
+        return [
+            r
+            for r in self.requests()
+            if (r["method"], r["path"], r["status"]) == ("POST", "/api/rest/replicas", 409)
+        ]
+
+    def assert_pair(self, status: dict[str, Any], entity_id: int) -> None:
+        """Status equals the arrays: one replica of the entity on the source, matched by id across,
+        with the state, syncState, type, rpo and role that status shows."""
+        on_source = self.replicas("ibox-1", local_entity_id=entity_id)
+        assert [r["id"] for r in on_source] == [status.get("replicaId")], f"entity {entity_id}: {on_source}"
+        source = on_source[0]
+        target = self.replica("ibox-2", source["remote_replica_id"])
+        assert target is not None, f"replica {source['id']}: no peer on ibox-2"
+        assert (target["id"], target["remote_replica_id"]) == (status["remoteReplicaId"], status["replicaId"])
+        leading = source if source["role"] == "SOURCE" else target  # a TARGET shows no state
+        seen = {
+            "state": leading["state"],
+            "syncState": source["sync_state"],
+            "replicationType": source["replication_type"],
+            "role": source["role"],
+            "rpo": _ms(source["rpo_value"]),
+        }
+        shown = {key: status.get(key) for key in seen}
+        shown["rpo"] = parse_duration(shown["rpo"]) if shown["rpo"] else None
+        assert shown == seen, f"replica {source['id']}: status {shown} but the array {seen}"
+        other = {"SOURCE": "TARGET", "TARGET": "SOURCE"}[source["role"]]
+        assert (target["role"], target["sync_state"]) == (other, source["sync_state"]), target
+
     def admin(self, method: str, path: str, body: Any = None) -> Any:
         return self.sim.admin(method, path, body)
 
     def close(self) -> None:
         for client in self._clients.values():
             client.close()
+
+
+def _ms(value: int | None) -> timedelta | None:
+    return None if value is None else timedelta(milliseconds=value)

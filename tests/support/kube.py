@@ -11,6 +11,8 @@ from typing import Any
 
 import kubernetes
 
+from tests.support.credentials import PASSWORD, USERNAME
+
 KUBECTL = Path(sys.executable).parent / "kubectl"
 
 
@@ -37,7 +39,7 @@ class Cluster:
         return result
 
     def credentials_secret(
-        self, namespace: str, name: str, *, username: str = "admin", password: str = "admin"
+        self, namespace: str, name: str, *, username: str = USERNAME, password: str = PASSWORD
     ) -> None:
         """The Secret an InfiniBox object points to (keys ``username`` and ``password``)."""
         self.kubectl(

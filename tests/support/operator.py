@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import signal
 import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Self
 
@@ -24,6 +25,32 @@ OPERATOR = Path(sys.executable).parent / "replica-operator"
 
 
 LEASE_ID_VARIABLE = "REPLICA_OPERATOR_LEADER_ELECTION_ID"
+
+TRACEBACK = "Traceback (most recent call last)"
+_RECORD_START = re.compile(r"^\[\d{4}-\d\d-\d\d ", re.MULTILINE)  # kopf's FULL format: [date time] ...
+
+#: Tracebacks a green run may log, each with why it is expected (pattern searched in the record).
+EXPECTED_TRACEBACKS: Mapping[str, str] = {}
+
+
+def unexpected_tracebacks(log: str, allowed: Mapping[str, str] = EXPECTED_TRACEBACKS) -> list[str]:
+    """The log records holding a traceback that no ``allowed`` pattern explains (their first 3000
+    characters). A record runs from one ``[date time]`` header to the next."""
+    starts = [match.start() for match in _RECORD_START.finditer(log)]
+    records = [log[a:b] for a, b in zip([0, *starts], [*starts, len(log)], strict=True)]
+    return [
+        record[:3000]
+        for record in records
+        if TRACEBACK in record and not any(re.search(pattern, record) for pattern in allowed)
+    ]
+
+
+def assert_no_unexpected_tracebacks(log: str, what: str) -> None:
+    """Fail with the first unexpected traceback: a green run that logs one hides a bug."""
+    found = unexpected_tracebacks(log)
+    assert not found, (
+        f"{what}: {len(found)} unexpected traceback(s) in the operator's log, first:\n{found[0]}"
+    )
 
 
 class OperatorProcess:
@@ -143,8 +170,12 @@ class OperatorProcess:
         return self.log_path.read_text(errors="replace")
 
     def close(self) -> None:
+        """Stop, fail if the whole log holds an unexpected traceback, and remove the log."""
         self.stop()
-        self.log_path.unlink(missing_ok=True)
+        try:
+            assert_no_unexpected_tracebacks(self.log(), "operator log")
+        finally:
+            self.log_path.unlink(missing_ok=True)
 
 
 def kube_requests(metrics: str, *, verb: str, resource: str) -> float:

@@ -30,6 +30,7 @@ from tests.conftest import ROOT
 from tests.e2e.shipping.helpers import Helm, installed, serviceaccount_kubeconfig
 from tests.e2e.shipping.test_operator_as_chart_serviceaccount import _lifecycle
 from tests.support.arrays import SimArrays
+from tests.support.credentials import PASSWORD
 from tests.support.kube import Cluster
 from tests.support.operator import OperatorProcess
 from tests.support.wait import wait_for
@@ -231,7 +232,7 @@ def test_the_containerized_operator_brings_a_replica_to_ready(
         token = yaml.safe_load(kubeconfig.read_text())["users"][0]["user"]["token"]
         cluster.credentials_secret(namespace, "creds")
         liveness, metrics = free_port(), free_port()
-        with run_simulator(2, initial_sync_seconds=1) as simulator:
+        with run_simulator(2, initial_sync_seconds=1, password=PASSWORD) as simulator:
             arrays = SimArrays(simulator)
             arrays.volume("ibox-1", "sa-vol")
             with _running(

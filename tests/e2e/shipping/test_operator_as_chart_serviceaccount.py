@@ -12,6 +12,7 @@ import pytest
 from ibox_sim.testing import run_simulator
 from tests.e2e.shipping.helpers import Helm, Identity, installed, serviceaccount_kubeconfig
 from tests.support.arrays import SimArrays
+from tests.support.credentials import PASSWORD
 from tests.support.kube import Cluster
 from tests.support.operator import LEASE_ID_VARIABLE, OperatorProcess
 from tests.support.wait import wait_for
@@ -44,7 +45,7 @@ def test_operator_runs_a_replica_lifecycle_with_the_charts_serviceaccount(
         assert not identity.can_i("create", "replicas.replication.infinibox.io", namespace=namespace)
 
         cluster.credentials_secret(namespace, "creds")
-        with run_simulator(2, initial_sync_seconds=1) as simulator:
+        with run_simulator(2, initial_sync_seconds=1, password=PASSWORD) as simulator:
             arrays = SimArrays(simulator)
             arrays.volume("ibox-1", "sa-vol")
             # Leader election on, on the chart's Lease (its name is the full name, as the account's).

@@ -18,6 +18,7 @@ import yaml
 
 from ibox_sim.testing import RunningSimulator, run_simulator
 from tests.support.arrays import SimArrays
+from tests.support.credentials import PASSWORD
 from tests.support.kube import Cluster
 from tests.support.operator import OperatorProcess
 from tests.support.wait import wait_for
@@ -29,7 +30,7 @@ REPLICA_VOLUME = "ha-vol"
 
 @pytest.fixture(scope="module")
 def simulator() -> Iterator[RunningSimulator]:
-    with run_simulator(2, initial_sync_seconds=1) as sim:
+    with run_simulator(2, initial_sync_seconds=1, password=PASSWORD) as sim:
         yield sim
 
 

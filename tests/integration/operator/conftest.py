@@ -7,6 +7,7 @@ nothing behind (its objects are deleted through the operator, finalizers include
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,11 +18,12 @@ import kubernetes
 import pytest
 import yaml
 
-from ibox_sim.testing import RunningSimulator, run_simulator
+from ibox_sim.testing import RunningSimulator
 from replica_operator.api import GROUP, VERSION
-from tests.support.arrays import SimArrays
+from tests.support.arrays import SimArrays, operator_simulator
+from tests.support.credentials import PASSWORD, USERNAME
 from tests.support.kube import Cluster
-from tests.support.operator import OperatorProcess
+from tests.support.operator import OperatorProcess, assert_no_unexpected_tracebacks
 from tests.support.wait import wait_for
 
 INITIAL_SYNC_SECONDS = 2.0
@@ -30,22 +32,43 @@ POLL_INTERVAL = "1s"
 
 @pytest.fixture(scope="session")
 def simulator() -> Iterator[RunningSimulator]:
-    with run_simulator(2, initial_sync_seconds=INITIAL_SYNC_SECONDS) as sim:
+    with operator_simulator(2, initial_sync_seconds=INITIAL_SYNC_SECONDS) as sim:
         yield sim
 
 
 @pytest.fixture
-def operator(operator_process: OperatorProcess, request: pytest.FixtureRequest) -> Iterator[OperatorProcess]:
-    """The session's operator; a failed test shows what the operator logged meanwhile."""
+def operator(
+    operator_process: OperatorProcess, cluster: Cluster, namespace: str, request: pytest.FixtureRequest
+) -> Iterator[OperatorProcess]:
+    """The session's operator. After the test: a failed test shows what the operator logged
+    meanwhile; any test fails on an unexpected traceback in that log or on the password found in
+    it, in the namespace's Events or in any status."""
     if operator_process.process is None:
         operator_process.start()  # a test killed it and failed before restarting it
     offset = len(operator_process.log())
     yield operator_process
+    log = operator_process.log()[offset:]
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:
-        print(
-            f"\n--- operator log during {request.node.name} ---\n{operator_process.log()[offset:][-20000:]}"
-        )
+        print(f"\n--- operator log during {request.node.name} ---\n{log[-20000:]}")
+    assert_no_unexpected_tracebacks(log, request.node.name)
+    assert_password_nowhere(cluster, namespace, log)
+
+
+def assert_password_nowhere(cluster: Cluster, namespace: str, log: str) -> None:
+    """The arrays' password (distinct from the username) is in no log line, Event, status or
+    exception text the operator produced; nor is the Basic header that carries it."""
+    basic = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
+    places = {
+        "the operator's log": log,
+        "Events": cluster.kubectl("-n", namespace, "get", "events", "-o", "json").stdout,
+        "replicas": cluster.kubectl(
+            "-n", namespace, "get", "replicas,consistencygroupreplicas", "-o", "json"
+        ).stdout,
+        "infiniboxes": cluster.kubectl("get", "infiniboxes", "-o", "json").stdout,
+    }
+    leaked = [where for where, text in places.items() if PASSWORD in text or basic in text]
+    assert not leaked, f"the password is in {leaked}"
 
 
 @dataclass
@@ -235,23 +258,21 @@ def private_simulator() -> Iterator[Callable[..., RunningSimulator]]:
     with contextlib.ExitStack() as stack:
 
         def start(**kwargs: Any) -> RunningSimulator:
-            return stack.enter_context(run_simulator(2, **kwargs))
+            return stack.enter_context(operator_simulator(2, **kwargs))
 
         yield start
 
 
 def cleanup(world: Env) -> None:
-    """Delete the test's objects through the operator (Orphan first if an array is gone), then its arrays."""
+    """Delete the test's objects through the operator, then its arrays; fail if a deletion hangs."""
     objects = world.objects
     for plural in ("replicas", "consistencygroupreplicas"):
         for name in objects.names(plural):
             objects.delete(plural, name)
+        # A deletion that hangs is a failure (never switched to Orphan behind the test's back); a
+        # test that breaks an array on purpose sets Orphan itself.
         for name in objects.names(plural):
-            try:
-                objects.wait_gone(plural, name, timeout=15)
-            except AssertionError:
-                objects.patch(plural, name, {"spec": {"deletionPolicy": "Orphan"}})
-                objects.wait_gone(plural, name, timeout=15)
+            objects.wait_gone(plural, name, timeout=30)
     for name in world.infiniboxes:
         objects.delete("infiniboxes", name)
     for name in world.infiniboxes:

@@ -271,8 +271,8 @@ def test_drift_is_only_reported_under_report_policy(env: Env) -> None:
 def test_an_infinibox_in_use_cannot_be_deleted_until_nothing_uses_it(env: Env) -> None:
     volume = env.name("vol")
     env.arrays.volume("ibox-1", volume)
-    env.replica(volume, volume=volume)
-    env.objects.wait_status("replicas", volume, lambda s: s.get("replicaId") is not None)
+    env.replica(volume, volume=volume, driftPolicy="Report")  # Report: a change by hand shows in status
+    replica_id = env.objects.wait_status("replicas", volume, _ready)["replicaId"]
     env.objects.delete("infiniboxes", env.source)
     blocked = env.objects.wait_status(
         "infiniboxes",
@@ -281,8 +281,9 @@ def test_an_infinibox_in_use_cannot_be_deleted_until_nothing_uses_it(env: Env) -
     )
     assert env.namespace in condition_of(blocked, "InUse")["message"]
     assert env.objects.get("infiniboxes", env.source)["metadata"]["deletionTimestamp"]  # type: ignore[index]
-    # Polling goes on while the deletion waits: the replica still gets status.
-    env.objects.wait_status("replicas", volume, _ready)
+    # Polling goes on while the deletion waits: a change made on the array after it shows in status.
+    env.arrays.call("ibox-1", "POST", f"/replicas/{replica_id}/suspend")
+    env.objects.wait_status("replicas", volume, lambda s: s.get("state") == "SUSPENDED", timeout=15)
     env.objects.delete("replicas", volume)
     env.objects.wait_gone("replicas", volume)
     env.objects.wait_gone("infiniboxes", env.source)
@@ -313,21 +314,37 @@ def test_deleting_a_replica_whose_array_is_gone_waits_and_says_how_to_get_out(
 
 
 # -- per-array limits ----------------------------------------------------------------------------------------
-def test_max_concurrent_requests_is_never_exceeded(
-    make_env: EnvFactory, private_simulator: Callable[..., RunningSimulator]
-) -> None:
-    env = make_env(private_simulator(initial_sync_seconds=1))
+CAP = 3
+#: Each request waits this long on the simulator, so the operator's requests overlap (without it
+#: they hardly ever do, and a cap that is ignored goes unseen).
+LATENCY = {"reads": 100, "creates": 150, "actions": 150, "deletes": 100}
+
+
+def _high_water_under_load(env: Env, cap: int, count: int) -> dict[str, int]:
+    """Set both arrays' maxConcurrentRequests to ``cap``, create ``count`` replicas at once under
+    injected latency, and return each simulated system's high-water mark of requests in flight."""
     for name in (env.source, env.target):
         env.objects.api.patch_cluster_custom_object(
             "replication.infinibox.io",
             "v1alpha1",
             "infiniboxes",
             name,
-            {"spec": {"maxConcurrentRequests": 2}},
+            {"spec": {"maxConcurrentRequests": cap}},
         )
-    names = [env.name(f"v{i:02d}") for i in range(40)]
+        env.objects.wait_status(
+            "infiniboxes",
+            name,
+            lambda s, name=name: (  # type: ignore[misc]
+                s.get("observedGeneration")
+                == (env.objects.get("infiniboxes", name) or {})["metadata"]["generation"]
+                and is_true(s, "Connected")
+            ),
+            what=f"{name} reconfigured",
+        )
+    names = [env.name(f"c{cap}-{i:02d}") for i in range(count)]
     for name in names:
         env.arrays.volume("ibox-1", name)
+    env.arrays.admin("PUT", "/_sim/latency", LATENCY)
     env.arrays.admin("POST", "/_sim/stats/reset")
     manifests = [
         {
@@ -343,8 +360,20 @@ def test_max_concurrent_requests_is_never_exceeded(
     ]
     env.objects.cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(manifests))
     for name in names:
-        env.objects.wait_status("replicas", name, lambda s: s.get("replicaId") is not None, timeout=60)
+        env.objects.wait_status("replicas", name, lambda s: s.get("replicaId") is not None, timeout=90)
     stats = env.arrays.admin("GET", "/_sim/stats")
-    assert stats["by_system"]["ibox-1"]["requests_total"] >= 40 * 2
-    assert 1 <= stats["by_system"]["ibox-1"]["in_flight_high_water"] <= 2
-    assert stats["by_system"]["ibox-2"]["in_flight_high_water"] <= 2
+    env.arrays.admin("PUT", "/_sim/latency", {"profile": "none"})
+    assert stats["by_system"]["ibox-1"]["requests_total"] >= count * 2
+    return {system: counts["in_flight_high_water"] for system, counts in stats["by_system"].items()}
+
+
+def test_max_concurrent_requests_is_reached_and_never_exceeded(
+    make_env: EnvFactory, private_simulator: Callable[..., RunningSimulator]
+) -> None:
+    capped = _high_water_under_load(make_env(private_simulator(initial_sync_seconds=1)), CAP, 30)
+    assert capped["ibox-1"] == CAP, capped  # the cap is used to the full, and holds
+    assert capped["ibox-2"] <= CAP, capped
+    # The control: the same load with a higher cap overlaps more, so it is the cap that held.
+    control = _high_water_under_load(make_env(private_simulator(initial_sync_seconds=1)), 3 * CAP, 30)
+    assert control["ibox-1"] > CAP, control
+    assert control["ibox-1"] <= 3 * CAP, control

@@ -172,11 +172,15 @@ def test_delete_policy_removes_the_replica_on_both_arrays(env: Env) -> None:
     assert (
         "replication.infinibox.io/finalizer" in env.objects.get("replicas", volume)["metadata"]["finalizers"]
     )  # type: ignore[index]
+    target = env.arrays.replica("ibox-2", status["remoteReplicaId"])
+    assert target is not None
     env.objects.delete("replicas", volume)
     env.objects.wait_gone("replicas", volume)
     assert env.arrays.replica("ibox-1", status["replicaId"]) is None
     assert env.arrays.replica("ibox-2", status["remoteReplicaId"]) is None
-    assert env.arrays.call("ibox-1", "GET", "/volumes", name=f"eq:{volume}")  # the data stays
+    # The data stays on both sides: the source volume and the target volume the replica created.
+    assert env.arrays.call("ibox-1", "GET", "/volumes", name=f"eq:{volume}")
+    assert env.arrays.call("ibox-2", "GET", f"/volumes/{target['local_entity_id']}")["name"] == volume
 
 
 def test_orphan_policy_leaves_the_replica_running(env: Env) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from ibox_sim.testing import RunningSimulator
 from tests.integration.operator.conftest import Env, EnvFactory, condition_of, is_true
+from tests.support.credentials import PASSWORD
 from tests.support.operator import OperatorProcess
 from tests.support.wait import wait_for
 
@@ -125,7 +127,7 @@ def test_bad_credentials_then_fixed_secret(env: Env) -> None:
         "wrong",
         "--type=merge",
         "-p",
-        '{"stringData": {"password": "admin"}}',
+        json.dumps({"stringData": {"password": PASSWORD}}),
     )
     fixed = env.objects.wait_status("infiniboxes", name, lambda s: is_true(s, "Connected"), timeout=30)
     assert fixed["systemName"] == "ibox-1"
