@@ -567,7 +567,7 @@ def operator_world(
         cluster.kubectl("apply", "--server-side", "-f", str(CRDS))
         cluster.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
         cluster.kubectl("create", "namespace", NAMESPACE)
-        cluster.credentials_secret(NAMESPACE, "creds")
+        cluster.credentials_secret(NAMESPACE, "creds", password=AUTH[1])
         sim = stack.enter_context(run_simulator(2, initial_sync_seconds=initial_sync_seconds))
         operator = Operator(
             config,

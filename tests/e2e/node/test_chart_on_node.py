@@ -23,6 +23,7 @@ from ibox_sim.testing import RunningSimulator, run_simulator
 from replica_image.build import IMAGE_NAME, version
 from tests.e2e.shipping.helpers import CHART, Helm, helm_binary, installed
 from tests.support.arrays import SimArrays
+from tests.support.credentials import PASSWORD
 from tests.support.kube import Cluster
 from tests.support.wait import wait_for
 
@@ -36,7 +37,7 @@ POD_TIMEOUT = 120
 
 @pytest.fixture(scope="module")
 def simulator() -> Iterator[RunningSimulator]:
-    with run_simulator(2, initial_sync_seconds=1.0) as sim:
+    with run_simulator(2, initial_sync_seconds=1.0, password=PASSWORD) as sim:
         yield sim
 
 
