@@ -34,12 +34,13 @@ EXPECTED_TRACEBACKS: Mapping[str, str] = {}
 
 
 def unexpected_tracebacks(log: str, allowed: Mapping[str, str] = EXPECTED_TRACEBACKS) -> list[str]:
-    """The log records holding a traceback that no ``allowed`` pattern explains (their first 3000
-    characters). A record runs from one ``[date time]`` header to the next."""
+    """The log records holding a traceback that no ``allowed`` pattern explains (their first line and
+    last 2000 characters: the exception is at the end). A record runs from one ``[date time]``
+    header to the next."""
     starts = [match.start() for match in _RECORD_START.finditer(log)]
     records = [log[a:b] for a, b in zip([0, *starts], [*starts, len(log)], strict=True)]
     return [
-        record[:3000]
+        record if len(record) <= 2400 else f"{record.splitlines()[0]}\n...\n{record[-2000:]}"
         for record in records
         if TRACEBACK in record and not any(re.search(pattern, record) for pattern in allowed)
     ]

@@ -103,6 +103,10 @@ class Unavailable(ArrayError):
     """No usable answer: the array could not be reached, timed out, dropped the connection or failed (5xx)."""
 
 
+CLIENT_CLOSED = "CLIENT_CLOSED"
+"""The client's code for a call made on a client that was closed (its connection is being replaced)."""
+
+
 class OutcomeUnknown(Unavailable):
     """A request that is not safe to repeat may have been carried out, but its answer was lost.
 

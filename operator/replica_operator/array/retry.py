@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from replica_operator.array.errors import OutcomeUnknown, Unavailable
+from replica_operator.array.errors import CLIENT_CLOSED, OutcomeUnknown, Unavailable
 
 __all__ = ["IDEMPOTENT_METHODS", "RetryPolicy", "is_idempotent", "should_retry"]
 
 #: Methods whose repetition leaves the array as one request would (RFC 9110 §9.2.2).
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
-_PERMANENT_CODES = frozenset({"TLS_ERROR"})
+_PERMANENT_CODES = frozenset({"TLS_ERROR", CLIENT_CLOSED})
 
 
 def is_idempotent(method: str) -> bool:

@@ -27,6 +27,7 @@ from pydantic import SecretStr
 
 from replica_operator import __version__
 from replica_operator.array.errors import (
+    CLIENT_CLOSED,
     ArrayError,
     OutcomeUnknown,
     RemoteAuthorizationRequired,
@@ -249,6 +250,10 @@ class ArraySession:
         status: int | None = None
         failure: str | None = None
         try:
+            if self._http.is_closed:  # the operator replaced this client while a pass still held it
+                raise Unavailable(
+                    self.name, "the connection was closed; it is being replaced", code=CLIENT_CLOSED
+                )
             async with self._slots:
                 response = await self._http.send(request)
             status = response.status_code
@@ -257,6 +262,14 @@ class ArraySession:
             mapped = error_from_transport(self.name, error, idempotent=call.idempotent)
             failure = type(mapped).__name__
             raise mapped from error
+        except RuntimeError as error:
+            if not self._http.is_closed:
+                raise
+            failure = CLIENT_CLOSED  # closed while the request was in flight
+            closed = Unavailable(
+                self.name, "the connection was closed; it is being replaced", code=CLIENT_CLOSED
+            )
+            raise closed from error
         except BaseException as error:
             failure = type(error).__name__
             raise

@@ -227,6 +227,7 @@ def test_config_changes_existing_replicas(http: httpx.Client, server: SimulatorS
         "allow_duplicate_replicas": False,
         "require_remote_auth": False,
         "latency": {"reads": 0, "creates": 0, "actions": 0, "deletes": 0},
+        "disabled_features": [],
     }
     assert admin(server, "GET", "/_sim/config") == config
     advance(server, 50)

@@ -387,3 +387,20 @@ def test_tls_options_are_checked() -> None:
         InfiniBoxClient("https://a", username="u", password="p", ca_pem="-----BEGIN CERTIFICATE-----\nbad")
     with pytest.raises(ValueError, match="at least 1"):
         InfiniBoxClient("https://a", username="u", password="p", max_concurrent_requests=0)
+
+
+async def test_a_call_on_a_closed_client_is_unavailable_at_once_and_never_retried(fake: FakeArray) -> None:
+    """The operator replaces a connection's client while a pass may still hold the old one: that
+    pass gets an ArrayError it reports (not a RuntimeError that escapes it), and no request is sent."""
+    from replica_operator.array import Unavailable
+    from replica_operator.array.errors import CLIENT_CLOSED
+
+    fake.always("GET", "/api/rest/replicas/7", ok(replica(7)))
+    client = client_for(fake)
+    async with client:
+        await client.get_replica(7)
+    sent = len(fake.requests)
+    with pytest.raises(Unavailable) as raised:
+        await client.get_replica(7)
+    assert raised.value.code == CLIENT_CLOSED
+    assert len(fake.requests) == sent
