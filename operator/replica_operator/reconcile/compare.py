@@ -46,6 +46,8 @@ def compare(
             differences.append(
                 f"syncInterval is {_text(replica.sync_interval)}, the spec says {format_duration(interval)}"
             )
+        elif rpo is not None and spec.sync_interval is None:
+            interval = _interval_within(rpo, replica.sync_interval)
         if rpo is not None or interval is not None:
             steps.append(UpdateSchedule(side=side, replica_id=replica.id, rpo=rpo, sync_interval=interval))
     state = replica.state
@@ -69,6 +71,16 @@ def recovery_steps(
     if auto_suspended and link_up and observed.source.usable and observed.target.usable:
         return (Resume(side=side, replica_id=replica.id),)
     return ()
+
+
+def _interval_within(rpo: timedelta, interval: timedelta | None) -> timedelta | None:
+    """The interval to send with a new ``rpo`` when the spec names none: the array's, unless it
+    would be longer than the rpo (the array refuses interval > rpo), then the rpo itself.
+
+    A create with no interval gets ``min(4m, rpo)`` (``array.requests.async_times``); for an rpo
+    below 4m that is the rpo too. An unreadable interval is sent as the rpo: always accepted.
+    """
+    return rpo if interval is None or interval > rpo else None
 
 
 def _text(value: timedelta | None) -> str:

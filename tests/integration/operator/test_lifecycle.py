@@ -164,6 +164,29 @@ def test_rpo_and_interval_updates_reach_the_array(env: Env) -> None:
     assert (replica["rpo_value"], replica["sync_interval"]) == (600_000, 120_000)
 
 
+def test_a_shorter_rpo_without_interval_brings_the_interval_down(env: Env) -> None:
+    """Created from rpo 5m the interval is 4m; rpo 2m alone would leave interval > rpo, which the
+    simulator refuses (PUT /replicas: "must not exceed rpo_value"): the interval follows the rpo."""
+    volume = env.name("vol")
+    env.arrays.volume("ibox-1", volume)
+    env.replica(volume, volume=volume, rpo="5m")
+    status = env.objects.wait_status("replicas", volume, _ready)
+    assert status["syncInterval"] == "4m"
+    path = f"/replicas/{status['replicaId']}"
+    answer = env.arrays._send("ibox-1", "PUT", path, {"rpo_value": 120_000}, {"approved": "true"})
+    assert answer.status_code == 400, answer.text  # the array's rule the operator must respect
+    env.objects.patch("replicas", volume, {"spec": {"rpo": "2m"}})
+    status = env.objects.wait_status(
+        "replicas",
+        volume,
+        lambda s: s.get("rpo") == "2m" and condition_of(s, "Synced").get("status") == "True",
+    )
+    assert status["syncInterval"] == "2m"
+    replica = env.arrays.replica("ibox-1", status["replicaId"])
+    assert replica is not None
+    assert (replica["rpo_value"], replica["sync_interval"]) == (120_000, 120_000)
+
+
 def test_delete_policy_removes_the_replica_on_both_arrays(env: Env) -> None:
     volume = env.name("vol")
     env.arrays.volume("ibox-1", volume)

@@ -397,3 +397,21 @@ def test_a_promoted_target_is_the_source_while_the_old_source_is_unreachable() -
     assert observed.primary == (SideName.TARGET, promoted)
     both_answer = observe(stale, promoted)
     assert both_answer.split_brain
+
+
+def test_a_shorter_rpo_brings_an_unsaid_interval_down_with_it() -> None:
+    """The array refuses interval > rpo: with no syncInterval in the spec, the interval follows."""
+    longer = replica(rpo=timedelta(minutes=5), sync_interval=timedelta(minutes=4))
+    plan = decide(desired({"rpo": "2m"}), observe(longer, peer(longer)))
+    assert plan.steps == (
+        UpdateSchedule(
+            side=SideName.SOURCE, replica_id=101, rpo=timedelta(minutes=2), sync_interval=timedelta(minutes=2)
+        ),
+    )
+
+
+def test_a_shorter_rpo_leaves_an_interval_that_still_fits_alone() -> None:
+    plan = decide(desired({"rpo": "2m"}), observe(replica(), peer(replica())))
+    assert plan.steps == (
+        UpdateSchedule(side=SideName.SOURCE, replica_id=101, rpo=timedelta(minutes=2), sync_interval=None),
+    )
