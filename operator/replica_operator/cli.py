@@ -177,6 +177,14 @@ _DURATION = _Duration()
     envvar=_env("KUBE_REQUEST_TIMEOUT"),
     help="How long one Kubernetes API call may wait for an answer (then it fails and is retried).",
 )
+@click.option(
+    "--relist-interval",
+    type=_DURATION,
+    default="5m",
+    show_default=True,
+    envvar=_env("RELIST_INTERVAL"),
+    help="How often every kind is listed to forget objects deleted while the watch was away.",
+)
 def run(
     namespaces: tuple[str, ...],
     all_namespaces: bool,
@@ -193,6 +201,7 @@ def run(
     renew_deadline: timedelta,
     retry_period: timedelta,
     kube_request_timeout: timedelta,
+    relist_interval: timedelta,
 ) -> None:
     """Run the operator against the cluster named by KUBECONFIG (or the in-cluster config).
 
@@ -219,6 +228,7 @@ def run(
         verbose=verbose,
         debug=debug,
         kube_request_timeout=kube_request_timeout,
+        relist_interval=relist_interval,
     )
     operate = prepare_operator(settings)
     if not leader_elect:

@@ -1,4 +1,4 @@
-"""What the operator asks of Kubernetes besides what kopf does: Secrets and status patches.
+"""What the operator asks of Kubernetes besides what kopf does: Secrets, status patches, listings.
 
 The official ``kubernetes`` client is synchronous, so each call runs in a worker thread;
 one client object, no global state.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import logging
 import os
 import socket
@@ -32,6 +33,13 @@ REQUEST_TIMEOUT = (5.0, 30.0)
 freezing the pass (and the array's poller) that waits on it."""
 
 
+LIST_PAGE_SIZE = 500
+
+
+def _older(version: str, than: str) -> bool:
+    return version.isdigit() and than.isdigit() and int(version) < int(than)
+
+
 def cluster_events_namespace() -> str:
     """Where Events about cluster-scoped objects go: the operator's own namespace (as kopf does)."""
     return os.environ.get("POD_NAMESPACE") or "default"
@@ -43,6 +51,18 @@ class KubeError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Which objects of one kind exist, as of one resourceVersion (a LIST, every page).
+
+    ``namespaces`` is what was listed: None for every namespace.
+    """
+
+    uids: frozenset[str]
+    resource_version: str
+    namespaces: frozenset[str] | None
 
 
 @dataclass(frozen=True)
@@ -116,6 +136,43 @@ class Kube:
         }
         version = secret.metadata.resource_version if secret.metadata is not None else None
         return SecretData(version or "", values)
+
+    async def list_uids(self, resource: CustomResource, namespaces: tuple[str, ...] = ()) -> Listing:
+        """The uids of every object of ``resource`` (in ``namespaces``, or all), paged.
+
+        Each page is one bounded call; the pages after the first are served at the first one's
+        resourceVersion (the API server's continue tokens), so the whole is one consistent view.
+        """
+        uids: set[str] = set()
+        version = ""
+        for namespace in namespaces or (None,):
+            token: str | None = None
+            while True:
+                page = await self._list_page(resource, namespace, token)
+                uids.update(str(item["metadata"]["uid"]) for item in page.get("items") or ())
+                meta = page.get("metadata") or {}
+                # Several namespaces are several views: the oldest bounds what the whole proves.
+                if token is None and (not version or _older(str(meta.get("resourceVersion")), version)):
+                    version = str(meta.get("resourceVersion") or "")
+                token = meta.get("continue") or None
+                if token is None:
+                    break
+        return Listing(frozenset(uids), version, frozenset(namespaces) if namespaces else None)
+
+    async def _list_page(self, resource: CustomResource, namespace: str | None, token: str | None) -> Any:
+        paging: dict[str, Any] = {"limit": LIST_PAGE_SIZE, **({"_continue": token} if token else {})}
+        try:
+            if namespace is None:
+                method = functools.partial(self._custom.list_cluster_custom_object, **paging)
+                return await self._call("list", resource.plural, method, GROUP, VERSION, resource.plural)
+            method = functools.partial(self._custom.list_namespaced_custom_object, **paging)
+            return await self._call(
+                "list", resource.plural, method, GROUP, VERSION, namespace, resource.plural
+            )
+        except ApiException as error:
+            raise KubeError(error.status or 0, f"cannot list {resource.plural}: {error.reason}") from None
+        except urllib3.exceptions.HTTPError as error:
+            raise KubeError(0, f"cannot list {resource.plural}: {type(error).__name__}") from None
 
     async def patch_status(
         self, resource: CustomResource, namespace: str | None, name: str, status: dict[str, Any]

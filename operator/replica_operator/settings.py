@@ -35,5 +35,10 @@ class OperatorSettings(BaseModel):
         gt=timedelta(0),
         description="Read timeout of each Kubernetes API call the operator makes itself.",
     )
+    relist_interval: timedelta = Field(
+        default=timedelta(minutes=5),
+        gt=timedelta(0),
+        description="How often every kind is listed to forget objects deleted while the watch was away.",
+    )
     retry_base: timedelta = Field(default=timedelta(seconds=2), description="First wait after a failed step.")
     retry_max: timedelta = Field(default=timedelta(minutes=5), description="Longest wait between attempts.")

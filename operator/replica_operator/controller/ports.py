@@ -28,7 +28,7 @@ from replica_operator.array import (
     ReplicationType,
     SystemInfo,
 )
-from replica_operator.kube import SecretData
+from replica_operator.kube import Listing, SecretData
 
 if TYPE_CHECKING:
     from .connections import ArrayConnection
@@ -116,6 +116,8 @@ class KubeSide(Protocol):
     ) -> str | None: ...
 
     async def post_event(self, involved: dict[str, Any], *, type: str, reason: str, message: str) -> None: ...
+
+    async def list_uids(self, resource: CustomResource, namespaces: tuple[str, ...] = ()) -> Listing: ...
 
 
 class Registry(Protocol):

@@ -13,11 +13,13 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from replica_operator import metrics
 from replica_operator.api import (
+    CONSISTENCY_GROUP_REPLICA,
     INFINIBOX,
+    REPLICA,
     ConditionStatus,
     ConditionType,
     InfiniBoxSpec,
@@ -33,18 +35,15 @@ from .connections import ArrayConnection, Arrays
 from .memory import Backoff
 from .ports import KubeSide
 from .reconciler import Reconciler
+from .relist import PrunableIndex, discard, entries, gone
 
 log = logging.getLogger(__name__)
 MAX_PARALLEL_PASSES = 64
 MAX_LISTED_USERS = 10
 
 
-class Index(Protocol):
-    """What the handlers use of a kopf index: key -> a collection of values."""
-
-    def get(self, key: str, default: Any = None) -> Iterable[Any] | None: ...
-
-    def __iter__(self) -> Any: ...
+Index = PrunableIndex
+"""What the runtime uses of a kopf index: key -> a collection of values, and dropping an object."""
 
 
 @dataclass
@@ -95,6 +94,7 @@ class Runtime:
     indexes: Indexes | None = None
     _pollers: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     _supervisor: asyncio.Task[None] | None = None
+    _relister: asyncio.Task[None] | None = None
     _passed: dict[str, float] = field(default_factory=dict)
     """When each array's poller last finished a pass (monotonic seconds)."""
     _pass_limit: dict[str, float] = field(default_factory=dict)
@@ -118,9 +118,10 @@ class Runtime:
         self.reconciler.newest_known = indexes.newest
         self.reconciler.owner_exists = indexes.has_object
         self._supervisor = asyncio.create_task(self._supervise(), name="poll-supervisor")
+        self._relister = asyncio.create_task(self._relist_forever(), name="relist")
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._supervisor, *self._pollers.values()) if t is not None]
+        tasks = [t for t in (self._supervisor, self._relister, *self._pollers.values()) if t is not None]
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -142,6 +143,51 @@ class Runtime:
                 self._announced.pop(name, None)
                 await self.arrays.remove(name)
             await asyncio.sleep(0.5)
+
+    # -- relisting: what the watch missed -----------------------------------------------------------
+    async def _relist_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.relist_interval.total_seconds())
+            try:
+                await self.relist_once()
+            except Exception:  # a failed relist is tried again at the next interval
+                log.exception("relist failed")
+
+    async def relist_once(self) -> int:
+        """List every kind once and drop the index entries of objects that are gone (see ``relist``).
+
+        One paged LIST per kind (per watched namespace), each page bounded by the Kubernetes
+        request timeout; an object dropped here costs nothing more (no poll reconciles it, its
+        memory and metrics go). Returns how many were dropped.
+        """
+        assert self.indexes is not None
+        kinds = (
+            (INFINIBOX, self.indexes.infiniboxes, ()),
+            (REPLICA, self.indexes.replicas, self.settings.namespaces),
+            (CONSISTENCY_GROUP_REPLICA, self.indexes.groups, self.settings.namespaces),
+        )
+        dropped = 0
+        for resource, index, namespaces in kinds:
+            try:
+                listing = await self.kube.list_uids(resource, namespaces)
+            except KubeError as error:
+                log.warning("cannot relist %s: %s", resource.plural, error)
+                continue
+            for body in gone(entries(index), listing):
+                meta = body["metadata"]
+                where = f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else meta["name"]
+                log.info("%s %s was deleted while the watch was away: forgotten", resource.kind, where)
+                discard(index, body)
+                if resource is not INFINIBOX:
+                    self.forget(body)
+                dropped += 1
+        return dropped
+
+    def forget(self, body: Mapping[str, Any]) -> None:
+        """The replication object is gone: drop its memory and its metrics."""
+        meta = body["metadata"]
+        self.reconciler.forget(meta["uid"])
+        metrics.forget_object(body["kind"], meta["namespace"], meta["name"])
 
     async def _poll_forever(self, name: str) -> None:
         self._passed[name] = time.monotonic()

@@ -201,6 +201,4 @@ for _plural in REPLICATION_KINDS:
 
 
 def _forget(body: Mapping[str, Any], runtime: Runtime) -> None:
-    meta = body["metadata"]
-    runtime.reconciler.forget(meta["uid"])
-    metrics.forget_object(body["kind"], meta["namespace"], meta["name"])
+    runtime.forget(body)

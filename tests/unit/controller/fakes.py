@@ -31,7 +31,7 @@ from replica_operator.array import (
     SystemInfo,
 )
 from replica_operator.controller import Arrays
-from replica_operator.kube import KubeError, SecretData
+from replica_operator.kube import KubeError, Listing, SecretData
 
 Call = tuple[Any, ...]
 
@@ -67,6 +67,8 @@ class FakeKube:
     secret_version: str = "1"
     versions: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
     refuse_status: bool = False
+    listings: dict[str, Listing] = field(default_factory=dict)
+    """What ``list_uids`` answers, by plural (default: a listing that proves nothing)."""
     """Refuse every status patch (as an API server whose admission denies it)."""
 
     async def read_secret(self, namespace: str, name: str) -> SecretData | None:
@@ -86,6 +88,10 @@ class FakeKube:
 
     async def post_event(self, involved: dict[str, Any], *, type: str, reason: str, message: str) -> None:
         self.log.add("kube", "post_event", reason, message)
+
+    async def list_uids(self, resource: CustomResource, namespaces: tuple[str, ...] = ()) -> Listing:
+        self.log.add("kube", "list_uids", resource.plural, namespaces)
+        return self.listings.get(resource.plural, Listing(frozenset(), "", None))
 
 
 @dataclass

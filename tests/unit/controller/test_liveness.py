@@ -30,6 +30,10 @@ class ListIndex:
     def __iter__(self) -> Iterator[str]:
         return iter(self.entries)
 
+    def _discard(self, acckey: tuple[str | None, str | None, str | None]) -> None:
+        for key in list(self.entries):
+            self.entries[key] = [body for body in self.entries[key] if body["metadata"]["uid"] != acckey[2]]
+
 
 async def test_a_poller_stuck_in_a_pass_is_stalled_until_it_finishes(monkeypatch: pytest.MonkeyPatch) -> None:
     world = World()
