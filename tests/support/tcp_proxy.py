@@ -26,6 +26,8 @@ class FreezableProxy:
         self.port = self._listener.getsockname()[1]
         self._frozen = threading.Event()
         self._closed = threading.Event()
+        self._reset = threading.Event()
+        self._reset_done = threading.Event()
         self._lock = threading.Lock()
         self._sockets: set[socket.socket] = {self._listener}
         self._thread = threading.Thread(target=self._serve, name="freezable-proxy", daemon=True)
@@ -43,6 +45,12 @@ class FreezableProxy:
     def thaw(self) -> None:
         self._frozen.clear()
 
+    def reset(self) -> None:
+        """End every connection now (live or frozen), as a restarting peer does; new ones are served."""
+        self._reset_done.clear()
+        self._reset.set()
+        self._reset_done.wait(timeout=5)
+
     def close(self) -> None:
         self._closed.set()
         self._thread.join(timeout=5)
@@ -55,6 +63,8 @@ class FreezableProxy:
         selector = selectors.DefaultSelector()
         selector.register(self._listener, selectors.EVENT_READ, None)
         while not self._closed.is_set():
+            if self._reset.is_set():
+                self._drop_all(selector)
             for key, _ in selector.select(timeout=0.1):
                 if key.data is None:
                     self._accept(selector)
@@ -110,6 +120,14 @@ class FreezableProxy:
                 each.close()
             with self._lock:
                 self._sockets.discard(each)
+
+    def _drop_all(self, selector: selectors.BaseSelector) -> None:
+        with self._lock:
+            connections = [sock for sock in self._sockets if sock is not self._listener]
+        for sock in connections:
+            self._drop(selector, sock, None)
+        self._reset.clear()
+        self._reset_done.set()
 
     def _track(self, sock: socket.socket) -> None:
         with self._lock:

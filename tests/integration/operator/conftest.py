@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import kubernetes
 import pytest
@@ -24,6 +27,7 @@ from tests.support.arrays import SimArrays, operator_simulator
 from tests.support.credentials import PASSWORD, USERNAME
 from tests.support.kube import Cluster
 from tests.support.operator import OperatorProcess, assert_no_unexpected_tracebacks
+from tests.support.tcp_proxy import FreezableProxy
 from tests.support.wait import wait_for
 
 INITIAL_SYNC_SECONDS = 2.0
@@ -277,3 +281,43 @@ def cleanup(world: Env) -> None:
         objects.delete("infiniboxes", name)
     for name in world.infiniboxes:
         objects.wait_gone("infiniboxes", name, timeout=30)
+
+
+ProxiedOperator = Callable[..., tuple[FreezableProxy, OperatorProcess]]
+
+
+@pytest.fixture
+def proxied_operator(operator: OperatorProcess) -> Iterator[ProxiedOperator]:
+    """Stop the shared operator and start one of our own (with the given options) that reaches the
+    API server through a freezable proxy; the shared one comes back after the test."""
+    config = yaml.safe_load(operator.kubeconfig.read_text())
+    server = urlsplit(config["clusters"][0]["cluster"]["server"])
+    assert server.hostname is not None
+    assert server.port is not None
+    with contextlib.ExitStack() as stack:
+        started: list[OperatorProcess] = []
+
+        def start(*options: str) -> tuple[FreezableProxy, OperatorProcess]:
+            operator.stop()
+            proxy = stack.enter_context(FreezableProxy(server.hostname or "", server.port or 0))
+            folder = stack.enter_context(tempfile.TemporaryDirectory())
+            config["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{proxy.port}"
+            kubeconfig = Path(folder) / "kubeconfig"
+            kubeconfig.write_text(yaml.safe_dump(config))
+            # Without leader election: a leader that cannot renew through a frozen proxy exits on
+            # purpose (tests/integration/leadership); here the subject is what the calls do meanwhile.
+            own = OperatorProcess(kubeconfig, options=(*options, "--no-leader-elect"))
+            started.append(own)
+            stack.callback(proxy.thaw)
+            own.start()
+            return proxy, own
+
+        try:
+            yield start
+        finally:
+            for own in started:
+                with contextlib.suppress(Exception):
+                    print(f"\n--- proxied operator log ---\n{own.log()[-8000:]}")
+                own.stop()
+    if started:
+        operator.start()

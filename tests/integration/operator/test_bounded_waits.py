@@ -9,17 +9,10 @@ write status again on new connections.
 
 from __future__ import annotations
 
-import contextlib
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
-from urllib.parse import urlsplit
-
 import httpx
 import pytest
-import yaml
 
-from tests.integration.operator.conftest import Env, condition_of
+from tests.integration.operator.conftest import Env, ProxiedOperator, condition_of
 from tests.support.operator import OperatorProcess
 from tests.support.tcp_proxy import FreezableProxy
 from tests.support.wait import wait_for
@@ -36,31 +29,8 @@ def _timeouts(operator: OperatorProcess) -> float:
 
 
 @pytest.fixture
-def proxied(operator: OperatorProcess) -> Iterator[tuple[FreezableProxy, OperatorProcess]]:
-    """The shared operator stopped; one of our own behind a freezable proxy (the shared one back after)."""
-    config = yaml.safe_load(operator.kubeconfig.read_text())
-    server = urlsplit(config["clusters"][0]["cluster"]["server"])
-    assert server.hostname is not None
-    assert server.port is not None
-    operator.stop()
-    with FreezableProxy(server.hostname, server.port) as proxy, tempfile.TemporaryDirectory() as folder:
-        config["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{proxy.port}"
-        kubeconfig = Path(folder) / "kubeconfig"
-        kubeconfig.write_text(yaml.safe_dump(config))
-        # Without leader election: a leader that cannot renew through the frozen proxy exits on
-        # purpose (tests/integration/leadership); here the subject is what the calls do meanwhile.
-        own = OperatorProcess(
-            kubeconfig, options=("--kube-request-timeout", KUBE_TIMEOUT, "--no-leader-elect")
-        )
-        try:
-            own.start()
-            yield proxy, own
-        finally:
-            proxy.thaw()
-            with contextlib.suppress(Exception):
-                print(f"\n--- proxied operator log ---\n{own.log()[-8000:]}")
-            own.stop()
-            operator.start()
+def proxied(proxied_operator: ProxiedOperator) -> tuple[FreezableProxy, OperatorProcess]:
+    return proxied_operator("--kube-request-timeout", KUBE_TIMEOUT)
 
 
 def test_a_frozen_api_server_connection_times_out_and_the_operator_recovers(
