@@ -74,12 +74,30 @@ class World:
 
     def mark(self) -> int:
         """The simulator's last request sequence number: count what happens after it."""
-        log = self.arrays.requests()
+        log = self.settled_requests()
         return int(log[-1]["seq"]) if log else 0
 
     def requests(self, since: int, method: str, path_regex: str) -> list[dict[str, Any]]:
         pattern = re.compile(path_regex)
-        return [r for r in self.arrays.requests(since) if r["method"] == method and pattern.search(r["path"])]
+        return [
+            r for r in self.settled_requests(since) if r["method"] == method and pattern.search(r["path"])
+        ]
+
+    def settled_requests(self, since: int = 0) -> list[dict[str, Any]]:
+        """The request log once no request is in flight.
+
+        The simulator logs a request when it answers it; one held ``HOLD_MS`` (its answer lost
+        to a SIGKILL or not) is logged that late, after requests that came later. Read before,
+        the log lacks it: the calls a kill caught would be missing from the count. So the log
+        is read at an instant when nothing is in flight: everything received before is in it.
+        """
+        wait_for(
+            lambda: self.simulator.admin("GET", "/_sim/stats")["in_flight"] == 0,
+            timeout=HOLD_MS / 1000 * 3 + 10,
+            interval=0.05,
+            what="no request in flight at the simulator",
+        )
+        return self.arrays.requests(since)
 
     def converged(
         self, names: list[str], *, timeout: float = 180, ready: Callable[[dict[str, Any]], bool] | None = None
