@@ -26,7 +26,6 @@ import contextlib
 import os
 import re
 import signal
-import ssl
 import statistics
 import sys
 import threading
@@ -42,11 +41,13 @@ import kubernetes
 import psutil
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
+from tests.support.admission import install_finalizer_policy
 from tests.support.kube import Cluster
 from tests.support.operator import OPERATOR, OperatorProcess
 from tests.support.wait import wait_for
 
 from controlplane.cluster import ControlPlane
+from ibox_sim.config import REALISTIC_MAX_CONCURRENT_INITS
 from ibox_sim.testing import RunningSimulator, run_simulator
 from replica_operator.api import GROUP, VERSION
 
@@ -56,7 +57,6 @@ API_VERSION = f"{GROUP}/{VERSION}"
 NAMESPACE = "bench"
 SOURCE, TARGET = "ibox-1", "ibox-2"
 AUTH = ("admin", "admin")
-WRITE_VERBS = frozenset({"POST", "PUT", "PATCH", "DELETE", "APPLY", "DELETECOLLECTION"})
 READY_TIMEOUT_S = 90.0
 
 
@@ -73,6 +73,22 @@ def env_sizes(name: str, default: tuple[int, ...]) -> tuple[int, ...]:
 def env_float(name: str, default: float) -> float:
     raw = os.environ.get(name, "").strip()
     return float(raw) if raw else default
+
+
+def latency_profile() -> str:
+    """The simulator's latency profile (``BENCH_LATENCY``: ``none``, the default, or ``realistic``)."""
+    profile = os.environ.get("BENCH_LATENCY", "").strip() or "none"
+    if profile not in ("none", "realistic"):
+        raise BenchError(f"BENCH_LATENCY must be none or realistic, not {profile!r}")
+    return profile
+
+
+def set_latency(sim: RunningSimulator, profile: str) -> dict[str, Any]:
+    """Switch the simulator's latency profile (after the set-up, which then runs at full speed);
+    ``realistic`` also brings its limit of concurrent initializations per array, as the CLI does."""
+    inits = REALISTIC_MAX_CONCURRENT_INITS if profile == "realistic" else None
+    sim.admin("PUT", "/_sim/config", {"max_concurrent_inits": inits})
+    return dict(sim.admin("PUT", "/_sim/latency", {"profile": profile}))
 
 
 # -- manifests -------------------------------------------------------------------------------------
@@ -466,31 +482,7 @@ class ReplicaWatch:
 
 def apiserver_requests(control_plane: ControlPlane) -> Counter[tuple[str, str, str]]:
     """``apiserver_request_total`` summed by (verb, resource, subresource)."""
-    assert control_plane.pki is not None
-    pki = control_plane.pki
-    context = ssl.create_default_context(cafile=str(pki.ca_cert))
-    context.load_cert_chain(str(pki.admin_cert), str(pki.admin_key))
-    with httpx.Client(verify=context, timeout=30) as client:
-        text = client.get(f"{control_plane.server}/metrics").text
-    totals: Counter[tuple[str, str, str]] = Counter()
-    for labels, value in parse_samples(text).get("apiserver_request_total", []):
-        key = (labels.get("verb", ""), labels.get("resource", ""), labels.get("subresource", ""))
-        totals[key] += int(value)
-    return totals
-
-
-def writes_between(
-    before: Counter[tuple[str, str, str]], after: Counter[tuple[str, str, str]]
-) -> dict[str, int]:
-    """Write requests (POST/PUT/PATCH/DELETE/APPLY) between two scrapes, by ``VERB resource[/sub]``."""
-    found: dict[str, int] = {}
-    for key in after:
-        verb, resource, subresource = key
-        delta = after[key] - before.get(key, 0)
-        if verb in WRITE_VERBS and delta > 0:
-            name = f"{verb} {resource}{'/' + subresource if subresource else ''}"
-            found[name] = found.get(name, 0) + delta
-    return dict(sorted(found.items(), key=lambda item: -item[1]))
+    return Cluster(control_plane.kubeconfig).api_requests()
 
 
 #: Written by the API server itself (its identity lease, renewed every 10 s), not by the operator.
@@ -541,9 +533,9 @@ def _infinibox(name: str, url: str, poll_interval: str, **spec: Any) -> dict[str
     }
 
 
-def _connected(world: World) -> bool:
+def _connected(world: World, names: Iterable[str]) -> bool:
     api = world.custom()
-    for name in (SOURCE, TARGET):
+    for name in names:
         body = cast(dict[str, Any], api.get_cluster_custom_object(GROUP, VERSION, "infiniboxes", name))
         conditions = (body.get("status") or {}).get("conditions") or []
         if not any(c["type"] == "Connected" and c["status"] == "True" for c in conditions):
@@ -558,8 +550,10 @@ def operator_world(
     initial_sync_seconds: float = 2.0,
     infinibox_spec: dict[str, Any] | None = None,
     start_operator: bool = True,
+    systems: int = 2,
 ) -> Iterator[World]:
-    """Control plane + CRDs + simulator + operator + Secret + two InfiniBox objects; all gone on exit."""
+    """Control plane + CRDs + the chart's finalizer policy + simulator (``systems`` arrays) + operator +
+    Secret + one InfiniBox object per array; all gone on exit."""
     with contextlib.ExitStack() as stack:
         control_plane = stack.enter_context(ControlPlane())
         config = control_plane.kubeconfig
@@ -568,7 +562,9 @@ def operator_world(
         cluster.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
         cluster.kubectl("create", "namespace", NAMESPACE)
         cluster.credentials_secret(NAMESPACE, "creds", password=AUTH[1])
-        sim = stack.enter_context(run_simulator(2, initial_sync_seconds=initial_sync_seconds))
+        if os.environ.get("BENCH_FINALIZER_POLICY", "1") != "0":  # as the chart installs it
+            install_finalizer_policy(cluster, "bench", NAMESPACE, scoped=False)
+        sim = stack.enter_context(run_simulator(systems, initial_sync_seconds=initial_sync_seconds))
         operator = Operator(
             config,
             verbose=os.environ.get("BENCH_OPERATOR_VERBOSE") == "1",
@@ -576,15 +572,14 @@ def operator_world(
         )
         stack.callback(operator.close)
         world = World(control_plane, sim, operator, poll_interval)
-        arrays = [
-            _infinibox(name, sim.url(name), poll_interval, **(infinibox_spec or {}))
-            for name in (SOURCE, TARGET)
-        ]
+        names = [f"ibox-{index}" for index in range(1, systems + 1)]
+        arrays = [_infinibox(name, sim.url(name), poll_interval, **(infinibox_spec or {})) for name in names]
         cluster.kubectl("apply", "-f", "-", input=multi_document(arrays))
         try:
             if start_operator:
                 operator.start()
-                wait_for(lambda: _connected(world), timeout=READY_TIMEOUT_S, what="both InfiniBox Connected")
+                what = "every InfiniBox Connected"
+                wait_for(lambda: _connected(world, names), timeout=READY_TIMEOUT_S, what=what)
             yield world
         except BaseException:
             if operator.log_path.exists():

@@ -35,6 +35,8 @@ import sys
 import time
 from typing import Any
 
+from tests.support.kube import writes_between
+
 from bench._world import (
     SOURCE,
     TARGET,
@@ -54,7 +56,6 @@ from bench._world import (
     percentiles,
     replica_manifest,
     without_apiserver_own,
-    writes_between,
 )
 
 NAME = "scale"

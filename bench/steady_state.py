@@ -20,6 +20,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from tests.support.kube import writes_between
+
 from bench._world import (
     SOURCE,
     TARGET,
@@ -38,7 +40,6 @@ from bench._world import (
     operator_world,
     replica_manifest,
     without_apiserver_own,
-    writes_between,
 )
 
 NAME = "steady-state"

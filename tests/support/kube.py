@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import kubernetes
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.credentials import PASSWORD, USERNAME
 
 KUBECTL = Path(sys.executable).parent / "kubectl"
+WRITE_VERBS = frozenset({"POST", "PUT", "PATCH", "DELETE", "APPLY", "DELETECOLLECTION"})
 
 
 @dataclass(frozen=True)
@@ -62,3 +65,29 @@ class Cluster:
             config_file=str(self.kubeconfig), client_configuration=configuration
         )
         return kubernetes.client.ApiClient(configuration)
+
+    def api_requests(self) -> Counter[tuple[str, str, str]]:
+        """The API server's own ``apiserver_request_total``, summed by (verb, resource, subresource)."""
+        totals: Counter[tuple[str, str, str]] = Counter()
+        for family in text_string_to_metric_families(self.kubectl("get", "--raw", "/metrics").stdout):
+            for sample in family.samples:
+                if sample.name == "apiserver_request_total":
+                    labels = sample.labels
+                    totals[
+                        (labels.get("verb", ""), labels.get("resource", ""), labels.get("subresource", ""))
+                    ] += int(sample.value)
+        return totals
+
+
+def writes_between(
+    before: Counter[tuple[str, str, str]], after: Counter[tuple[str, str, str]]
+) -> dict[str, int]:
+    """Write requests (POST/PUT/PATCH/DELETE/APPLY) between two scrapes, by ``VERB resource[/sub]``."""
+    found: dict[str, int] = {}
+    for key in after:
+        verb, resource, subresource = key
+        delta = after[key] - before.get(key, 0)
+        if verb in WRITE_VERBS and delta > 0:
+            name = f"{verb} {resource}{'/' + subresource if subresource else ''}"
+            found[name] = found.get(name, 0) + delta
+    return dict(sorted(found.items(), key=lambda item: -item[1]))

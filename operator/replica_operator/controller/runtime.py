@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -100,6 +100,8 @@ class Runtime:
     _pass_limit: dict[str, float] = field(default_factory=dict)
     _announced: dict[str, tuple[ConditionStatus, str]] = field(default_factory=dict)
     _passes: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(MAX_PARALLEL_PASSES))
+    forgetters: list[Callable[[str], None]] = field(default_factory=list)
+    """More per-object stores to drop a gone object's uid from (kopf's diff base in memory)."""
 
     @classmethod
     def create(cls, settings: OperatorSettings) -> Runtime:
@@ -187,6 +189,8 @@ class Runtime:
         """The replication object is gone: drop its memory and its metrics."""
         meta = body["metadata"]
         self.reconciler.forget(meta["uid"])
+        for forget in self.forgetters:
+            forget(meta["uid"])
         metrics.forget_object(body["kind"], meta["namespace"], meta["name"])
 
     async def _poll_forever(self, name: str) -> None:

@@ -22,6 +22,8 @@ from replica_operator.api import (
 from replica_operator.controller import Indexes, Runtime, Trigger, in_use_verdict
 from replica_operator.reconcile import ACCEPT_ARRAY_ANNOTATION, RECREATE_ANNOTATION, TAKE_OVER_ANNOTATION
 
+from .persistence import ProgressAnnotations, RememberedDiffBase
+
 log = logging.getLogger(__name__)
 REPLICATION_KINDS = (REPLICA_PLURAL, CONSISTENCY_GROUP_REPLICA_PLURAL)
 DELETION_RETRY_SECONDS = 10.0
@@ -55,12 +57,13 @@ def _snapshot(body: kopf.Body) -> dict[str, Any]:
 # -- start-up ---------------------------------------------------------------------------------------
 @kopf.on.startup()
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: Any) -> None:
-    """Our own finalizer and annotation prefix, watch timeouts, and start polling the arrays."""
+    """Our own finalizer and progress prefix, the diff base in memory, watch timeouts, and start polling."""
     settings.persistence.finalizer = FINALIZER
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=GROUP, key="last-handled-configuration"
-    )
+    settings.persistence.progress_storage = ProgressAnnotations(prefix=GROUP)
+    # In memory, not an annotation: one PATCH and one watch event less per handled change.
+    memo.diffbase = RememberedDiffBase()
+    settings.persistence.diffbase_storage = memo.diffbase
+    _runtime(memo).forgetters.append(memo.diffbase.forget)
     settings.watching.server_timeout = 270
     settings.watching.client_timeout = 300
     settings.watching.connect_timeout = 30
@@ -175,7 +178,7 @@ for _plural in REPLICATION_KINDS:
             raise kopf.TemporaryError(
                 problem.message if problem else "waiting to delete the replica", delay=DELETION_RETRY_SECONDS
             )
-        _forget(body, runtime)
+        _forget(body, memo)
 
     @kopf.on.event(GROUP, VERSION, _plural, when=lambda type, **_: type == "DELETED")
     async def forget(
@@ -197,8 +200,8 @@ for _plural in REPLICATION_KINDS:
                 reason="Orphaned",
                 message=f"replica {replica_id} (source array {source}) is left on the arrays: {why}",
             )
-        _forget(body, runtime)
+        _forget(body, memo)
 
 
-def _forget(body: Mapping[str, Any], runtime: Runtime) -> None:
-    runtime.forget(body)
+def _forget(body: Mapping[str, Any], memo: kopf.Memo) -> None:
+    _runtime(memo).forget(body)
