@@ -92,15 +92,23 @@ def set_latency(sim: RunningSimulator, profile: str) -> dict[str, Any]:
 
 
 # -- manifests -------------------------------------------------------------------------------------
-def replica_manifest(name: str, volume: str, *, namespace: str = NAMESPACE, **spec: Any) -> dict[str, Any]:
-    """A Replica of ``volume`` on ibox-1 to a new volume in pool-1 on ibox-2 (ASYNC unless told)."""
+def replica_manifest(
+    name: str,
+    volume: str,
+    *,
+    namespace: str = NAMESPACE,
+    source: str = SOURCE,
+    target: str = TARGET,
+    **spec: Any,
+) -> dict[str, Any]:
+    """A Replica of ``volume`` on ``source`` to a new volume in pool-1 on ``target`` (ASYNC unless told)."""
     return {
         "apiVersion": API_VERSION,
         "kind": "Replica",
         "metadata": {"name": name, "namespace": namespace},
         "spec": {
-            "source": {"array": SOURCE, "volume": volume},
-            "target": {"array": TARGET, "pool": "pool-1"},
+            "source": {"array": source, "volume": volume},
+            "target": {"array": target, "pool": "pool-1"},
             **spec,
         },
     }
@@ -431,6 +439,10 @@ class ReplicaWatch:
         status = obj.get("status") or {}
         with self._cond:
             self.events[kind] += 1
+            if kind == "DELETED":
+                self.statuses.pop(name, None)
+                self._cond.notify_all()
+                return
             self.statuses[name] = status
             if status.get("replicaId") is not None:
                 self.first_id.setdefault(name, now)
@@ -487,6 +499,11 @@ def apiserver_requests(control_plane: ControlPlane) -> Counter[tuple[str, str, s
 
 #: Written by the API server itself (its identity lease, renewed every 10 s), not by the operator.
 APISERVER_OWN = ("PUT leases", "POST leases")
+
+
+def replica_writes(writes: dict[str, int]) -> int:
+    """The writes of replication objects (metadata and status) and Events; InfiniBox writes aside."""
+    return sum(value for key, value in writes.items() if "infiniboxes" not in key and "leases" not in key)
 
 
 def without_apiserver_own(writes: dict[str, int]) -> dict[str, int]:

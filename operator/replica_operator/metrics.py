@@ -40,6 +40,11 @@ POLL_PASSES = Counter(
     "Finished passes of an array's poller (listing, status, objects), whatever their outcome.",
     ["array"],
 )
+REMEMBERED = Gauge(
+    "replica_operator_remembered_objects",
+    "Per-object entries the operator holds, by store; none should outlive its object.",
+    ["store"],
+)
 ARRAY_CONNECTED = Gauge("infinibox_connected", "1 when the last poll of the array succeeded.", ["array"])
 ARRAY_REPLICAS = Gauge(
     "infinibox_array_replicas",

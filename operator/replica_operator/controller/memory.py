@@ -39,6 +39,8 @@ class ObjectMemory:
     written_status: dict[str, Any] | None = None
     fingerprint: Hashable = None
     """What the last quiet pass saw; a poll that sees the same skips the object entirely."""
+    status_written_at: float | None = None
+    """When (monotonic) the last pass wrote the status; a change of progress alone waits for it."""
     body: Mapping[str, Any] | None = None
     """The newest body of the object seen by any pass (a poll's fan-out may hand an older one)."""
 
@@ -113,3 +115,6 @@ class Memories:
 
     def forget(self, uid: str) -> None:
         self._by_uid.pop(uid, None)
+
+    def __len__(self) -> int:
+        return len(self._by_uid)

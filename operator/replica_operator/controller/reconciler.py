@@ -17,6 +17,7 @@ from typing import Any
 from replica_operator import metrics
 from replica_operator.array import ArrayError
 from replica_operator.reconcile import (
+    PROGRESS_WRITE_SECONDS,
     ArrayReplica,
     Delete,
     Desired,
@@ -30,6 +31,7 @@ from replica_operator.reconcile import (
     StepResult,
     accept_new_system,
     decide,
+    only_progress_moved,
     summarize,
     sync_state,
 )
@@ -139,14 +141,28 @@ class Reconciler:
             memory.note_results(results, self.backoff, self.clock())
         after = await self._refresh(observed, results)
         update = summarize(desired, plan, results, after, datetime.now(UTC))
-        if update.changed and not (desired.deleting and plan.release):
+        if (
+            update.changed
+            and not (desired.deleting and plan.release)
+            and not self._hold(desired, update, memory)
+        ):
             await self.reporter.write(body, desired, update, memory)
+            memory.status_written_at = self.clock()
         if not replayed:
             await self.reporter.post(body, update.events)
         self.reporter.export(desired, after)
         if update.status.pending_replication_type and not desired.status.pending_replication_type:
             metrics.DEFERRED_TYPE_CHANGES.inc()
         return Outcome(plan, results, update)
+
+    def _hold(self, desired: Desired, update: StatusUpdate, memory: ObjectMemory) -> bool:
+        """A move of progress alone is written once PROGRESS_WRITE_SECONDS passed since the last write."""
+        written = memory.status_written_at
+        return (
+            written is not None
+            and self.clock() - written < PROGRESS_WRITE_SECONDS
+            and only_progress_moved(desired.status, update.status)
+        )
 
     def _serial(self, array: str) -> int | None:
         """The serial of the system the array's connection leads to now."""

@@ -73,6 +73,13 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: 
     settings.networking.connect_timeout = 10
     settings.scanning.disabled = True  # least privilege: no CRD or namespace watching needed
     settings.posting.loggers = False
+    replicas = kwargs["replica_index"]
+    for store, size in (
+        ("diff-base", lambda: len(memo.diffbase)),
+        ("reconciler", lambda: len(runtime.reconciler.memories)),
+        ("replica-index", lambda: sum(len(entries) for entries in replicas.values())),
+    ):
+        metrics.REMEMBERED.labels(store).set_function(size)
     if runtime.settings.metrics_port is not None:
         metrics.serve(runtime.settings.bind_address, runtime.settings.metrics_port)
     runtime.start(

@@ -14,7 +14,14 @@ from .observed import ArrayReplica, Observation, Problem, Role, Side, SideName
 from .ownership import describe_owner, foreign_uid, not_ours, owner_mark, owner_uid
 from .plan import Plan, action_pending, adoptable, decide
 from .progress import array_progress
-from .status import NOT_RECORDED, StatusUpdate, summarize, sync_state
+from .status import (
+    NOT_RECORDED,
+    PROGRESS_WRITE_SECONDS,
+    StatusUpdate,
+    only_progress_moved,
+    summarize,
+    sync_state,
+)
 from .steps import (
     ChangeType,
     Create,
@@ -31,6 +38,7 @@ from .steps import (
 __all__ = [
     "ACCEPT_ARRAY_ANNOTATION",
     "NOT_RECORDED",
+    "PROGRESS_WRITE_SECONDS",
     "RECREATE_ANNOTATION",
     "TAKE_OVER_ANNOTATION",
     "ArrayReplica",
@@ -70,6 +78,7 @@ __all__ = [
     "foreign_uid",
     "merge",
     "not_ours",
+    "only_progress_moved",
     "owner_mark",
     "owner_uid",
     "recreate_step",

@@ -54,6 +54,20 @@ class StatusUpdate:
     changed: bool
 
 
+#: A change of ``progress`` alone is written at most this often (every other change at once).
+PROGRESS_WRITE_SECONDS = 30.0
+
+
+def only_progress_moved(previous: Status, current: Status) -> bool:
+    """Whether the status to write differs from ``previous`` in ``progress`` only (an initialization
+    or a sync job going on): a write per poll for that costs a write and a watch event each time."""
+    before, after = previous.to_cr(), current.to_cr()
+    return before.get("progress") != after.get("progress") and {**before, "progress": None} == {
+        **after,
+        "progress": None,
+    }
+
+
 def summarize(
     desired: Desired, plan: Plan, results: Sequence[StepResult], observed: Observation, now: datetime
 ) -> StatusUpdate:

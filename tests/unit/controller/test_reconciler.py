@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from replica_operator.controller import Backoff, Reconciler, Trigger
+from replica_operator.controller import Backoff, Outcome, Reconciler, Trigger
 from replica_operator.reconcile import owner_mark
-from tests.unit.controller.fakes import World
+from tests.unit.controller.fakes import World, infinibox_body
 from tests.unit.reconcile.builders import UID, body
 
 BACKOFF = Backoff(timedelta(seconds=1), timedelta(seconds=8))
@@ -61,3 +61,39 @@ async def test_a_quiet_object_is_skipped_by_the_next_poll() -> None:
     world.log.clear()
     await reconciler.on_poll(settled, world.lookup)
     assert world.log.calls == []  # same object, same listing: no array call, no status write
+
+
+async def test_a_move_of_progress_alone_is_written_at_most_every_thirty_seconds() -> None:
+    world = World()
+    volume = world.arrays["ibox-1"].add_dataset("vol-1")
+    fields = {"role": "SOURCE", "state": "ACTIVE", "local_entity_id": volume.id, "link_id": 7}
+    mine = world.arrays["ibox-1"].add_replica(
+        **fields, sync_state="INITIALIZING", progress=10, description=owner_mark(UID, "ns", "rep")
+    )
+    await world.connect()
+    now = [1000.0]
+    reconciler = Reconciler(world.registry, world.kube, BACKOFF, clock=lambda: now[0])
+    first = await reconciler.reconcile(body(), Trigger.EVENT, world.lookup)
+    assert first.update.status.progress == 10
+
+    def writes() -> list[dict[str, object]]:
+        return [c[4] for c in world.log.calls if c[1] == "patch_status"]
+
+    async def poll(progress: int, **changed: object) -> Outcome:
+        world.arrays["ibox-1"].replicas[mine.id] = mine.model_copy(update={"progress": progress, **changed})
+        await world.registry.poll("ibox-1", infinibox_body("ibox-1"))  # the next listing
+        world.log.clear()
+        return await reconciler.reconcile(
+            body(status=first.update.status.to_cr()), Trigger.POLL, world.lookup
+        )
+
+    seen = await poll(40)
+    assert seen.update.changed
+    assert seen.update.status.progress == 40
+    assert writes() == []  # 0 s after the last write: progress alone waits
+    now[0] += 31
+    await poll(60)
+    assert [w["progress"] for w in writes()] == [60]
+    await poll(70, sync_state="SYNCHRONIZED")  # a transition is written at once
+    assert writes()
+    assert writes()[-1]["syncState"] == "SYNCHRONIZED"
