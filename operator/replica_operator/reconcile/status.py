@@ -58,14 +58,16 @@ class StatusUpdate:
 PROGRESS_WRITE_SECONDS = 30.0
 
 
+#: Written with every status write, never a reason for one.
+_VOLATILE = ("lastObserved", "lastSynchronized")
+
+
 def only_progress_moved(previous: Status, current: Status) -> bool:
     """Whether the status to write differs from ``previous`` in ``progress`` only (an initialization
     or a sync job going on): a write per poll for that costs a write and a watch event each time."""
     before, after = previous.to_cr(), current.to_cr()
-    return before.get("progress") != after.get("progress") and {**before, "progress": None} == {
-        **after,
-        "progress": None,
-    }
+    ignored = {"progress": None, **dict.fromkeys(_VOLATILE)}
+    return before.get("progress") != after.get("progress") and {**before, **ignored} == {**after, **ignored}
 
 
 def summarize(

@@ -1,7 +1,8 @@
-"""Issue 14 item 12: costs that do not grow with the number of objects.
+"""Issue 14 item 12: costs that do not grow with the number of objects; issue 19: writes per object.
 
 A missing Secret is read once per array per poll (not once per object per poll), and
-objects deleted while the operator was away no longer count as users of an array.
+objects deleted while the operator was away no longer count as users of an array. A created
+object costs at most four Kubernetes writes on its way to Ready.
 """
 
 from __future__ import annotations
@@ -10,13 +11,16 @@ from typing import Any
 
 import yaml
 
-from replica_operator.api import API_VERSION
-from tests.integration.operator.conftest import Env, condition_of
+from replica_operator.api import API_VERSION, FINALIZER
+from tests.integration.operator.conftest import Env, condition_of, is_true
+from tests.support.admission import install_finalizer_policy
+from tests.support.kube import Cluster, writes_between
 from tests.support.operator import OperatorProcess, kube_requests
 from tests.support.wait import wait_for
 
 OBJECTS = 50
 POLLS = 3
+WRITE_OBJECTS = 4
 
 
 def _passes(operator: OperatorProcess, arrays: tuple[str, ...]) -> float:
@@ -30,9 +34,11 @@ def _passes(operator: OperatorProcess, arrays: tuple[str, ...]) -> float:
     return total
 
 
-def _replicas(env: Env, source: str, target: str, count: int, **spec: Any) -> list[str]:
-    """``count`` Replicas from ``source`` to ``target``, applied in one call."""
-    names = [env.name(f"r{number}") for number in range(count)]
+def _replicas(
+    env: Env, source: str, target: str, count: int = 0, *, names: list[str] | None = None, **spec: Any
+) -> list[str]:
+    """``count`` Replicas (or one per name) from ``source`` to ``target``, applied in one call."""
+    names = names or [env.name(f"r{number}") for number in range(count)]
     items = [
         {
             "apiVersion": API_VERSION,
@@ -98,3 +104,45 @@ def test_objects_deleted_while_the_operator_was_down_stop_counting_as_users(
         "infiniboxes", env.source, lambda s: condition_of(s, "InUse").get("status") == "False"
     )
     assert condition_of(status, "InUse")["reason"] == "NotInUse"
+
+
+WRITES_PER_OBJECT = 4  # issue 19: status when created, status when Ready, and their two Events
+
+
+def test_at_most_four_kubernetes_writes_per_object_on_the_way_to_ready(env: Env) -> None:
+    """Counted by the API server itself (``apiserver_request_total``), as the bench counts them,
+    with the chart's finalizer policy installed for this namespace."""
+    cluster = env.objects.cluster
+    rendered = install_finalizer_policy(cluster, f"w{env.prefix}", env.namespace)
+    try:
+        for array in (env.source, env.target):
+            env.objects.wait_status("infiniboxes", array, lambda s: is_true(s, "Connected"))
+        names = [env.name(f"w{number}") for number in range(WRITE_OBJECTS)]
+        for name in names:
+            env.arrays.volume("ibox-1", name)
+        before = cluster.api_requests()
+        _replicas(env, env.source, env.target, names=names)
+        for name in names:
+            env.objects.wait_status("replicas", name, lambda s: is_true(s, "Ready"), what=f"{name} Ready")
+        wait_for(
+            lambda: _reasons(cluster, env.namespace) >= {(n, r) for n in names for r in ("Created", "Ready")},
+            timeout=15,
+            what="the Created and Ready Events of every object",
+        )
+        writes = writes_between(before, cluster.api_requests())
+    finally:
+        cluster.kubectl("delete", "-f", "-", input=rendered)
+    ours = {
+        key: value
+        for key, value in writes.items()
+        if key.split()[1] in ("replicas", "replicas/status", "events")
+    }
+    ours["POST replicas"] -= len(names)  # kubectl's creates
+    assert sum(ours.values()) <= WRITES_PER_OBJECT * len(names), ours
+    for name in names:  # the policy set the finalizer, so kopf did not
+        assert env.objects.get("replicas", name)["metadata"]["finalizers"] == [FINALIZER]
+
+
+def _reasons(cluster: Cluster, namespace: str) -> set[tuple[str, str]]:
+    events = cluster.kubectl_json("-n", namespace, "get", "events")["items"]
+    return {(event["involvedObject"]["name"], event["reason"]) for event in events}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
-from replica_operator.api import ActionResult, ConditionStatus, ReplicationType
+from replica_operator.api import ActionResult, ConditionStatus, ReplicaStatus, ReplicationType
 from replica_operator.reconcile import (
     Desired,
     EventType,
@@ -14,6 +14,7 @@ from replica_operator.reconcile import (
     StepResult,
     create_step,
     decide,
+    only_progress_moved,
     summarize,
     sync_state,
 )
@@ -194,3 +195,14 @@ def test_missing_replica_clears_state_and_is_not_ready() -> None:
 def test_create_step_event_reason_is_created() -> None:
     assert create_step(desired()).event_reason == "Created"
     assert ConditionStatus.TRUE == "True"
+
+
+def test_a_move_of_progress_alone_is_told_apart_from_a_transition() -> None:
+    def status(**fields: object) -> ReplicaStatus:
+        base = {"syncState": "INITIALIZING", "progress": 10, "lastObserved": "2026-01-01T00:00:00Z"}
+        return ReplicaStatus.model_validate({**base, **fields})
+
+    before = status()
+    assert only_progress_moved(before, status(progress=40, lastObserved="2026-01-01T00:00:05Z"))
+    assert not only_progress_moved(before, status(lastObserved="2026-01-01T00:00:05Z"))  # nothing moved
+    assert not only_progress_moved(before, status(progress=100, syncState="SYNCHRONIZED"))
