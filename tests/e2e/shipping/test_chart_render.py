@@ -67,6 +67,8 @@ def test_defaults_render_two_pods_with_leader_election(helm: Helm) -> None:
             "Service",
             "Deployment",
             "PodDisruptionBudget",
+            "MutatingAdmissionPolicy",
+            "MutatingAdmissionPolicyBinding",
         ]
     )
     deployment = one(objects, "Deployment", "iro-infinibox-replica-operator")
@@ -209,6 +211,9 @@ def test_values_all_renders_every_option(helm: Helm) -> None:
     args = container["args"]
     assert args[:2] == ["--namespace=iro-all-apps-a", "--namespace=iro-all-apps-b"]
     assert "--all-namespaces" not in args
+    binding = one(objects, "MutatingAdmissionPolicyBinding", "iro-all-finalizer")
+    (selector,) = binding["spec"]["matchResources"]["namespaceSelector"]["matchExpressions"]
+    assert selector["values"] == ["iro-all-apps-a", "iro-all-apps-b"]  # only where the operator runs
     for arg in (
         "--liveness-port=8081",
         "--metrics-port=9091",
@@ -289,6 +294,17 @@ def test_include_crds_ships_our_crds_only(helm: Helm) -> None:
         o["metadata"]["name"]: o for o in find(helm.template("--include-crds"), "CustomResourceDefinition")
     }
     assert plain == ours
+
+
+def test_the_finalizer_policy_matches_the_operators_rule_and_can_be_left_out(helm: Helm) -> None:
+    policy = one(helm.template(), "MutatingAdmissionPolicy", "iro-infinibox-replica-operator-finalizer")
+    (condition,) = policy["spec"]["matchConditions"]
+    assert 'deletionPolicy.orValue("Delete") == "Delete"' in condition["expression"]
+    assert 'managementPolicy.orValue("Full") == "Full"' in condition["expression"]
+    assert "matchResources" not in one(helm.template(), "MutatingAdmissionPolicyBinding")["spec"]
+    disabled = helm.template("--set=finalizerPolicy.enabled=false")
+    assert not find(disabled, "MutatingAdmissionPolicy")
+    assert not find(disabled, "MutatingAdmissionPolicyBinding")
 
 
 def test_one_replica_has_no_disruption_budget(helm: Helm) -> None:
