@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import threading
 import time
 from typing import Any
@@ -41,6 +42,7 @@ from bench._world import (
     apiserver_requests,
     breakdown,
     create_volumes,
+    endpoint_of,
     env_float,
     env_sizes,
     metric_sum,
@@ -155,6 +157,17 @@ def _creation(world: World, names: list[str], log: RequestLog, watch: ReplicaWat
     }
 
 
+_FIRST_PAGE = re.compile(r"(^|&)page=1(&|$)")
+
+
+def _first_page_of_listing(entry: dict[str, Any]) -> bool:
+    """A listing of all replicas starts with page 1 (1,000 per page: 1,250 replicas are 2 pages)."""
+    query = str(entry.get("query") or "")
+    return endpoint_of(entry) == "GET /replicas (list)" and (
+        "page=" not in query or bool(_FIRST_PAGE.search(query))
+    )
+
+
 def _steady(world: World, log: RequestLog, watch: ReplicaWatch, intervals: int) -> dict[str, Any]:
     time.sleep(SETTLE_INTERVALS * POLL_SECONDS)
     sampler = ProcessSampler(world.operator.pid).start()
@@ -166,17 +179,21 @@ def _steady(world: World, log: RequestLog, watch: ReplicaWatch, intervals: int) 
     process = sampler.stop()
     per_interval = window / POLL_SECONDS
     phase = log.entries[first:last]
-    lists, others = {}, {}
+    lists, pages, others = {}, {}, {}
     for index in range(1, 2 * PAIRS + 1):
-        endpoints = breakdown(phase, [f"ibox-{index}"])
+        system = f"ibox-{index}"
+        endpoints = breakdown(phase, [system])
         listed = sum(v for k, v in endpoints.items() if k.startswith("GET /replicas (list)"))
-        lists[f"ibox-{index}"] = round(listed / per_interval, 2)
-        others[f"ibox-{index}"] = round((sum(endpoints.values()) - listed) / per_interval, 2)
+        firsts = sum(1 for e in phase if e["system"] == system and _first_page_of_listing(e))
+        lists[system] = round(firsts / per_interval, 2)
+        pages[system] = round(listed / per_interval, 2)
+        others[system] = round((sum(endpoints.values()) - listed) / per_interval, 2)
     writes = without_apiserver_own(writes_between(kube_before, kube_after))
     return {
         "window_seconds": round(window, 1),
         "ibox_1_requests_by_endpoint": breakdown(phase, ["ibox-1"]),
-        "list_requests_per_array_per_interval": lists,
+        "listings_per_array_per_interval": lists,
+        "list_pages_per_array_per_interval": pages,
         "other_array_requests_per_array_per_interval": others,
         "kube_writes": writes,
         "replica_watch_events": {k: events_after.get(k, 0) - events_before.get(k, 0) for k in events_after},
