@@ -20,6 +20,7 @@ PATCH its ``kopf-managed`` marker onto the object.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import kopf
@@ -51,8 +52,19 @@ class RememberedDiffBase(kopf.DiffBaseStorage):
     """The essence kopf last handled, by uid; :meth:`forget` drops a deleted object's."""
 
     def __init__(self) -> None:
-        super().__init__(ignored_fields=[("metadata", "annotations", LEGACY_ANNOTATION)])
+        super().__init__()
         self._essences: dict[str, kopf.BodyEssence] = {}
+
+    def build(
+        self, *, body: kopf.Body, extra_fields: Iterable[kopf.FieldSpec] | None = None
+    ) -> kopf.BodyEssence:
+        """kopf's essence without our own annotations: kopf left them out while its marker was on
+        every object; changes of them reach the next poll's pass, as before."""
+        essence = super().build(body=body, extra_fields=extra_fields)
+        annotations = essence.get("metadata", {}).get("annotations", {})
+        self.remove_annotations(essence, [key for key in annotations if key.startswith(f"{GROUP}/")])
+        self.remove_empty_stanzas(essence)
+        return essence
 
     def __len__(self) -> int:
         return len(self._essences)

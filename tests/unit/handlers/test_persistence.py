@@ -59,7 +59,9 @@ def test_after_a_restart_the_observed_generation_stands_in_for_the_diff_base() -
     assert storage.fetch(body=changed_meanwhile) is None  # handled as new: reconciled now
 
 
-def test_the_old_annotation_is_not_part_of_the_essence() -> None:
+def test_our_annotations_are_not_part_of_the_essence() -> None:
     storage = RememberedDiffBase()
-    essence = storage.build(body=_body(**{LEGACY_ANNOTATION: "{}", "team": "a"}))
+    ours = {LEGACY_ANNOTATION: "{}", f"{GROUP}/recreate-missing": "true"}
+    essence = storage.build(body=_body(**ours, team="a"))
     assert essence["metadata"]["annotations"] == {"team": "a"}
+    assert "metadata" not in storage.build(body=_body(**ours))
