@@ -6,6 +6,7 @@ Nothing here does I/O; the clock is passed in, so the backoff is tested without 
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -105,16 +106,35 @@ def is_newer(body: Mapping[str, Any], than: Mapping[str, Any]) -> bool:
 
 
 class Memories:
-    """Every object's memory, by uid."""
+    """Every object's memory, by uid.
+
+    A poll's fan-out captures its bodies before it waits for its turn: a pass of an object deleted
+    meanwhile would bring the memory back, and nothing would forget it again. The uids forgotten
+    lately (uids are never reused) get a memory for that pass only.
+    """
+
+    #: How many forgotten uids are kept (a bounded queue, not a set that grows with deletions).
+    RECENTLY_FORGOTTEN = 4096
 
     def __init__(self) -> None:
         self._by_uid: dict[str, ObjectMemory] = {}
+        self._forgotten: OrderedDict[str, None] = OrderedDict()
 
     def of(self, body: Mapping[str, Any]) -> ObjectMemory:
-        return self._by_uid.setdefault(str(body["metadata"]["uid"]), ObjectMemory())
+        uid = str(body["metadata"]["uid"])
+        memory = self._by_uid.get(uid)
+        if memory is None:
+            memory = ObjectMemory()
+            if uid not in self._forgotten:
+                self._by_uid[uid] = memory
+        return memory
 
     def forget(self, uid: str) -> None:
         self._by_uid.pop(uid, None)
+        self._forgotten[uid] = None
+        self._forgotten.move_to_end(uid)
+        while len(self._forgotten) > self.RECENTLY_FORGOTTEN:
+            self._forgotten.popitem(last=False)
 
     def __len__(self) -> int:
         return len(self._by_uid)

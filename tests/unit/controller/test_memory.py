@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from replica_operator.array import Conflict
-from replica_operator.controller import Backoff, ObjectMemory, Reconciler, Trigger
+from replica_operator.controller import Backoff, Reconciler, Trigger
+from replica_operator.controller.memory import Memories, ObjectMemory
 from replica_operator.reconcile import Problem, SideName, StepResult, Suspend
 from tests.unit.controller.fakes import World
 from tests.unit.reconcile.builders import body
@@ -91,3 +92,21 @@ async def test_an_event_is_not_held_back_by_the_backoff() -> None:
     await reconciler.reconcile(body(), Trigger.EVENT, world.lookup)  # the user changed something: try now
     assert world.log.names("ibox-1").count("create_replica") == 2
     assert reconciler.memories.of(body()).failures == 2
+
+
+def test_a_pass_of_an_object_deleted_meanwhile_keeps_no_memory_of_it() -> None:
+    memories = Memories()
+    gone = body()
+    memories.of(gone).failures = 3
+    memories.forget(gone["metadata"]["uid"])
+    late = memories.of(gone)  # a poll's fan-out captured the body before the deletion
+    assert late.failures == 0
+    assert len(memories) == 0
+    assert memories.of(gone) is not late  # nothing kept for it
+
+
+def test_the_forgotten_uids_are_bounded() -> None:
+    memories = Memories()
+    for number in range(Memories.RECENTLY_FORGOTTEN + 10):
+        memories.forget(f"uid-{number}")
+    assert len(memories._forgotten) == Memories.RECENTLY_FORGOTTEN
