@@ -64,9 +64,12 @@ async def test_a_relist_drops_the_gone_from_the_users_of_their_arrays() -> None:
         OperatorSettings(), world.kube, world.registry, Reconciler(world.registry, world.kube, BACKOFF)
     )
     runtime.indexes = Indexes(*(indexer.index for indexer in indexes.values()))
+    forgotten: list[str] = []
+    runtime.forgetters.append(forgotten.append)  # e.g. kopf's diff base in memory
     world.kube.listings["replicas"] = Listing(frozenset({"u-new"}), "9", None)
     assert runtime.indexes.has_object("u-old")
     assert await runtime.relist_once() == 1
+    assert forgotten == ["u-old"]
     assert [b["metadata"]["uid"] for b in runtime.indexes.users("ibox-1")] == ["u-new"]
     assert not runtime.indexes.has_object("u-old")
     assert await runtime.relist_once() == 0  # nothing left to drop
