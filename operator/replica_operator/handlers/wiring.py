@@ -60,14 +60,14 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: 
     """Our own finalizer and progress prefix, the diff base in memory, watch timeouts, and start polling."""
     settings.persistence.finalizer = FINALIZER
     settings.persistence.progress_storage = ProgressAnnotations(prefix=GROUP)
+    runtime = _runtime(memo)
     # In memory, not an annotation: one PATCH and one watch event less per handled change.
-    memo.diffbase = RememberedDiffBase()
-    settings.persistence.diffbase_storage = memo.diffbase
-    _runtime(memo).forgetters.append(memo.diffbase.forget)
+    diffbase = RememberedDiffBase()
+    settings.persistence.diffbase_storage = diffbase
+    runtime.forgetters.append(diffbase.forget)
     settings.watching.server_timeout = 270
     settings.watching.client_timeout = 300
     settings.watching.connect_timeout = 30
-    runtime = _runtime(memo)
     # kopf's own calls (finalizers, progress annotations, its Events) are bounded like ours.
     settings.networking.request_timeout = runtime.settings.kube_request_timeout.total_seconds()
     settings.networking.connect_timeout = 10
@@ -75,7 +75,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: 
     settings.posting.loggers = False
     replicas = kwargs["replica_index"]
     for store, size in (
-        ("diff-base", lambda: len(memo.diffbase)),
+        ("diff-base", lambda: len(diffbase)),
         ("reconciler", lambda: len(runtime.reconciler.memories)),
         ("replica-index", lambda: sum(len(entries) for entries in replicas.values())),
     ):
@@ -185,7 +185,7 @@ for _plural in REPLICATION_KINDS:
             raise kopf.TemporaryError(
                 problem.message if problem else "waiting to delete the replica", delay=DELETION_RETRY_SECONDS
             )
-        _forget(body, memo)
+        _forget(body, runtime)
 
     @kopf.on.event(GROUP, VERSION, _plural, when=lambda type, **_: type == "DELETED")
     async def forget(
@@ -207,8 +207,8 @@ for _plural in REPLICATION_KINDS:
                 reason="Orphaned",
                 message=f"replica {replica_id} (source array {source}) is left on the arrays: {why}",
             )
-        _forget(body, memo)
+        _forget(body, runtime)
 
 
-def _forget(body: Mapping[str, Any], memo: kopf.Memo) -> None:
-    _runtime(memo).forget(body)
+def _forget(body: Mapping[str, Any], runtime: Runtime) -> None:
+    runtime.forget(body)
