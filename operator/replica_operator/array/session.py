@@ -16,6 +16,7 @@ import dataclasses
 import http.cookiejar
 import json
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -55,6 +56,13 @@ RemoteAuthorizer = Callable[[str], Awaitable[str | None]]
 
 
 @dataclass(frozen=True, slots=True)
+
+def user_agent() -> str:
+    """``infinibox-replica-operator/<version> (<pod>)``: the pod (POD_NAME) in an array's audit log
+    tells which of the operator's pods sent a request (the standby must send none)."""
+    pod = os.environ.get("POD_NAME")
+    return f"infinibox-replica-operator/{__version__}" + (f" ({pod})" if pod else "")
+
 class _Call:
     """One API call, prepared; its ``repr`` (which retry logs show) leaves the body and headers out."""
 
@@ -116,7 +124,7 @@ class ArraySession:
             base_url=base_url,
             transport=transport,
             timeout=timeout,
-            headers={"Accept": _JSON, "User-Agent": f"infinibox-replica-operator/{__version__}"},
+            headers={"Accept": _JSON, "User-Agent": user_agent()},
             # The session cookie is sent by hand (see _exchange), so nothing else ever is.
             cookies=http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[])),
             follow_redirects=False,

@@ -55,6 +55,8 @@ def test_request_log(http: httpx.Client, server: SimulatorServer) -> None:
     assert log[0]["system"] == "ibox-1"
     assert log[0]["duration_ms"] >= 0
     assert log[0]["started"] > 0
+    assert log[0]["client"].startswith("python-httpx/")  # the User-Agent: which process sent it
+    assert [e["array_status"] for e in log] == [200, 404]
     assert admin(server, "GET", f"/_sim/requests?since={log[0]['seq']}") == log[1:]
     assert admin(server, "DELETE", "/_sim/requests") == {"cleared": 2}
     assert admin(server, "GET", "/_sim/requests") == []
@@ -111,7 +113,8 @@ def test_dropped_connections(server: SimulatorServer) -> None:
     with httpx.Client(auth=AUTH, timeout=10) as client, pytest.raises(httpx.TransportError):
         client.get(server.url("ibox-2") + "/api/rest/system")
     admin(server, "DELETE", "/_sim/faults")
-    assert [(e["system"], e["status"]) for e in admin(server, "GET", "/_sim/requests")] == [("ibox-2", 0)]
+    logged = admin(server, "GET", "/_sim/requests")
+    assert [(e["system"], e["status"], e["array_status"]) for e in logged] == [("ibox-2", 0, 0)]
     with httpx.Client(auth=AUTH, timeout=10) as client:
         assert client.get(server.url("ibox-2") + "/api/rest/system").status_code == 200
 
@@ -120,6 +123,7 @@ def test_answer_lost_after_the_array_acted(server: SimulatorServer) -> None:
     """phase=after: the create happens, the client never hears about it."""
     spec = {"drop_rate": 1.0, "methods": ["POST"], "path_regex": "^/api/rest/pools$", "phase": "after"}
     admin(server, "PUT", "/_sim/faults", spec)
+    admin(server, "DELETE", "/_sim/requests")
     with httpx.Client(auth=AUTH, timeout=10) as client:
         with pytest.raises(httpx.TransportError):
             client.post(
@@ -130,6 +134,9 @@ def test_answer_lost_after_the_array_acted(server: SimulatorServer) -> None:
             "result"
         ]
     assert [pool["name"] for pool in found] == ["lost"]
+    # The client got nothing (status 0), but the log says the array acted (its own answer, 201/200).
+    [lost] = [e for e in admin(server, "GET", "/_sim/requests") if e["method"] == "POST"]
+    assert (lost["status"], lost["array_status"] // 100) == (0, 2)
 
 
 def test_latency_fault_applies(server: SimulatorServer) -> None:

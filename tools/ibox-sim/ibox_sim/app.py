@@ -117,13 +117,17 @@ class SystemApp:
         query = scope.get("query_string", b"").decode("latin-1")
         started, t0 = sim.clock.now(), time.perf_counter()
         status, code, entities = 0, None, None
+        request: ApiRequest | Reply | None = None
+        reply: Reply | None = None  # the array's own answer, when the request reached it
+        client = _header(scope, b"user-agent")
         sim.stats.begin(system)
         try:
             request = await _parse(scope, receive, method, path, query)
             entities = _create_entities(request)
             await asyncio.sleep(self.profile_delay(method, path))
             decision: Decision = sim.faults.decide(system, path, method)
-            reply = self._answer(request, method, path) if decision.after else None
+            if decision.after:
+                reply = self._answer(request, method, path)
             if decision.latency_seconds > 0:
                 await asyncio.sleep(decision.latency_seconds)
             if decision.action == "drop":
@@ -150,6 +154,8 @@ class SystemApp:
                 duration_ms=(time.perf_counter() - t0) * 1000,
                 error_code=code,
                 entities=entities,
+                client=client,
+                array_status=reply.status if reply is not None and isinstance(request, ApiRequest) else 0,
             )
 
     def profile_delay(self, method: str, path: str) -> float:
@@ -177,6 +183,14 @@ class SystemApp:
         if value is None:
             return f"{name}=; Path=/; Max-Age=0; HttpOnly{secure}".encode()
         return f"{name}={value}; Path=/; HttpOnly{secure}".encode()
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    """One request header's value (empty when absent)."""
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return ""
 
 
 async def _read_body(receive: Receive) -> bytes:

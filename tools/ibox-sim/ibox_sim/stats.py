@@ -77,7 +77,13 @@ class RequestLog:
         duration_ms: float,
         error_code: str | None = None,
         entities: list[int] | None = None,
+        client: str = "",
+        array_status: int = 0,
     ) -> int:
+        """Record one request. ``client`` is its User-Agent (which process sent it);
+        ``array_status`` is the status of the array's own answer, 0 when the request never reached
+        it: ``status`` alone does not tell whether the array acted (a fault with ``phase: after``
+        acts first, then loses the answer or replaces it with a 5xx)."""
         seq = next(self._seq)
         self._entries.append(
             {
@@ -91,6 +97,8 @@ class RequestLog:
                 "duration_ms": round(duration_ms, 3),
                 "error_code": error_code,
                 "entities": entities or [],
+                "client": client,
+                "array_status": array_status,
             }
         )
         return seq
