@@ -55,14 +55,14 @@ _JSON = "application/json"
 RemoteAuthorizer = Callable[[str], Awaitable[str | None]]
 
 
-@dataclass(frozen=True, slots=True)
-
 def user_agent() -> str:
     """``infinibox-replica-operator/<version> (<pod>)``: the pod (POD_NAME) in an array's audit log
     tells which of the operator's pods sent a request (the standby must send none)."""
     pod = os.environ.get("POD_NAME")
     return f"infinibox-replica-operator/{__version__}" + (f" ({pod})" if pod else "")
 
+
+@dataclass(frozen=True, slots=True)
 class _Call:
     """One API call, prepared; its ``repr`` (which retry logs show) leaves the body and headers out."""
 
