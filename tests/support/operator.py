@@ -96,8 +96,9 @@ class OperatorProcess:
         assert self.process is not None
         return self.process.pid
 
-    def start(self, *, standby: bool = False) -> Self:
-        """Start; return once /healthz answers as a leader (kopf's), or as a standby if ``standby``."""
+    def start(self, *, standby: bool | None = False) -> Self:
+        """Start; return once /healthz answers as a leader (kopf's), or as a standby if ``standby``,
+        or as either if ``standby`` is None (a candidate racing another for a free Lease)."""
         self.lease_name = self._shared_lease or f"iro-test-{uuid.uuid4().hex[:10]}"
         self.liveness_port, self.metrics_port = free_port(), free_port()
         env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), **self.env}
@@ -128,11 +129,11 @@ class OperatorProcess:
             functools.partial(self._alive, standby=standby),
             timeout=self.startup_timeout,
             interval=0.2,
-            what="the operator's liveness probe" + (" as a standby" if standby else ""),
+            what="the operator's liveness probe" + (" as a standby" if standby is True else ""),
         )
         return self
 
-    def _alive(self, *, standby: bool = False) -> bool:
+    def _alive(self, *, standby: bool | None = False) -> bool:
         assert self.process is not None
         if self.process.poll() is not None:
             raise RuntimeError(f"the operator exited with {self.process.returncode}:\n{self.log()[-4000:]}")
@@ -140,7 +141,8 @@ class OperatorProcess:
             answer = httpx.get(f"http://127.0.0.1:{self.liveness_port}/healthz", timeout=2)
         except httpx.HTTPError:
             return False
-        return answer.status_code == 200 and (answer.content == STANDBY_HEALTHZ) == standby
+        as_asked = standby is None or (answer.content == STANDBY_HEALTHZ) == standby
+        return answer.status_code == 200 and as_asked
 
     def kill(self) -> None:
         """SIGKILL: no cleanup, no last status write, as a crash."""

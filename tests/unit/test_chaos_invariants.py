@@ -45,7 +45,8 @@ def test_i_a_mutation_of_a_protected_replica_fires() -> None:
     found = inv.check_foreign_mutations(
         [*log, req(5, "POST", "/replicas/100/resume"), req(6, "DELETE", "/replicas/100")], protected, 6.0
     )
-    assert len(found) == 2 and all("a/owner" in f for f in found)
+    assert len(found) == 2
+    assert all("a/owner" in f for f in found)
 
 
 def test_ii_an_action_id_executed_twice_fires() -> None:
@@ -62,11 +63,14 @@ def test_ii_an_action_id_executed_twice_fires() -> None:
     assert inv.check_actions_once(once, actions, marks) == ([], 2)
     twice = [*once[:1], req(4, "POST", "/replicas/100/switch_role", at=4.0, status=500, array_status=200)]
     found, executed = inv.check_actions_once(twice, actions, marks)
-    assert executed == 2 and len(found) == 1 and "ran twice" in found[0]
+    assert executed == 2
+    assert len(found) == 1
+    assert "ran twice" in found[0]
     # A kind of action that was never asked for, and one on nobody's replica.
     stray = [req(5, "POST", "/replicas/100/sync"), req(6, "POST", "/replicas/555/change_role")]
     found, _ = inv.check_actions_once(stray, actions, marks)
-    assert len(found) == 2 and "no object's replica" in found[1]
+    assert len(found) == 2
+    assert "no object's replica" in found[1]
 
 
 def test_iii_a_replica_without_a_live_owner_or_an_orphaned_event_fires() -> None:

@@ -1,0 +1,81 @@
+"""Invariant (vi): once the adversary stops and the faults are cleared, everything converges and
+status matches the arrays. What "converged" means depends on what the object now asks for."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from tests.e2e.chaos import invariants as inv
+from tests.e2e.chaos.world import Thing, World
+
+FINAL = {"Succeeded", "Failed"}
+
+
+def _condition(status: Mapping[str, Any], kind: str) -> dict[str, Any]:
+    return next((c for c in status.get("conditions") or [] if c["type"] == kind), {})
+
+
+def problem(world: World, thing: Thing, body: Mapping[str, Any] | None, role_changed: set[str]) -> str | None:
+    """Why ``thing`` has not converged, or None. ``role_changed``: uids of objects on whose
+    replicas a ChangeRole was executed (both sides then claim SOURCE: ``RoleConflict`` is right)."""
+    if body is None:
+        return "lost" if thing.alive else None
+    spec, status = body["spec"], dict(body.get("status") or {})
+    meta = body["metadata"]
+    if status.get("observedGeneration") != meta.get("generation"):
+        return f"observedGeneration {status.get('observedGeneration')} != generation {meta.get('generation')}"
+    synced, ready = _condition(status, "Synced"), _condition(status, "Ready")
+    on_source = world.arrays.replicas("ibox-1", local_entity_id=thing.entity_id)
+    if spec.get("managementPolicy") == "ObserveOnly":
+        ids = [r["id"] for r in on_source]
+        if ids and status.get("replicaId") not in ids:
+            return f"ObserveOnly shows replica {status.get('replicaId')}, the array has {ids}"
+        return None
+    if thing.part == "intruder":  # Full on a protected object's volume
+        return None if synced.get("reason") == "Conflict" else f"Synced {synced.get('reason')}, not Conflict"
+    if meta["uid"] in role_changed:
+        return (
+            None
+            if ready.get("reason") == "RoleConflict"
+            else f"Ready {ready.get('reason')}, not RoleConflict"
+        )
+    action, last = spec.get("action"), status.get("lastAction") or {}
+    if action and last.get("id") != action["id"]:
+        return f"action {action['id']} not recorded (lastAction {last.get('id')})"
+    if action and last.get("result") not in FINAL and action["type"] != "ChangeRole":
+        return f"action {action['id']} is {last.get('result')}"
+    if synced.get("status") != "True":
+        return f"Synced {synced.get('reason')}: {synced.get('message')}"
+    try:
+        world.arrays.assert_pair(status, thing.entity_id)
+    except AssertionError as error:
+        return str(error)[:300]
+    return None
+
+
+def role_changes(entries: Iterable[Mapping[str, Any]], marks: Mapping[inv.Key, str]) -> set[str]:
+    """The uids whose replicas a change_role executed on (the array answered 2xx itself)."""
+    found = set()
+    for entry in entries:
+        call = inv.replica_call(entry)
+        if call and call[1] == "change_role" and 200 <= int(entry.get("array_status") or 0) < 300:
+            uid = marks.get(call[0])
+            if uid:
+                found.add(uid)
+    return found
+
+
+def converge(world: World, role_changed: Callable[[], set[str]], timeout: float) -> list[str]:
+    """Wait (bounded) until every object has converged; the ones that did not, as violations."""
+    deadline = time.monotonic() + timeout
+    while True:
+        waiting, changed = {}, role_changed()
+        for thing in world.things:
+            found = problem(world, thing, world.get(thing), changed)
+            if found:
+                waiting[thing.ref] = found
+        if not waiting or time.monotonic() > deadline:
+            return [f"(vi) {ref} did not converge: {why}" for ref, why in sorted(waiting.items())]
+        time.sleep(2.0)
