@@ -61,6 +61,8 @@ class Figures:
     actions_executed: int = 0
     violations: list[str] = field(default_factory=list)
     phases: dict[str, float] = field(default_factory=dict)
+    leaders: int = 0
+    protected_replicas: int = 0
 
     def report(self) -> dict[str, Any]:
         return {
@@ -70,6 +72,8 @@ class Figures:
             "kills": self.kills,
             "api_restarts": self.api_restarts,
             "leader_exits_after_losing_the_lease": len(self.leader_exits),
+            "leaders": self.leaders,
+            "protected_replicas": self.protected_replicas,
             "faults_injected": self.faults_injected,
             "requests_checked": self.requests_checked,
             "actions_executed": self.actions_executed,
@@ -94,7 +98,7 @@ class Adversary:
         self.last: dict[str, float] = {}
         self.link_down = self.url_swapped = False
         self.log = LogFollower(SimArrays(world.simulator))
-        self.leases = LeaseWatcher(world.cluster.api_client(), world.system_namespace, pods.lease)
+        self.leases = LeaseWatcher(world.cluster.kubeconfig, world.system_namespace, pods.lease)
         self.marks = MarkWatcher(SimArrays(world.simulator))
         self.protected: dict[inv.Key, str] = {}
         self.protected_since = 0.0
@@ -125,7 +129,7 @@ class Adversary:
             self.last[kind] = time.time()
             getattr(self, "_" + kind.replace("-", "_"))()
             self.figures.operations[kind] += 1
-            time.sleep(self.rng.uniform(0.1, 0.8))
+            time.sleep(self.rng.uniform(0.05, 0.4))
 
     def calm(self) -> None:
         """The adversary stops: faults cleared, link up, url back, both pods running."""
@@ -245,10 +249,13 @@ class Adversary:
         self.figures.api_restarts += 1
 
     # -- the checks ----------------------------------------------------------------------------------
-    def check(self) -> list[str]:
-        """Stop recording and run every invariant over the log and the final arrays."""
+    def stop(self) -> None:
         for poller in (self.log.poller, self.leases.poller, self.marks.poller):
             poller.stop()
+
+    def check(self) -> list[str]:
+        """Stop recording and run every invariant over the log and the final arrays."""
+        self.stop()
         entries = self.log.entries
         listing = self.marks.listing()
         marks = {**self.marks.marks, **inv.marks_of(listing)}
@@ -263,6 +270,8 @@ class Adversary:
         found += inv.check_no_duplicates(listing)
         found += inv.check_only_the_leader(entries, self.leases.tenures)
         self.figures.requests_checked = len(entries)
+        self.figures.leaders = len(self.leases.tenures)
+        self.figures.protected_replicas = len(self.protected)
         self.figures.actions_executed = executed
         self.figures.violations += found
         return found

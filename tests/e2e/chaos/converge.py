@@ -70,6 +70,7 @@ def role_changes(entries: Iterable[Mapping[str, Any]], marks: Mapping[inv.Key, s
 def converge(world: World, role_changed: Callable[[], set[str]], timeout: float) -> list[str]:
     """Wait (bounded) until every object has converged; the ones that did not, as violations."""
     deadline = time.monotonic() + timeout
+    reported = time.monotonic()
     while True:
         waiting, changed = {}, role_changed()
         for thing in world.things:
@@ -78,4 +79,7 @@ def converge(world: World, role_changed: Callable[[], set[str]], timeout: float)
                 waiting[thing.ref] = found
         if not waiting or time.monotonic() > deadline:
             return [f"(vi) {ref} did not converge: {why}" for ref, why in sorted(waiting.items())]
+        if time.monotonic() - reported > 20:
+            reported = time.monotonic()
+            print(f"chaos: {len(waiting)} not converged yet, e.g. {list(waiting.items())[:3]}", flush=True)
         time.sleep(2.0)

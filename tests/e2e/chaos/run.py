@@ -49,11 +49,14 @@ def chaos(
             pods.spawn(standby=True)
             adversary = Adversary(world, pods, seed)
             adversary.start()
+            _say(f"{size.objects} objects created, waiting for them to converge")
             setup = converge(world, lambda: set(), settle)
             assert not setup, f"the world did not converge before the adversary: {setup[:5]}"
             adversary.protect()
             phases = {"setup_seconds": round(time.monotonic() - started, 1)}
+            _say(f"converged after {phases['setup_seconds']} s; the adversary runs for {seconds:g} s")
             adversary.run(seconds)
+            _say(f"the adversary stops after {adversary.figures.rounds} rounds; waiting for convergence")
             adversary.calm()
             calmed = time.monotonic()
 
@@ -64,8 +67,10 @@ def chaos(
             phases["converge_seconds"] = round(time.monotonic() - calmed, 1)
             adversary.check()
             adversary.figures.phases = phases
+            _say(f"checked {adversary.figures.requests_checked} requests; deleting everything")
             _teardown(world)
         finally:
+            adversary.stop()
             logs = pods.logs()
             pods.close()
         for namespace in world.namespaces:
@@ -77,6 +82,10 @@ def chaos(
             cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
         world.arrays.close()
     return adversary.figures
+
+
+def _say(what: str) -> None:
+    print(f"chaos {time.strftime('%H:%M:%S')}: {what}", flush=True)
 
 
 def _teardown(world: World) -> None:

@@ -8,6 +8,7 @@ import contextlib
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import kubernetes
@@ -42,9 +43,11 @@ class Poller:
             self.errors += 1
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(30)
-        self._once()
+        """Stop (once); the last call reads what came after the last interval."""
+        if not self._stop.is_set():
+            self._stop.set()
+            self._thread.join(30)
+            self._once()
 
 
 class LogFollower:
@@ -73,8 +76,13 @@ class LogFollower:
 class LeaseWatcher:
     """Each holder of the Lease with its ``acquireTime``; holders are unique per process."""
 
-    def __init__(self, api: kubernetes.client.ApiClient, namespace: str, name: str) -> None:
-        self._leases = kubernetes.client.CoordinationV1Api(api)
+    def __init__(self, kubeconfig: Path, namespace: str, name: str) -> None:
+        configuration = kubernetes.client.Configuration()
+        kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]
+            config_file=str(kubeconfig), client_configuration=configuration
+        )
+        configuration.retries = False  # a read fails while the API server is away; the next one comes
+        self._leases = kubernetes.client.CoordinationV1Api(kubernetes.client.ApiClient(configuration))
         self.namespace, self.name = namespace, name
         self.tenures: list[Tenure] = []
         self.poller = Poller(self.read, 0.2)
