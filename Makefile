@@ -8,12 +8,13 @@ PYTEST_ARGS ?=
 # Where `make cluster` keeps its kubeconfig and process record.
 LOCAL ?= .local
 
-.PHONY: help venv binaries node-binaries image image-host lint format test unit integration e2e crds cluster cluster-down demo bench clean
+.PHONY: help venv binaries node-binaries image image-host lint format test unit integration e2e crds cluster cluster-down demo bench chaos clean
 
 help:
 	@echo "make demo         - local control plane + two simulated arrays + operator, live table"
 	@echo "make test         - lint, type-check, unit, integration and e2e tests (sets everything up)"
 	@echo "make bench        - benchmarks; one JSON object of figures per scenario"
+	@echo "make chaos        - the randomized adversary for 30 min (CHAOS_DURATION s, CHAOS_SEED); figures as JSON"
 	@echo "make image        - build the operator image with podman (no Docker needed; root on Debian)"
 	@echo "make cluster      - start a local etcd + kube-apiserver, write .local/kubeconfig"
 	@echo "make cluster-down - stop it"
@@ -86,6 +87,9 @@ demo: binaries
 
 bench: binaries
 	$(BIN)/python -m bench
+
+chaos: binaries
+	$(BIN)/python -m bench.chaos
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -17,6 +17,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import kubernetes
+
 from tests.e2e.chaos import invariants as inv
 from tests.e2e.chaos.watch import LeaseWatcher, LogFollower, MarkWatcher
 from tests.e2e.chaos.world import TAKE_OVER, Pods, Thing, World
@@ -155,7 +157,11 @@ class Adversary:
         self.figures.operations[f"edit:{choice}"] += 1
         if choice == "type":
             sync = spec.get("replicationType") != "SYNC"
-            patch = {"replicationType": "SYNC", "rpo": None, "syncInterval": None} if sync else BASE_ASYNC
+            patch = (
+                {"replicationType": "SYNC", "rpo": None, "syncInterval": None} if sync else dict(BASE_ASYNC)
+            )
+            if (spec.get("action") or {}).get("type") in ("SyncNow", "SwitchRole"):
+                patch["action"] = None  # the schema ties these to one type: the user drops it
         elif choice == "suspended":
             patch = {"suspended": not spec.get("suspended", False)}
         elif choice == "rpo":
@@ -173,6 +179,7 @@ class Adversary:
             )
             action_id = f"{kind.lower()}-{uuid.uuid4().hex[:8]}"
             patch = {"action": {"id": action_id, "type": kind}}
+            # Recorded before the write: the operator may act on it before the answer is back.
             self.actions.append(inv.ActionSet(body["metadata"]["uid"], action_id, kind, time.time()))
         elif choice == "management":
             patch = {
@@ -180,7 +187,12 @@ class Adversary:
             }
         else:
             patch = {"deletionPolicy": "Orphan" if spec.get("deletionPolicy") != "Orphan" else "Delete"}
-        self.world.patch(thing, {"spec": patch})
+        try:
+            self.world.patch(thing, {"spec": patch})
+        except kubernetes.client.ApiException as error:
+            if error.status != 422:
+                raise
+            self.figures.operations["edit:refused-by-the-schema"] += 1
 
     def _delete(self) -> None:
         thing = self._pick("mover", "intruder")
