@@ -9,8 +9,11 @@ does not, so a replay repeats the schedule, not every timing."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import random
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -196,7 +199,7 @@ class Adversary:
 
     def _delete(self) -> None:
         thing = self._pick("mover", "intruder")
-        if thing is not None:
+        if thing is not None and thing.plural == "replicas":  # groups are edited, not re-created
             self.world.delete(thing)
 
     def _recreate(self) -> None:
@@ -205,17 +208,17 @@ class Adversary:
         thing = self._pick("mover", "intruder", alive=False)
         if thing is None or self.world.get(thing) is not None:
             return
-        annotations = None
+        annotations, existing = None, False
         if thing.part == "mover":
             live = self.world.live_uids()
-            left = [
-                r
-                for r in self.world.arrays.replicas("ibox-1", local_entity_id=thing.entity_id)
-                if inv.owner_uid(r.get("description")) not in live
-            ]
+            replicas = self.world.arrays.replicas("ibox-1", local_entity_id=thing.entity_id)
+            left = [r for r in replicas if inv.owner_uid(r.get("description")) not in live]
             if left:
                 annotations = {TAKE_OVER: str(left[0]["id"])}
-        self.world.create(thing, annotations)
+            existing = not replicas and bool(
+                self.world.arrays.call("ibox-2", "GET", "/volumes", name=f"eq:{thing.volume}")
+            )
+        self.world.create(thing, annotations, existing=existing)
 
     def _fault(self) -> None:
         path, methods = self.rng.choice(ENDPOINTS)
@@ -286,7 +289,31 @@ class Adversary:
         self.figures.protected_replicas = len(self.protected)
         self.figures.actions_executed = executed
         self.figures.violations += found
+        self.dump(listing)
         return found
+
+    def dump(self, listing: list[dict[str, Any]]) -> None:
+        """Everything the checks read, as JSON in a temporary file (named on stdout): a violation
+        is investigated from it."""
+        things = [
+            {"ref": t.ref, "part": t.part, "kind": t.kind, "entity": t.entity_id, "alive": t.alive}
+            for t in self.world.things
+        ]
+        record = {
+            "figures": self.figures.report(),
+            "violations": self.figures.violations,
+            "requests": self.log.entries,
+            "tenures": [dataclasses.asdict(t) for t in self.leases.tenures],
+            "actions": [dataclasses.asdict(a) for a in self.actions],
+            "marks": [[*key, uid] for key, uid in self.marks.marks.items()],
+            "protected": [[*key, ref] for key, ref in self.protected.items()],
+            "listing": listing,
+            "things": things,
+        }
+        handle, path = tempfile.mkstemp(prefix="chaos-", suffix=".json")
+        with os.fdopen(handle, "w") as out:
+            json.dump(record, out)
+        print(f"chaos: what the checks read is in {path}", flush=True)
 
 
 BASE_ASYNC = {"replicationType": "ASYNC", "rpo": "5m", "syncInterval": "30s"}

@@ -43,7 +43,9 @@ def problem(world: World, thing: Thing, body: Mapping[str, Any] | None, role_cha
         )
     action, last = spec.get("action"), status.get("lastAction") or {}
     if action and last.get("id") != action["id"]:
-        return f"action {action['id']} not recorded (lastAction {last.get('id')})"
+        return (
+            f"action {action['id']} not recorded (lastAction {last.get('id')}; Synced {synced.get('reason')})"
+        )
     if action and last.get("result") not in FINAL and action["type"] != "ChangeRole":
         return f"action {action['id']} is {last.get('result')}"
     if synced.get("status") != "True":

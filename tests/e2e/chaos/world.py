@@ -50,11 +50,14 @@ class Thing:
     def ref(self) -> str:
         return f"{self.namespace}/{self.name}"
 
-    def manifest(self, source: str, target: str, **extra: Any) -> dict[str, Any]:
+    def manifest(self, source: str, target: str, *, existing: bool = False, **extra: Any) -> dict[str, Any]:
+        """``existing``: the target volume is left from an earlier replica (its deletion keeps the
+        data), so the object names it (mode Existing) instead of creating one."""
         entity = "volume" if self.plural == "replicas" else "consistencyGroup"
+        remote = {"mode": "Existing", "name": self.volume} if existing else {"pool": "pool-1"}
         spec = {
             "source": {"array": source, entity: self.volume},
-            "target": {"array": target, "pool": "pool-1"},
+            "target": {"array": target, **remote},
             **BASE_SPEC,
         }
         if self.part == "intruder":
@@ -173,9 +176,11 @@ class World:
         self.things.append(thing)
         self.create(thing)
 
-    def create(self, thing: Thing, annotations: dict[str, str] | None = None) -> None:
+    def create(
+        self, thing: Thing, annotations: dict[str, str] | None = None, *, existing: bool = False
+    ) -> None:
         extra = {"annotations": annotations} if annotations else {}
-        body = thing.manifest(self.source, self.target, **extra)
+        body = thing.manifest(self.source, self.target, existing=existing, **extra)
         retrying(
             lambda: self.api.create_namespaced_custom_object(
                 GROUP, VERSION, thing.namespace, thing.plural, body
