@@ -50,7 +50,7 @@ def test_i_a_mutation_of_a_protected_replica_fires() -> None:
 
 
 def test_ii_an_action_id_executed_twice_fires() -> None:
-    marks = {("ibox-1", 100): OWNER}
+    marks = {("ibox-1", 100): {OWNER}}
     actions = [
         inv.ActionSet(OWNER, "sw-1", "SwitchRole", at=1.0),
         inv.ActionSet(OWNER, "sw-2", "SwitchRole", at=20.0),
@@ -71,6 +71,10 @@ def test_ii_an_action_id_executed_twice_fires() -> None:
     found, _ = inv.check_actions_once(stray, actions, marks)
     assert len(found) == 2
     assert "no object's replica" in found[1]
+    # A replica taken over by a re-created object: an id of either owner may run on it, once.
+    renewed = inv.ActionSet(INTRUDER, "sw-3", "SwitchRole", at=1.5)
+    taken = {("ibox-1", 100): {OWNER, INTRUDER}}
+    assert inv.check_actions_once(twice, [*actions, renewed], taken) == ([], 2)
 
 
 def test_iii_a_replica_without_a_live_owner_or_an_orphaned_event_fires() -> None:

@@ -273,7 +273,8 @@ class Adversary:
         self.stop()
         entries = self.log.entries
         listing = self.marks.listing()
-        marks = {**self.marks.marks, **inv.marks_of(listing)}
+        self.marks.add(listing)
+        marks = self.marks.marks
         systems = {self.world.source: "ibox-1", self.world.target: "ibox-2"}
         found = inv.check_log_complete(entries, self.log.first_seq)
         found += inv.check_foreign_mutations(entries, self.protected, self.protected_since)
@@ -305,7 +306,7 @@ class Adversary:
             "requests": self.log.entries,
             "tenures": [dataclasses.asdict(t) for t in self.leases.tenures],
             "actions": [dataclasses.asdict(a) for a in self.actions],
-            "marks": [[*key, uid] for key, uid in self.marks.marks.items()],
+            "marks": [[*key, sorted(uids)] for key, uids in self.marks.marks.items()],
             "protected": [[*key, ref] for key, ref in self.protected.items()],
             "listing": listing,
             "things": things,

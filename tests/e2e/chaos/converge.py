@@ -57,15 +57,13 @@ def problem(world: World, thing: Thing, body: Mapping[str, Any] | None, role_cha
     return None
 
 
-def role_changes(entries: Iterable[Mapping[str, Any]], marks: Mapping[inv.Key, str]) -> set[str]:
+def role_changes(entries: Iterable[Mapping[str, Any]], marks: Mapping[inv.Key, set[str]]) -> set[str]:
     """The uids whose replicas a change_role executed on (the array answered 2xx itself)."""
     found = set()
     for entry in entries:
         call = inv.replica_call(entry)
         if call and call[1] == "change_role" and 200 <= int(entry.get("array_status") or 0) < 300:
-            uid = marks.get(call[0])
-            if uid:
-                found.add(uid)
+            found |= marks.get(call[0], set())
     return found
 
 

@@ -93,13 +93,14 @@ class ActionSet:
 
 
 def check_actions_once(
-    entries: Iterable[Mapping[str, Any]], actions: Sequence[ActionSet], marks: Mapping[Key, str]
+    entries: Iterable[Mapping[str, Any]], actions: Sequence[ActionSet], marks: Mapping[Key, Iterable[str]]
 ) -> tuple[list[str], int]:
     """(ii) Each action id executed at most once. An executed action is a request to an action
-    endpoint the array answered 2xx itself (whatever the client got); it belongs to the object whose
-    mark the replica carries (``marks``, both sides of a pair). Each execution is matched to the
-    oldest action id of its type set on that object before it and not matched yet; one left without
-    an id means some id ran twice. Returns the violations and the executions counted."""
+    endpoint the array answered 2xx itself (whatever the client got); it belongs to the objects
+    whose marks the replica carried (``marks``: every uid seen on it, both sides of a pair; a
+    take-over re-marks it). Each execution is matched to the oldest action id of its type set on
+    one of those objects before it and not matched yet; one left without an id means some id ran
+    twice. Returns the violations and the executions counted."""
     pending: dict[tuple[str, str], list[ActionSet]] = defaultdict(list)
     for action in sorted(actions, key=lambda a: a.at):
         pending[(action.uid, action.type)].append(action)
@@ -110,21 +111,21 @@ def check_actions_once(
     found = []
     for entry in executed:
         key, kind = _executed_action(entry)  # type: ignore[misc]
-        uid = marks.get(key)
-        if uid is None:
+        uids = set(marks.get(key, ()))
+        if not uids:
             found.append(
                 f"(ii) {entry['path']} on {entry['system']} (seq {entry['seq']}): no object's replica"
             )
             continue
-        ids = pending[(uid, kind)]
-        ready = next((a for a in ids if a.at <= entry["started"]), None)
-        if ready is None:
+        ready = [a for uid in uids for a in pending[(uid, kind)] if a.at <= entry["started"]]
+        if not ready:
             found.append(
                 f"(ii) {kind} executed on {entry['system']} replica {key[1]} (seq {entry['seq']}) "
-                f"with no action id of object {uid} left to run: an id ran twice"
+                f"with no action id of {sorted(uids)} left to run: an id ran twice"
             )
             continue
-        ids.remove(ready)
+        oldest = min(ready, key=lambda a: a.at)
+        pending[(oldest.uid, kind)].remove(oldest)
     return found, len(executed)
 
 

@@ -61,7 +61,7 @@ def chaos(
             calmed = time.monotonic()
 
             def changed() -> set[str]:
-                return role_changes(adversary.log.entries, {**adversary.marks.marks})
+                return role_changes(list(adversary.log.entries), dict(adversary.marks.marks))
 
             adversary.figures.violations += converge(world, changed, settle)
             phases["converge_seconds"] = round(time.monotonic() - calmed, 1)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -101,15 +102,19 @@ class LeaseWatcher:
 
 
 class MarkWatcher:
-    """The owner mark of every replica seen on either array, and the last listing of both."""
+    """Every owner mark each replica was seen with on either array (a take-over re-marks one)."""
 
     def __init__(self, arrays: SimArrays) -> None:
         self.arrays = arrays
-        self.marks: dict[Key, str] = {}
+        self.marks: dict[Key, set[str]] = defaultdict(set)
         self.poller = Poller(self.read, 2.0)
 
     def read(self) -> None:
-        self.marks.update(marks_of(self.listing()))
+        self.add(self.listing())
+
+    def add(self, listing: list[dict[str, Any]]) -> None:
+        for key, uid in marks_of(listing).items():
+            self.marks[key].add(uid)
 
     def listing(self) -> list[dict[str, Any]]:
         """Every replica on both arrays, each with ``system`` and ``peer_system``."""
