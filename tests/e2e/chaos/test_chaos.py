@@ -1,5 +1,5 @@
 """Issue 14, the adversary (short run): two operator pods electing a leader, 104 objects over three
-namespaces, one minute of seeded random edits, deletions, leader kills, API server restarts,
+namespaces, 90 s of seeded random edits, deletions, leader kills, API server restarts,
 simulator faults, link and url changes; then every invariant is checked (``CHAOS_SEED`` replays
 the schedule). ``make chaos`` runs the same for 30 minutes."""
 
@@ -15,7 +15,7 @@ from tests.e2e.chaos.run import chaos
 from tests.support.kube import Cluster
 from tests.support.operator import OperatorProcess
 
-SECONDS = float(os.environ.get("CHAOS_SHORT_SECONDS", "60"))
+SECONDS = float(os.environ.get("CHAOS_SHORT_SECONDS", "90"))
 
 
 @pytest.mark.timeout(600)
