@@ -148,11 +148,15 @@ async def release_array(name: str, body: kopf.Body, memo: kopf.Memo, retry: int,
 
 
 # -- Replica and ConsistencyGroupReplica ------------------------------------------------------------
-def _needs_finalizer(spec: kopf.Spec, **_: Any) -> bool:
-    """Only objects whose deletion must remove something on an array carry our finalizer."""
+def _deletes_replica(spec: Mapping[str, Any]) -> bool:
+    """Whether this object's deletion removes its replica on the arrays (else it is left, and said so)."""
     deletion = str(spec.get("deletionPolicy", DeletionPolicy.DELETE))
     management = str(spec.get("managementPolicy", ManagementPolicy.FULL))
     return deletion == DeletionPolicy.DELETE and management == ManagementPolicy.FULL
+
+
+#: Set in an object's kopf memo once its deletion was handled (replica removed, or Orphaned posted).
+_DELETION_HANDLED = "deletion_handled"
 
 
 async def _reconcile(body: kopf.Body, memo: kopf.Memo, trigger: Trigger) -> None:
@@ -174,10 +178,21 @@ for _plural in REPLICATION_KINDS:
         if status.get("replicaId") is None:
             await _reconcile(body, memo, Trigger.EVENT)
 
-    @kopf.on.delete(GROUP, VERSION, _plural, when=_needs_finalizer)
-    async def delete_replica(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-        """deletionPolicy Delete: remove the replica on the array before the object goes."""
+    @kopf.on.delete(GROUP, VERSION, _plural)
+    async def delete_replica(
+        body: kopf.Body, spec: kopf.Spec, status: kopf.Status, memo: kopf.Memo, **_: Any
+    ) -> None:
+        """Every object carries the finalizer, so every deletion is seen, also one made while no
+        operator ran or right after a policy change it had not seen yet: deletionPolicy Delete
+        removes the replica on the arrays before the object goes; Orphan and ObserveOnly leave it
+        and post ``Orphaned``. (A finalizer on Delete objects only let an Orphan object flipped
+        to Delete, or one deleted while the operator was down, go without a word: a silent leak.)"""
         runtime = _runtime(memo)
+        if not _deletes_replica(spec):
+            await _report_orphaned(body, spec, status, runtime)
+            memo[_DELETION_HANDLED] = True
+            _forget(body, runtime)
+            return
         outcome = await runtime.reconciler.reconcile(_snapshot(body), Trigger.DELETE, runtime.lookup)
         done = outcome.plan.release or (outcome.results and all(r.problem is None for r in outcome.results))
         if not done:
@@ -185,29 +200,39 @@ for _plural in REPLICATION_KINDS:
             raise kopf.TemporaryError(
                 problem.message if problem else "waiting to delete the replica", delay=DELETION_RETRY_SECONDS
             )
+        memo[_DELETION_HANDLED] = True
         _forget(body, runtime)
 
     @kopf.on.event(GROUP, VERSION, _plural, when=lambda type, **_: type == "DELETED")
     async def forget(
         body: kopf.Body, spec: kopf.Spec, status: kopf.Status, memo: kopf.Memo, **_: Any
     ) -> None:
-        """The object is gone: say what it left on the arrays, drop what we kept about it."""
+        """The object is gone: if it went without our deletion handler (its finalizer removed by
+        hand), say what it left on the arrays; drop what we kept about it."""
         runtime = _runtime(memo)
-        replica_id = status.get("replicaId")
-        if replica_id is not None and not _needs_finalizer(spec):
-            source = (status.get("currentSource") or {}).get("array") or spec["source"]["array"]
-            why = (
-                "managementPolicy is ObserveOnly"
-                if spec.get("managementPolicy") == ManagementPolicy.OBSERVE_ONLY
-                else "deletionPolicy is Orphan"
-            )
-            await runtime.kube.post_event(
-                _snapshot(body),
-                type="Normal",
-                reason="Orphaned",
-                message=f"replica {replica_id} (source array {source}) is left on the arrays: {why}",
-            )
+        if not memo.get(_DELETION_HANDLED):
+            await _report_orphaned(body, spec, status, runtime)
         _forget(body, runtime)
+
+
+async def _report_orphaned(body: kopf.Body, spec: kopf.Spec, status: kopf.Status, runtime: Runtime) -> None:
+    """An ``Orphaned`` Event naming the replica this object leaves on the arrays (if it had one)."""
+    replica_id = status.get("replicaId")
+    if replica_id is None:
+        return
+    source = (status.get("currentSource") or {}).get("array") or spec["source"]["array"]
+    if spec.get("managementPolicy") == ManagementPolicy.OBSERVE_ONLY:
+        why = "managementPolicy is ObserveOnly"
+    elif spec.get("deletionPolicy") == DeletionPolicy.ORPHAN:
+        why = "deletionPolicy is Orphan"
+    else:
+        why = "the object went without the operator's finalizer"
+    await runtime.kube.post_event(
+        _snapshot(body),
+        type="Normal",
+        reason="Orphaned",
+        message=f"replica {replica_id} (source array {source}) is left on the arrays: {why}",
+    )
 
 
 def _forget(body: Mapping[str, Any], runtime: Runtime) -> None:

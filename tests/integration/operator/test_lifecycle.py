@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.integration.operator.conftest import Env, condition_of, is_true
+from tests.support.operator import OperatorProcess
 
 
 def _ready(status: dict[str, object]) -> bool:
@@ -207,11 +208,13 @@ def test_delete_policy_removes_the_replica_on_both_arrays(env: Env) -> None:
 
 
 def test_orphan_policy_leaves_the_replica_running(env: Env) -> None:
+    """Orphan objects carry the finalizer too (issue 14): a deletion made while no operator runs,
+    or right after a flip to Orphan, is still seen and the replica left is named in an Event."""
     volume = env.name("vol")
     env.arrays.volume("ibox-1", volume)
     env.replica(volume, volume=volume, deletionPolicy="Orphan")
     status = env.objects.wait_status("replicas", volume, lambda s: s.get("replicaId") is not None)
-    assert "replication.infinibox.io/finalizer" not in (
+    assert "replication.infinibox.io/finalizer" in (
         env.objects.get("replicas", volume)["metadata"].get("finalizers") or []  # type: ignore[index]
     )
     env.objects.delete("replicas", volume)
@@ -219,6 +222,37 @@ def test_orphan_policy_leaves_the_replica_running(env: Env) -> None:
     replica = env.arrays.replica("ibox-1", status["replicaId"])
     assert replica is not None
     assert replica["state"] == "ACTIVE"
+
+
+def test_orphan_objects_deleted_while_no_operator_runs_or_just_flipped_are_reported(
+    env: Env, operator: OperatorProcess
+) -> None:
+    """Issue 14, found by the chaos suite: an Orphan object deleted while the operator was down,
+    and one flipped from Orphan to Delete and deleted before the operator saw the flip, went
+    without a word (no finalizer): their replicas stayed marked by a gone object, no Orphaned
+    Event. Now both wait for the operator, which names each replica it leaves (or deletes it)."""
+    names = [env.name("down"), env.name("flip")]
+    ids = {}
+    for name in names:
+        env.arrays.volume("ibox-1", name)
+        env.replica(name, volume=name, deletionPolicy="Orphan")
+        ids[name] = env.objects.wait_status("replicas", name, lambda s: s.get("replicaId") is not None)[
+            "replicaId"
+        ]
+    operator.kill()
+    env.objects.patch("replicas", names[1], {"spec": {"deletionPolicy": "Delete"}})
+    for name in names:
+        env.objects.delete("replicas", name)
+    assert all(env.objects.get("replicas", name) is not None for name in names)  # held for the operator
+    operator.start()
+    for name in names:
+        env.objects.wait_gone("replicas", name, timeout=60)
+    events = env.objects.cluster.kubectl_json("-n", env.namespace, "get", "events")["items"]
+    orphaned = {e["involvedObject"]["name"]: e["message"] for e in events if e["reason"] == "Orphaned"}
+    assert f"replica {ids[names[0]]} " in orphaned[names[0]]
+    assert env.arrays.replica("ibox-1", ids[names[0]]) is not None  # Orphan: left, and said so
+    # The flip was seen before the deletion was handled: Delete removes the replica.
+    assert env.arrays.replica("ibox-1", ids[names[1]]) is None
 
 
 def test_missing_volume_is_reported_and_recovers_when_it_appears(env: Env) -> None:
