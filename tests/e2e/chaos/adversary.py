@@ -107,6 +107,7 @@ class Adversary:
         self.marks = MarkWatcher(SimArrays(world.simulator))
         self.protected: dict[inv.Key, str] = {}
         self.protected_since = 0.0
+        self.events: list[dict[str, Any]] = []
 
     # -- the run ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -309,6 +310,7 @@ class Adversary:
             "marks": [[*key, sorted(uids)] for key, uids in self.marks.marks.items()],
             "protected": [[*key, ref] for key, ref in self.protected.items()],
             "listing": listing,
+            "events": [e for e in self.events if e["reason"] in ("Orphaned", "Deleted", "TakenOver")],
             "things": things,
         }
         handle, path = tempfile.mkstemp(prefix="chaos-", suffix=".json")
