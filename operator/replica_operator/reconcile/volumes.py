@@ -1,0 +1,205 @@
+"""PersistentVolumes of Infinidat's CSI driver: what a claim's volume names on the array, and the
+static PV + claim that name a given array entity (issue 17). Pure: manifests in, manifests out.
+
+The format is the driver's (github Infinidat/infinibox-csi-driver): driver name
+``infinibox-csi-driver``; ``volumeHandle`` ``<id>$$<protocol>`` (``service/controller.go``
+``CreateVolume`` appends ``"$$" + storageprotocol``, ``validateVolumeID`` splits on ``$$``);
+protocols ``iscsi``, ``fc`` (a volume id), ``nfs`` (a filesystem id), ``nfs_treeq``
+(``<filesystem id>#<treeq id>``, ``storage/treeqcontroller.go``) from ``common/types.go``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from .desired import EntityKind
+from .observed import Problem
+
+CSI_DRIVER = "infinibox-csi-driver"
+"""``spec.csi.driver`` of the PVs the driver provisions (its CSI plugin name)."""
+
+HANDLE_SEPARATOR = "$$"
+TREEQ_SEPARATOR = "#"
+
+_SECRET_REFS = (
+    "controllerPublishSecretRef",
+    "nodeStageSecretRef",
+    "nodePublishSecretRef",
+    "controllerExpandSecretRef",
+)
+"""The ``spec.csi`` secret references the driver's PVs carry (the driver's Secret for that array)."""
+
+
+class Protocol(StrEnum):
+    """The driver's storage protocols (``common/types.go`` ``PROTOCOL_*``)."""
+
+    ISCSI = "iscsi"
+    FC = "fc"
+    NFS = "nfs"
+    NFS_TREEQ = "nfs_treeq"
+
+
+def entity_kind(protocol: Protocol) -> EntityKind:
+    """Block protocols name a volume, NFS a filesystem."""
+    return EntityKind.FILESYSTEM if protocol in (Protocol.NFS, Protocol.NFS_TREEQ) else EntityKind.VOLUME
+
+
+@dataclass(frozen=True)
+class CsiVolume:
+    """What a bound PV of the driver says: the array entity (by id) and how it is attached."""
+
+    pv: str
+    protocol: Protocol
+    entity_id: int
+    kind: EntityKind
+    size: str
+    volume_attributes: Mapping[str, str]
+    secret_refs: Mapping[str, Mapping[str, str]]
+
+
+def parse_handle(handle: str) -> tuple[Protocol, int] | Problem:
+    """``<id>$$<protocol>`` -> (protocol, entity id); a treeq or a malformed handle is refused."""
+    parts = handle.split(HANDLE_SEPARATOR)
+    if len(parts) != 2:
+        return Problem(
+            "InvalidVolumeHandle", f"volumeHandle {handle!r} is not <id>$$<protocol>", retryable=False
+        )
+    ident, raw = parts
+    try:
+        protocol = Protocol(raw)
+    except ValueError:
+        known = ", ".join(p.value for p in Protocol)
+        return Problem(
+            "InvalidVolumeHandle",
+            f"volumeHandle {handle!r}: unknown protocol {raw!r} (known: {known})",
+            retryable=False,
+        )
+    if protocol is Protocol.NFS_TREEQ:
+        filesystem = ident.split(TREEQ_SEPARATOR, 1)[0]
+        return Problem(
+            "TreeqNotReplicable",
+            f"volumeHandle {handle!r} is a treeq of filesystem id {filesystem}: a treeq cannot be replicated "
+            "alone; replicate its filesystem (spec.source.filesystem)",
+            retryable=False,
+        )
+    if not ident.isdigit():
+        return Problem(
+            "InvalidVolumeHandle", f"volumeHandle {handle!r}: id {ident!r} is not a number", retryable=False
+        )
+    return protocol, int(ident)
+
+
+def parse_pv(pv: Mapping[str, Any]) -> CsiVolume | Problem:
+    """The array entity a PV names, or why it names none this operator can replicate."""
+    name = str((pv.get("metadata") or {}).get("name", ""))
+    spec = pv.get("spec") or {}
+    csi = spec.get("csi")
+    if not csi:
+        return Problem("NotInfiniboxVolume", f"PersistentVolume {name} is not a CSI volume", retryable=False)
+    driver = csi.get("driver")
+    if driver != CSI_DRIVER:
+        return Problem(
+            "NotInfiniboxVolume",
+            f"PersistentVolume {name} belongs to CSI driver {driver!r}, not {CSI_DRIVER!r}",
+            retryable=False,
+        )
+    parsed = parse_handle(str(csi.get("volumeHandle", "")))
+    if isinstance(parsed, Problem):
+        return Problem(parsed.reason, f"PersistentVolume {name}: {parsed.message}", retryable=False)
+    protocol, entity_id = parsed
+    refs = {key: dict(csi[key]) for key in _SECRET_REFS if csi.get(key)}
+    return CsiVolume(
+        pv=name,
+        protocol=protocol,
+        entity_id=entity_id,
+        kind=entity_kind(protocol),
+        size=str((spec.get("capacity") or {}).get("storage", "")),
+        volume_attributes=dict(csi.get("volumeAttributes") or {}),
+        secret_refs=refs,
+    )
+
+
+def bound_volume(claim: Mapping[str, Any] | None, name: str) -> str | Problem:
+    """The PV a claim is bound to, or why there is none (yet: a pending claim is waited on)."""
+    if claim is None:
+        return Problem("ClaimNotFound", f"PersistentVolumeClaim {name} does not exist in this namespace")
+    phase = (claim.get("status") or {}).get("phase")
+    volume = (claim.get("spec") or {}).get("volumeName")
+    if phase == "Lost":
+        return Problem(
+            "ClaimLost", f"PersistentVolumeClaim {name} lost its PersistentVolume", retryable=False
+        )
+    if phase != "Bound" or not volume:
+        return Problem(
+            "ClaimNotBound", f"PersistentVolumeClaim {name} is not bound to a PersistentVolume yet"
+        )
+    return str(volume)
+
+
+@dataclass(frozen=True)
+class StaticClaim:
+    """What a static PV + claim pair names: an entity id on an array, and how it is presented."""
+
+    pv_name: str
+    claim_name: str
+    namespace: str
+    entity_id: int
+    protocol: Protocol
+    size: str
+    storage_class_name: str = ""
+    access_modes: tuple[str, ...] = ("ReadWriteOnce",)
+    volume_mode: str = "Filesystem"
+    volume_attributes: Mapping[str, str] | None = None
+    secret_refs: Mapping[str, Mapping[str, str]] | None = None
+    labels: Mapping[str, str] | None = None
+
+
+def handle(entity_id: int, protocol: Protocol) -> str:
+    """The driver's volumeHandle for an entity id (never a treeq: we make whole volumes/filesystems)."""
+    return f"{entity_id}{HANDLE_SEPARATOR}{protocol.value}"
+
+
+def static_manifests(want: StaticClaim) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The PV and the claim, pre-bound both ways so the PV controller binds exactly this pair.
+    Reclaim Retain: deleting the claim never deletes the array entity (the replica owns it)."""
+    labels = dict(want.labels or {})
+    csi: dict[str, Any] = {"driver": CSI_DRIVER, "volumeHandle": handle(want.entity_id, want.protocol)}
+    if want.volume_attributes:
+        csi["volumeAttributes"] = dict(want.volume_attributes)
+    for key, ref in (want.secret_refs or {}).items():
+        csi[key] = dict(ref)
+    volume = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": want.pv_name, "labels": labels},
+        "spec": {
+            "capacity": {"storage": want.size},
+            "accessModes": list(want.access_modes),
+            "persistentVolumeReclaimPolicy": "Retain",
+            "storageClassName": want.storage_class_name,
+            "volumeMode": want.volume_mode,
+            "claimRef": {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "namespace": want.namespace,
+                "name": want.claim_name,
+            },
+            "csi": csi,
+        },
+    }
+    claim = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": want.claim_name, "namespace": want.namespace, "labels": labels},
+        "spec": {
+            "accessModes": list(want.access_modes),
+            "resources": {"requests": {"storage": want.size}},
+            "storageClassName": want.storage_class_name,
+            "volumeMode": want.volume_mode,
+            "volumeName": want.pv_name,
+        },
+    }
+    return volume, claim
