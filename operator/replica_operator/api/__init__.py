@@ -53,6 +53,14 @@ from .replica import BaseSnapshot, ReplicaSource, ReplicaSpec, ReplicaTarget
 from .replication import Action, Endpoint, LastAction, ReplicaStatus, schedule_applies
 from .resources import CONSISTENCY_GROUP_REPLICA, INFINIBOX, REPLICA, RESOURCES, CustomResource
 from .timestamps import Timestamp, format_timestamp
+from .volumes import (
+    GroupTargetClaims,
+    LabelSelector,
+    LabelSelectorRequirement,
+    ResolvedSource,
+    SelectorOperator,
+    TargetClaim,
+)
 
 __all__ = [
     "API_VERSION",
@@ -87,8 +95,11 @@ __all__ = [
     "DriftPolicy",
     "Duration",
     "Endpoint",
+    "GroupTargetClaims",
     "InfiniBoxSpec",
     "InfiniBoxStatus",
+    "LabelSelector",
+    "LabelSelectorRequirement",
     "LastAction",
     "LinkStatus",
     "ManagementPolicy",
@@ -99,8 +110,11 @@ __all__ = [
     "ReplicaStatus",
     "ReplicaTarget",
     "ReplicationType",
+    "ResolvedSource",
     "SecretReference",
+    "SelectorOperator",
     "TLSConfig",
+    "TargetClaim",
     "TargetMode",
     "Timestamp",
     "format_duration",

@@ -8,6 +8,7 @@ from .base import SpecModel, StatusModel
 from .cel import Reason, rule, validations
 from .names import EntityName, ObjectName
 from .replication import MODE_IS_CREATE, TARGET_RULES, ReplicaStatus, ReplicationSpec, TargetBase
+from .volumes import GroupTargetClaims, LabelSelector
 
 MAX_MEMBERS = 256
 _VOLUME_PAIR = "has(m.local) && has(m.remote) && !has(m.localSnapshot) && !has(m.remoteSnapshot)"
@@ -15,11 +16,29 @@ _SNAPSHOT_PAIR = "has(m.localSnapshot) && has(m.remoteSnapshot) && !has(m.local)
 
 
 class ConsistencyGroupSource(SpecModel):
-    """The consistency group to replicate."""
+    """The consistency group to replicate, or the claims whose volumes make it up."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            rule(
+                "has(self.consistencyGroup) != has(self.persistentVolumeClaimSelector)",
+                "exactly one of consistencyGroup or persistentVolumeClaimSelector must be set",
+            )
+        )
+    )
 
     array: ObjectName = Field(description="Name of the InfiniBox object of the source array. Immutable.")
-    consistency_group: EntityName = Field(
-        description="Name of the consistency group to replicate. Immutable."
+    consistency_group: EntityName | None = Field(
+        default=None,
+        description="Name of the consistency group to replicate. Exactly one of consistencyGroup or "
+        "persistentVolumeClaimSelector. Immutable.",
+    )
+    persistent_volume_claim_selector: LabelSelector | None = Field(
+        default=None,
+        description="A label selector over PersistentVolumeClaims in this namespace (of "
+        "infinibox-csi-driver, on array, all of one protocol): the operator creates and owns a consistency "
+        "group holding exactly their volumes and keeps its members in line as matching claims come and go. "
+        "Exactly one of consistencyGroup or persistentVolumeClaimSelector. Immutable.",
     )
 
 
@@ -77,6 +96,11 @@ class ConsistencyGroupTarget(TargetBase):
         )
     )
 
+    persistent_volume_claim: GroupTargetClaims | None = Field(
+        default=None,
+        description="Static PersistentVolumes for the remote members and one claim bound to each, named "
+        "from a template, so the application can mount them after a failover. Absent means none. Immutable.",
+    )
     member_mappings: list[MemberMapping] | None = Field(
         default=None,
         min_length=1,

@@ -8,6 +8,7 @@ from .base import SpecModel
 from .cel import Reason, rule, validations
 from .names import EntityName, ObjectName
 from .replication import TARGET_RULES, ReplicaStatus, ReplicationSpec, TargetBase
+from .volumes import TargetClaim
 
 __all__ = ["BaseSnapshot", "ReplicaSource", "ReplicaSpec", "ReplicaStatus", "ReplicaTarget"]
 
@@ -18,7 +19,9 @@ class ReplicaSource(SpecModel):
     model_config = ConfigDict(
         json_schema_extra=validations(
             rule(
-                "has(self.volume) != has(self.filesystem)", "exactly one of volume or filesystem must be set"
+                "[has(self.volume), has(self.filesystem), has(self.persistentVolumeClaim)]"
+                ".filter(x, x).size() == 1",
+                "exactly one of volume, filesystem or persistentVolumeClaim must be set",
             )
         )
     )
@@ -26,11 +29,21 @@ class ReplicaSource(SpecModel):
     array: ObjectName = Field(description="Name of the InfiniBox object of the source array. Immutable.")
     volume: EntityName | None = Field(
         default=None,
-        description="Name of the volume to replicate. Exactly one of volume or filesystem. Immutable.",
+        description="Name of the volume to replicate. Exactly one of volume, filesystem or "
+        "persistentVolumeClaim. Immutable.",
     )
     filesystem: EntityName | None = Field(
         default=None,
-        description="Name of the filesystem to replicate. Exactly one of volume or filesystem. Immutable.",
+        description="Name of the filesystem to replicate. Exactly one of volume, filesystem or "
+        "persistentVolumeClaim. Immutable.",
+    )
+    persistent_volume_claim: ObjectName | None = Field(
+        default=None,
+        description="Name of a PersistentVolumeClaim in this namespace whose PersistentVolume was "
+        "provisioned by infinibox-csi-driver on array: the operator replicates the volume (iscsi, fc) or "
+        "filesystem (nfs) it names (status.resolvedSource). A claim not bound yet is waited for; a treeq "
+        "(nfs_treeq) or another driver's volume is refused. Exactly one of volume, filesystem or "
+        "persistentVolumeClaim. Immutable.",
     )
 
 
@@ -62,6 +75,12 @@ class ReplicaTarget(TargetBase):
         )
     )
 
+    persistent_volume_claim: TargetClaim | None = Field(
+        default=None,
+        description="A static PersistentVolume for the remote entity and a claim bound to it, made by the "
+        "operator so the application can mount the replica after a failover with no hand edits. Absent "
+        "means none. Immutable.",
+    )
     base_snapshot: BaseSnapshot | None = Field(
         default=None,
         description="The snapshots to start from: local on the source array, remote on the target array, "

@@ -22,6 +22,7 @@ from .enums import (
 )
 from .names import ActionId, ArrayText, EntityName, Message, ObjectName
 from .timestamps import Timestamp
+from .volumes import ResolvedSource
 
 # An absent mode means Create, an absent replicationType means ASYNC: the CRD has no defaults.
 MODE_IS_CREATE = "(!has(self.mode) || self.mode == 'Create')"
@@ -339,6 +340,11 @@ class ReplicaStatus(StatusModel):
     )
     last_action: LastAction | None = Field(
         default=None, description="Outcome of the most recent spec.action."
+    )
+    resolved_source: ResolvedSource | None = Field(
+        default=None,
+        description="A Replica with spec.source.persistentVolumeClaim: the PersistentVolume, protocol and "
+        "array entity the claim was resolved to.",
     )
     conditions: list[Condition] = Field(
         default_factory=list,

@@ -2,9 +2,9 @@
 
 What changes: ``$ref``s are inlined (a field's own description and rules win over, or add to,
 the referenced model's), ``Optional[X]`` becomes plain ``X`` (absent, never null), and
-``title``, ``default`` and ``additionalProperties`` go. Defaults stay in the models so the
-API server never fills fields a GitOps manifest leaves out. Any keyword not listed in
-``KEY_ORDER`` is an error, so a model that needs something new fails loudly here.
+``title``, ``default`` and ``additionalProperties: false`` go (a map keeps its value schema).
+Defaults stay in the models so the API server never fills fields a GitOps manifest leaves out.
+Any keyword not listed in ``KEY_ORDER`` is an error, so a model that needs something new fails loudly here.
 """
 
 from __future__ import annotations
@@ -26,15 +26,17 @@ KEY_ORDER = (
     "maximum",
     "minItems",
     "maxItems",
+    "maxProperties",
     "x-kubernetes-list-type",
     "x-kubernetes-list-map-keys",
     "items",
     "properties",
+    "additionalProperties",
     "required",
     VALIDATIONS,
 )
 _RULE_KEY_ORDER = ("rule", "message", "fieldPath", "reason")
-_DROPPED = ("title", "default", "additionalProperties")
+_DROPPED = ("title", "default")
 
 Schema = dict[str, Any]
 
@@ -53,8 +55,10 @@ def structural_schema(model: type[BaseModel]) -> Schema:
 def _convert(node: Schema, definitions: dict[str, Schema], path: str) -> Schema:
     node = _flatten(node, definitions, path)
     _check_default_is_described(node, path)
-    if node.get("additionalProperties", False) not in (False, None):
-        raise SchemaError(f"{path}: maps (additionalProperties) are not supported")
+    if node.get("additionalProperties", False) in (False, None, True):
+        node.pop("additionalProperties", None)  # forbid-extra models: the schema lists the fields
+    elif "properties" in node:
+        raise SchemaError(f"{path}: an object with both properties and a map is not structural")
     unknown = set(node) - set(KEY_ORDER) - set(_DROPPED)
     if unknown:
         raise SchemaError(f"{path}: no structural equivalent for {sorted(unknown)}")
@@ -69,7 +73,7 @@ def _convert(node: Schema, definitions: dict[str, Schema], path: str) -> Schema:
                 name: _described(_convert(child, definitions, f"{path}.{name}"), f"{path}.{name}")
                 for name, child in node[key].items()
             }
-        elif key == "items":
+        elif key in ("items", "additionalProperties"):
             result[key] = _convert(node[key], definitions, f"{path}[]")
         elif key == VALIDATIONS:
             result[key] = [_ordered_rule(entry) for entry in node[key]]

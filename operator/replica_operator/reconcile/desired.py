@@ -96,7 +96,7 @@ class Desired:
         """Name of the replicated entity on spec.source.array."""
         source = self.spec.source
         if isinstance(self.spec, ConsistencyGroupReplicaSpec):
-            return self.spec.source.consistency_group
+            return self.spec.source.consistency_group or owned_group_name(self.namespace, self.name)
         return str(getattr(source, "volume", None) or getattr(source, "filesystem", None))
 
     @property
@@ -120,6 +120,11 @@ class Desired:
             ):
                 return self.status.observed_generation
         return None
+
+
+def owned_group_name(namespace: str, name: str) -> str:
+    """The consistency group a claim-selector ConsistencyGroupReplica owns on its source array."""
+    return f"k8s-{namespace}-{name}"[:255]
 
 
 def _positive_int(value: object) -> int | None:

@@ -5,15 +5,25 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+from pydantic.alias_generators import to_camel
+
 from replica_operator.api import (
     Condition,
     ConditionStatus,
     ConsistencyGroupReplicaStatus,
+    ConsistencyGroupSource,
+    ConsistencyGroupTarget,
     Endpoint,
+    GroupTargetClaims,
     InfiniBoxStatus,
+    LabelSelector,
     MemberStatus,
+    ReplicaSource,
     ReplicaStatus,
+    ReplicaTarget,
     ReplicationType,
+    ResolvedSource,
+    TargetClaim,
 )
 from tests.integration.api.manifests import cg_replica, infinibox, replica, to_yaml
 from tests.support.kube import Cluster
@@ -214,3 +224,36 @@ def test_explain_prints_the_array_facts_and_auto_resume(cluster: Cluster, crds: 
     resume = wait_for(lambda: explain("replica.spec.autoResume"), timeout=30, what="Replica schema")
     assert "FIELD: autoResume <boolean>" in resume
     assert "Default: true." in resume
+
+
+def test_explain_documents_the_claim_fields(cluster: Cluster, crds: list[str]) -> None:
+    """Every field of issue 17, explained with its model's description (kubectl wraps; spaces normalised)."""
+    fields = {
+        "replica.spec.source.persistentVolumeClaim": ReplicaSource.model_fields["persistent_volume_claim"],
+        "replica.spec.target.persistentVolumeClaim": ReplicaTarget.model_fields["persistent_volume_claim"],
+        "replica.status.resolvedSource": ReplicaStatus.model_fields["resolved_source"],
+        "consistencygroupreplica.spec.source.persistentVolumeClaimSelector": (
+            ConsistencyGroupSource.model_fields["persistent_volume_claim_selector"]
+        ),
+        "consistencygroupreplica.spec.target.persistentVolumeClaim": ConsistencyGroupTarget.model_fields[
+            "persistent_volume_claim"
+        ],
+    }
+    for model, prefix in (
+        (TargetClaim, "replica.spec.target.persistentVolumeClaim"),
+        (GroupTargetClaims, "consistencygroupreplica.spec.target.persistentVolumeClaim"),
+        (LabelSelector, "consistencygroupreplica.spec.source.persistentVolumeClaimSelector"),
+        (ResolvedSource, "replica.status.resolvedSource"),
+    ):
+        for name, info in model.model_fields.items():
+            fields[f"{prefix}.{to_camel(name)}"] = info
+
+    def explain(path: str) -> str | None:
+        result = cluster.kubectl("explain", path, check=False)
+        return " ".join(result.stdout.split()) if result.returncode == 0 else None
+
+    wait_for(lambda: explain("replica.spec.source.persistentVolumeClaim"), timeout=30, what="Replica schema")
+    for path, info in fields.items():
+        text = explain(path)
+        assert text is not None, f"kubectl explain {path} failed"
+        assert " ".join(str(info.description).split()) in text, f"{path}: {text}"
