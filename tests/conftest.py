@@ -58,6 +58,15 @@ def namespace(cluster: Cluster) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def volume_binder(cluster: Cluster) -> Cluster:
+    """Kubernetes' own PersistentVolume binder (kube-controller-manager) binds claims and volumes;
+    an existing cluster has its own."""
+    if cluster.control_plane is not None:
+        cluster.control_plane.start_volume_binder()
+    return cluster
+
+
+@pytest.fixture(scope="session")
 def crds(cluster: Cluster) -> list[str]:
     """Apply every file in crds/ and wait until the kinds are served; return the CRD names."""
     # kubectl's own field manager, as a user's `kubectl apply --server-side -f crds/` uses.

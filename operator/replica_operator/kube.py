@@ -137,6 +137,37 @@ class Kube:
         version = secret.metadata.resource_version if secret.metadata is not None else None
         return SecretData(version or "", values)
 
+    async def read_volume_objects(
+        self, namespace: str, claim: str
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """A claim and the PersistentVolume it is bound to, as the API serves them (camelCase);
+        None for what does not exist (yet). Read at the moment of the pass: a re-check on each poll
+        notices a claim that got bound, so no watch on claims is needed."""
+        found = await self._read_core(
+            "persistentvolumeclaims", self._core.read_namespaced_persistent_volume_claim, claim, namespace
+        )
+        volume_name = ((found or {}).get("spec") or {}).get("volumeName")
+        if not volume_name:
+            return found, None
+        return found, await self._read_core(
+            "persistentvolumes", self._core.read_persistent_volume, volume_name
+        )
+
+    async def _read_core(
+        self, resource: str, method: Callable[..., Any], *args: str
+    ) -> dict[str, Any] | None:
+        what = f"{resource} {'/'.join(reversed(args))}"
+        try:
+            answer = await self._call("get", resource, method, *args)
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise KubeError(error.status or 0, f"cannot read {what}: {error.reason}") from None
+        except urllib3.exceptions.HTTPError as error:
+            raise KubeError(0, f"cannot read {what}: {type(error).__name__}") from None
+        serialized: dict[str, Any] = self._core.api_client.sanitize_for_serialization(answer)
+        return serialized
+
     async def list_uids(self, resource: CustomResource, namespaces: tuple[str, ...] = ()) -> Listing:
         """The uids of every object of ``resource`` (in ``namespaces``, or all), paged.
 

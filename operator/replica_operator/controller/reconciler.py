@@ -23,6 +23,7 @@ from replica_operator.reconcile import (
     Desired,
     Observation,
     Plan,
+    Problem,
     RunAction,
     Side,
     SideName,
@@ -41,6 +42,7 @@ from .memory import Backoff, Memories, ObjectMemory
 from .observe import Observer
 from .ports import InfiniBoxLookup, KubeSide, Registry
 from .report import Reporter, known_replicas
+from .sources import claim_of, resolve
 
 
 class Trigger(StrEnum):
@@ -67,6 +69,7 @@ class Reconciler:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.registry = registry
+        self.kube = kube
         self.reporter = Reporter(kube)
         self.observer = Observer(registry)
         self.backoff = backoff
@@ -127,7 +130,14 @@ class Reconciler:
     async def _pass(
         self, body: Mapping[str, Any], trigger: Trigger, infiniboxes: InfiniBoxLookup, memory: ObjectMemory
     ) -> Outcome:
-        desired = accept_new_system(Desired.from_body(body), self._serial)
+        claim, resolved_source = claim_of(body), None
+        working = body
+        if claim is not None:
+            resolved = await resolve(body, claim, self.kube, self.registry)
+            if isinstance(resolved, Problem):
+                return await self._unresolved(body, resolved, memory)
+            working, resolved_source = resolved.body, resolved.source
+        desired = accept_new_system(Desired.from_body(working), self._serial)
         observed = await self.observer.observe(desired, infiniboxes, fresh=trigger is not Trigger.POLL)
         plan = decide(desired, observed)
         observed = plan.observation or observed
@@ -141,6 +151,9 @@ class Reconciler:
             memory.note_results(results, self.backoff, self.clock())
         after = await self._refresh(observed, results)
         update = summarize(desired, plan, results, after, datetime.now(UTC))
+        if resolved_source is not None and update.status.resolved_source != resolved_source:
+            update.status.resolved_source = resolved_source
+            update = replace(update, changed=True)
         if (
             update.changed
             and not (desired.deleting and plan.release)
@@ -163,6 +176,20 @@ class Reconciler:
             and self.clock() - written < PROGRESS_WRITE_SECONDS
             and only_progress_moved(desired.status, update.status)
         )
+
+    async def _unresolved(self, body: Mapping[str, Any], problem: Problem, memory: ObjectMemory) -> Outcome:
+        """A claim that names no entity (yet): Synced=False with the reason, nothing on the arrays.
+        Deletion is released: with no entity resolved no replica can have been made."""
+        desired = Desired.from_body(body)
+        spec = desired.spec
+        now = datetime.now(UTC)
+        observed = Observation(source=Side(spec.source.array), target=Side(spec.target.array), now=now)
+        plan = Plan(blocked=problem, release=desired.deleting and desired.status.replica_id is None)
+        update = summarize(desired, plan, (), observed, now)
+        if update.changed and not (desired.deleting and plan.release):
+            await self.reporter.write(body, desired, update, memory)
+        await self.reporter.post(body, update.events)
+        return Outcome(plan, (), update)
 
     def _serial(self, array: str) -> int | None:
         """The serial of the system the array's connection leads to now."""

@@ -13,6 +13,7 @@ from .conditions import find
 from .desired import Status
 from .observed import ArrayReplica, Problem
 from .steps import Create, Step
+from .volumes import REFUSED_CLAIM_REASONS
 
 if TYPE_CHECKING:
     from .plan import Plan
@@ -49,6 +50,7 @@ class StepResult:
 _WARN_ON_ENTRY = frozenset(
     {"Conflict", "NotFound", "Drifted", "ArrayUnreachable", "RoleConflict", "DeletionBlocked", "Unauthorized"}
     | {"Unsupported", "InvalidConfiguration"}
+    | REFUSED_CLAIM_REASONS
 )
 
 

@@ -21,6 +21,12 @@ from .observed import Problem
 CSI_DRIVER = "infinibox-csi-driver"
 """``spec.csi.driver`` of the PVs the driver provisions (its CSI plugin name)."""
 
+REFUSED_CLAIM_REASONS = frozenset(
+    {"NotInfiniboxVolume", "TreeqNotReplicable", "InvalidVolumeHandle", "EntityNotFound", "ClaimLost"}
+    | {"ClaimNotFound", "VolumeNotFound"}
+)
+"""Synced=False reasons of a claim that names nothing to replicate: a Warning Event on entry."""
+
 HANDLE_SEPARATOR = "$$"
 TREEQ_SEPARATOR = "#"
 
@@ -33,7 +39,7 @@ _SECRET_REFS = (
 """The ``spec.csi`` secret references the driver's PVs carry (the driver's Secret for that array)."""
 
 
-class Protocol(StrEnum):
+class CsiProtocol(StrEnum):
     """The driver's storage protocols (``common/types.go`` ``PROTOCOL_*``)."""
 
     ISCSI = "iscsi"
@@ -42,9 +48,11 @@ class Protocol(StrEnum):
     NFS_TREEQ = "nfs_treeq"
 
 
-def entity_kind(protocol: Protocol) -> EntityKind:
+def entity_kind(protocol: CsiProtocol) -> EntityKind:
     """Block protocols name a volume, NFS a filesystem."""
-    return EntityKind.FILESYSTEM if protocol in (Protocol.NFS, Protocol.NFS_TREEQ) else EntityKind.VOLUME
+    return (
+        EntityKind.FILESYSTEM if protocol in (CsiProtocol.NFS, CsiProtocol.NFS_TREEQ) else EntityKind.VOLUME
+    )
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,7 @@ class CsiVolume:
     """What a bound PV of the driver says: the array entity (by id) and how it is attached."""
 
     pv: str
-    protocol: Protocol
+    protocol: CsiProtocol
     entity_id: int
     kind: EntityKind
     size: str
@@ -60,7 +68,7 @@ class CsiVolume:
     secret_refs: Mapping[str, Mapping[str, str]]
 
 
-def parse_handle(handle: str) -> tuple[Protocol, int] | Problem:
+def parse_handle(handle: str) -> tuple[CsiProtocol, int] | Problem:
     """``<id>$$<protocol>`` -> (protocol, entity id); a treeq or a malformed handle is refused."""
     parts = handle.split(HANDLE_SEPARATOR)
     if len(parts) != 2:
@@ -69,15 +77,15 @@ def parse_handle(handle: str) -> tuple[Protocol, int] | Problem:
         )
     ident, raw = parts
     try:
-        protocol = Protocol(raw)
+        protocol = CsiProtocol(raw)
     except ValueError:
-        known = ", ".join(p.value for p in Protocol)
+        known = ", ".join(p.value for p in CsiProtocol)
         return Problem(
             "InvalidVolumeHandle",
             f"volumeHandle {handle!r}: unknown protocol {raw!r} (known: {known})",
             retryable=False,
         )
-    if protocol is Protocol.NFS_TREEQ:
+    if protocol is CsiProtocol.NFS_TREEQ:
         filesystem = ident.split(TREEQ_SEPARATOR, 1)[0]
         return Problem(
             "TreeqNotReplicable",
@@ -147,7 +155,7 @@ class StaticClaim:
     claim_name: str
     namespace: str
     entity_id: int
-    protocol: Protocol
+    protocol: CsiProtocol
     size: str
     storage_class_name: str = ""
     access_modes: tuple[str, ...] = ("ReadWriteOnce",)
@@ -157,7 +165,7 @@ class StaticClaim:
     labels: Mapping[str, str] | None = None
 
 
-def handle(entity_id: int, protocol: Protocol) -> str:
+def handle(entity_id: int, protocol: CsiProtocol) -> str:
     """The driver's volumeHandle for an entity id (never a treeq: we make whole volumes/filesystems)."""
     return f"{entity_id}{HANDLE_SEPARATOR}{protocol.value}"
 

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from replica_operator.reconcile import EntityKind, Problem
 from replica_operator.reconcile.volumes import (
     CSI_DRIVER,
+    CsiProtocol,
     CsiVolume,
-    Protocol,
     StaticClaim,
     bound_volume,
     parse_handle,
@@ -119,7 +119,7 @@ def test_a_built_pv_parses_back_to_its_entity(entity: int, protocol: str) -> Non
         claim_name="data-dr",
         namespace="apps",
         entity_id=entity,
-        protocol=Protocol(protocol),
+        protocol=CsiProtocol(protocol),
         size="5Gi",
         storage_class_name="ibox-dr",
         volume_attributes={"pool_name": "dr"},
@@ -145,4 +145,4 @@ def test_a_built_pv_parses_back_to_its_entity(entity: int, protocol: str) -> Non
 
 
 def test_a_handle_round_trips() -> None:
-    assert parse_handle("42$$nfs") == (Protocol.NFS, 42)
+    assert parse_handle("42$$nfs") == (CsiProtocol.NFS, 42)

@@ -29,7 +29,7 @@ from typing import IO, Any
 import httpx
 import yaml
 
-from .binaries import ensure_etcd, ensure_kube_apiserver
+from .binaries import ensure_etcd, ensure_kube_apiserver, ensure_node
 from .pki import Pki, write_pki
 
 log = logging.getLogger(__name__)
@@ -157,6 +157,7 @@ class ControlPlane:
         self.pki: Pki | None = None
         self._etcd: _Process | None = None
         self._apiserver: _Process | None = None
+        self._binder: _Process | None = None
 
     # -- public -----------------------------------------------------------
     @property
@@ -190,11 +191,36 @@ class ControlPlane:
         self._apiserver.start(die_with_parent=self.die_with_parent)
         self._wait_ready(self._apiserver, f"{self.server}/readyz")
 
+    def start_volume_binder(self) -> None:
+        """kube-controller-manager with only the PersistentVolume binder (issue 17): claims and
+        volumes bind as in a real cluster, and nothing else a controller-manager does runs here."""
+        if self._binder is not None:
+            return
+        binary = ensure_node().kube_controller_manager
+        kubeconfig = str(self.kubeconfig)
+        self._binder = _Process(
+            "kube-controller-manager",
+            [
+                str(binary),
+                f"--kubeconfig={kubeconfig}",
+                f"--authentication-kubeconfig={kubeconfig}",
+                f"--authorization-kubeconfig={kubeconfig}",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={free_port()}",
+                "--leader-elect=false",
+                "--controllers=persistentvolume-binder-controller",
+                "--pvclaimbinder-sync-period=2s",
+                "--v=1",
+            ],
+            self.workdir / "kube-controller-manager.log",
+        )
+        self._binder.start(die_with_parent=self.die_with_parent)
+
     def stop(self) -> None:
-        for process in (self._apiserver, self._etcd):
+        for process in (self._binder, self._apiserver, self._etcd):
             if process is not None:
                 process.stop()
-        self._apiserver = self._etcd = None
+        self._binder = self._apiserver = self._etcd = None
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 

@@ -1,0 +1,173 @@
+"""Issue 17: a Replica of a PersistentVolumeClaim, on PVs shaped as infinibox-csi-driver makes them
+and claims bound by Kubernetes' own PV binder (kube-controller-manager)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.integration.operator.conftest import Env, condition_of, is_true
+from tests.support.kube import Cluster
+from tests.support.wait import wait_for
+
+STORAGE_CLASS = "ibox-iscsi"
+
+
+@pytest.fixture
+def claims(env: Env, volume_binder: Cluster) -> Env:
+    return env
+
+
+def _csi_pv(
+    name: str, handle: str, claim: str, namespace: str, driver: str = "infinibox-csi-driver"
+) -> dict[str, Any]:
+    """A PV as the CSI driver's provisioner writes it: volumeHandle, the StorageClass parameters as
+    volumeAttributes, the driver's Secret refs, Delete (the StorageClass default), its claim."""
+    protocol = handle.rsplit("$$", 1)[-1]
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": name, "annotations": {"pv.kubernetes.io/provisioned-by": driver}},
+        "spec": {
+            "capacity": {"storage": "1Gi"},
+            "accessModes": ["ReadWriteOnce"],
+            "persistentVolumeReclaimPolicy": "Delete",
+            "storageClassName": STORAGE_CLASS,
+            "claimRef": {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "namespace": namespace,
+                "name": claim,
+            },
+            "csi": {
+                "driver": driver,
+                "volumeHandle": handle,
+                "fsType": "xfs",
+                "volumeAttributes": {
+                    "pool_name": "pool-1",
+                    "network_space": "iscsi1",
+                    "storage_protocol": protocol,
+                    "storage.kubernetes.io/csiProvisionerIdentity": "1700000000000-8081-infinibox-csi-driver",
+                },
+                "controllerPublishSecretRef": {"name": "infinibox-creds", "namespace": "infinibox"},
+                "nodeStageSecretRef": {"name": "infinibox-creds", "namespace": "infinibox"},
+                "nodePublishSecretRef": {"name": "infinibox-creds", "namespace": "infinibox"},
+            },
+        },
+    }
+
+
+def _claim(name: str, namespace: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": "1Gi"}},
+            "storageClassName": STORAGE_CLASS,
+        },
+    }
+
+
+def _apply(cluster: Cluster, *manifests: dict[str, Any]) -> None:
+    cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(manifests))
+
+
+def _claim_replica(env: Env, name: str, claim: str) -> None:
+    env.objects.apply(
+        {
+            "kind": "Replica",
+            "metadata": {"name": name, "namespace": env.namespace},
+            "spec": {
+                "source": {"array": env.source, "persistentVolumeClaim": claim},
+                "target": {"array": env.target, "pool": "pool-1"},
+                "rpo": "2m",
+                "syncInterval": "30s",
+            },
+        }
+    )
+
+
+def _synced_reason(env: Env, name: str, reason: str) -> dict[str, Any]:
+    return env.objects.wait_status(
+        "replicas", name, lambda s: condition_of(s, "Synced").get("reason") == reason, what=f"Synced {reason}"
+    )
+
+
+def _ready(status: dict[str, Any]) -> bool:
+    return is_true(status, "Ready") and status.get("syncState") == "SYNCHRONIZED"
+
+
+def test_claims_of_every_protocol_resolve_and_an_unbound_claim_waits(claims: Env) -> None:
+    env, cluster = claims, claims.objects.cluster
+    ns, pvs = env.namespace, []
+    cases = {
+        "iscsi": env.arrays.volume("ibox-1", env.name("blk")),
+        "fc": env.arrays.volume("ibox-1", env.name("fc")),
+        "nfs": env.arrays.filesystem("ibox-1", env.name("fs")),
+    }
+    for protocol, entity in cases.items():
+        claim, pv = env.name(f"data-{protocol}"), f"pvc-{env.name(protocol)}"
+        pvs.append(pv)
+        _apply(cluster, _claim(claim, ns), _csi_pv(pv, f"{entity['id']}$${protocol}", claim, ns))
+        _claim_replica(env, claim, claim)
+    late = env.name("late")
+    _apply(cluster, _claim(late, ns))
+    _claim_replica(env, late, late)
+    waiting = _synced_reason(env, late, "ClaimNotBound")
+    assert late in condition_of(waiting, "Synced")["message"]
+    assert "replicaId" not in waiting
+    try:
+        for protocol, entity in cases.items():
+            status = env.objects.wait_status("replicas", env.name(f"data-{protocol}"), _ready)
+            assert status["resolvedSource"] == {
+                "persistentVolume": f"pvc-{env.name(protocol)}",
+                "protocol": protocol,
+                "entityId": entity["id"],
+                "entity": entity["name"],
+            }
+            replica = env.arrays.replica("ibox-1", status["replicaId"])
+            assert replica is not None
+            assert replica["local_entity_id"] == entity["id"]
+            assert replica["entity_type"] == ("FILESYSTEM" if protocol == "nfs" else "VOLUME")
+        volume = env.arrays.volume("ibox-1", env.name("late"))
+        pvs.append(f"pvc-{late}")
+        _apply(cluster, _csi_pv(f"pvc-{late}", f"{volume['id']}$$iscsi", late, ns))
+        status = env.objects.wait_status("replicas", late, _ready, what="the late claim's replica Ready")
+        assert status["resolvedSource"]["entity"] == volume["name"]
+    finally:
+        cluster.kubectl("delete", "pv", *pvs, "--wait=false", check=False)
+
+
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [("driver", "NotInfiniboxVolume"), ("treeq", "TreeqNotReplicable"), ("unknown", "EntityNotFound")],
+)
+def test_claims_that_name_nothing_replicable_are_refused(claims: Env, case: str, reason: str) -> None:
+    env, cluster, ns = claims, claims.objects.cluster, claims.namespace
+    filesystem = env.arrays.filesystem("ibox-1", env.name("fs"))
+    handle, driver = {
+        "driver": ("vol-0a1b2c", "ebs.csi.aws.com"),
+        "treeq": (f"{filesystem['id']}#7$$nfs_treeq", "infinibox-csi-driver"),
+        "unknown": ("987654321$$iscsi", "infinibox-csi-driver"),
+    }[case]
+    claim, pv = env.name("data"), f"pvc-{env.name(case)}"
+    _apply(cluster, _claim(claim, ns), _csi_pv(pv, handle, claim, ns, driver=driver))
+    try:
+        _claim_replica(env, claim, claim)
+        status = _synced_reason(env, claim, reason)
+        assert condition_of(status, "Synced")["status"] == "False"
+        assert claim in condition_of(status, "Synced")["message"]
+        assert "replicaId" not in status
+
+        def warned() -> bool:
+            events = cluster.kubectl_json("-n", ns, "get", "events")["items"]
+            return any(e["reason"] == reason and e["involvedObject"]["name"] == claim for e in events)
+
+        wait_for(warned, timeout=30, what=f"a {reason} Event")
+        assert filesystem["id"] not in env.arrays.replica_creates()  # nothing was sent to the array
+    finally:
+        cluster.kubectl("delete", "pv", pv, "--wait=false", check=False)
