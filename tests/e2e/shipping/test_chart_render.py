@@ -172,6 +172,8 @@ def test_cluster_wide_rbac_is_exactly_what_the_operator_needs(helm: Helm) -> Non
         (group, "replicas/status", ("get", "patch"), ()),
         (group, "consistencygroupreplicas/status", ("get", "patch"), ()),
         ("", "events", ("create",), ()),
+        ("", "persistentvolumeclaims", ("get",), ()),  # spec.source.persistentVolumeClaim, by name
+        ("", "persistentvolumes", ("get",), ()),  # the claim's PV, by name
     }
 
 
@@ -280,7 +282,11 @@ def test_values_all_renders_every_option(helm: Helm) -> None:
     )
     assert _rules(roles[("ops", "iro-all-events")]) == {("", "events", ("create",), ())}
     cluster_rules = _rules(one(objects, "ClusterRole"))
-    assert {resource for _, resource, _, _ in cluster_rules} == {"infiniboxes", "infiniboxes/status"}
+    assert {resource for _, resource, _, _ in cluster_rules} == {
+        "infiniboxes",
+        "infiniboxes/status",
+        "persistentvolumes",
+    }
 
 
 def test_include_crds_ships_our_crds_only(helm: Helm) -> None:

@@ -25,7 +25,7 @@ def _condition(body: dict[str, object], kind: str) -> dict[str, object]:
     return {}
 
 
-@pytest.mark.usefixtures("crds")
+@pytest.mark.usefixtures("crds", "volume_binder")
 def test_operator_runs_a_replica_lifecycle_with_the_charts_serviceaccount(
     cluster: Cluster,
     kube_helm: Helm,
@@ -133,5 +133,59 @@ def _lifecycle(cluster: Cluster, arrays: SimArrays, namespace: str, prefix: str)
 
     cluster.kubectl("-n", namespace, "delete", "replica", "sa-vol", "--timeout=60s")
     assert arrays.replica("ibox-1", replica_id) is None
+    _claim_replica(cluster, arrays, namespace, source, target)
     for name in (source, target):
         cluster.kubectl("delete", "infiniboxes", name, "--timeout=60s")
+
+
+def _claim_replica(cluster: Cluster, arrays: SimArrays, namespace: str, source: str, target: str) -> None:
+    """A Replica of a claim: the chart's get on claims and PersistentVolumes is enough to resolve it."""
+    volume = arrays.volume("ibox-1", "sa-claimed")
+    claim, pv = "sa-data", f"pvc-{namespace}-sa"
+    manifests = [
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolume",
+            "metadata": {"name": pv},
+            "spec": {
+                "capacity": {"storage": "1Gi"},
+                "accessModes": ["ReadWriteOnce"],
+                "storageClassName": "ibox",
+                "claimRef": {"kind": "PersistentVolumeClaim", "namespace": namespace, "name": claim},
+                "csi": {"driver": "infinibox-csi-driver", "volumeHandle": f"{volume['id']}$$iscsi"},
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": claim, "namespace": namespace},
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": "1Gi"}},
+                "storageClassName": "ibox",
+            },
+        },
+        {
+            "apiVersion": "replication.infinibox.io/v1alpha1",
+            "kind": "Replica",
+            "metadata": {"name": claim, "namespace": namespace},
+            "spec": {
+                "source": {"array": source, "persistentVolumeClaim": claim},
+                "target": {"array": target, "pool": "pool-1"},
+            },
+        },
+    ]
+    cluster.kubectl("apply", "-f", "-", input="\n---\n".join(json.dumps(m) for m in manifests))
+    try:
+
+        def resolved() -> object:
+            body = cluster.kubectl_json("-n", namespace, "get", "replica", claim)
+            return ((body.get("status") or {}).get("resolvedSource") or {}).get(
+                "entity"
+            ) == "sa-claimed" and ((body.get("status") or {}).get("replicaId"))
+
+        replica_id = wait_for(resolved, timeout=60, interval=0.5, what="the claim resolved and replicated")
+        cluster.kubectl("-n", namespace, "delete", "replica", claim, "--timeout=60s")
+        assert arrays.replica("ibox-1", int(str(replica_id))) is None
+    finally:
+        cluster.kubectl("delete", "pv", pv, "--wait=false", check=False)
