@@ -84,6 +84,7 @@ class Kube:
     ) -> None:
         self._core = kubernetes.client.CoreV1Api(api_client)
         self._custom = kubernetes.client.CustomObjectsApi(api_client)
+        self._storage = kubernetes.client.StorageV1Api(api_client)
         self._timeout = timeout
 
     async def _call(self, verb: str, resource: str, method: Callable[..., Any], *args: Any) -> Any:
@@ -152,6 +153,53 @@ class Kube:
         return found, await self._read_core(
             "persistentvolumes", self._core.read_persistent_volume, volume_name
         )
+
+    async def read_cluster_object(self, resource: str, name: str) -> dict[str, Any] | None:
+        """A PersistentVolume or a StorageClass by name (camelCase), None when absent."""
+        method = {
+            "persistentvolumes": self._core.read_persistent_volume,
+            "storageclasses": self._storage.read_storage_class,
+        }[resource]
+        return await self._read_core(resource, method, name)
+
+    async def create_volume_object(self, manifest: dict[str, Any]) -> None:
+        """Create a PersistentVolume or a claim; one that exists already is left as it is (409)."""
+        meta = manifest["metadata"]
+        call: Callable[..., Any]
+        args: tuple[Any, ...]
+        if manifest["kind"] == "PersistentVolume":
+            resource, call, args = "persistentvolumes", self._core.create_persistent_volume, (manifest,)
+        else:
+            resource = "persistentvolumeclaims"
+            call, args = self._core.create_namespaced_persistent_volume_claim, (meta["namespace"], manifest)
+        try:
+            await self._call("create", resource, call, *args)
+        except ApiException as error:
+            if error.status != 409:
+                raise KubeError(
+                    error.status or 0, f"cannot create {resource} {meta['name']}: {error.reason}"
+                ) from None
+        except urllib3.exceptions.HTTPError as error:
+            raise KubeError(0, f"cannot create {resource} {meta['name']}: {type(error).__name__}") from None
+
+    async def delete_volume_object(self, kind: str, name: str, namespace: str | None = None) -> None:
+        """Delete a PersistentVolume or a claim; one already gone is fine (404)."""
+        call: Callable[..., Any]
+        args: tuple[Any, ...]
+        if kind == "PersistentVolume":
+            resource, call, args = "persistentvolumes", self._core.delete_persistent_volume, (name,)
+        else:
+            resource = "persistentvolumeclaims"
+            call, args = self._core.delete_namespaced_persistent_volume_claim, (name, namespace)
+        try:
+            await self._call("delete", resource, call, *args)
+        except ApiException as error:
+            if error.status != 404:
+                raise KubeError(
+                    error.status or 0, f"cannot delete {resource} {name}: {error.reason}"
+                ) from None
+        except urllib3.exceptions.HTTPError as error:
+            raise KubeError(0, f"cannot delete {resource} {name}: {type(error).__name__}") from None
 
     async def _read_core(
         self, resource: str, method: Callable[..., Any], *args: str

@@ -54,6 +54,7 @@ from .replication import Action, Endpoint, LastAction, ReplicaStatus, schedule_a
 from .resources import CONSISTENCY_GROUP_REPLICA, INFINIBOX, REPLICA, RESOURCES, CustomResource
 from .timestamps import Timestamp, format_timestamp
 from .volumes import (
+    ClaimReference,
     GroupTargetClaims,
     LabelSelector,
     LabelSelectorRequirement,
@@ -83,6 +84,7 @@ __all__ = [
     "ActionType",
     "BaseSnapshot",
     "CASecretReference",
+    "ClaimReference",
     "Condition",
     "ConditionStatus",
     "ConditionType",

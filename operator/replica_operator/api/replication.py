@@ -22,7 +22,7 @@ from .enums import (
 )
 from .names import ActionId, ArrayText, EntityName, Message, ObjectName
 from .timestamps import Timestamp
-from .volumes import ResolvedSource
+from .volumes import ClaimReference, ResolvedSource
 
 # An absent mode means Create, an absent replicationType means ASYNC: the CRD has no defaults.
 MODE_IS_CREATE = "(!has(self.mode) || self.mode == 'Create')"
@@ -345,6 +345,17 @@ class ReplicaStatus(StatusModel):
         default=None,
         description="A Replica with spec.source.persistentVolumeClaim: the PersistentVolume, protocol and "
         "array entity the claim was resolved to.",
+    )
+    target_claim: ClaimReference | None = Field(
+        default=None,
+        description="With spec.target.persistentVolumeClaim: the claim and static PersistentVolume the "
+        "operator made for the entity on spec.target.array.",
+    )
+    writable_claim: ClaimReference | None = Field(
+        default=None,
+        description="The claim whose volume is writable now: spec.source.persistentVolumeClaim while "
+        "spec.source.array is the source, targetClaim after a SwitchRole or ChangeRole made "
+        "spec.target.array the source. Absent when that side has no claim.",
     )
     conditions: list[Condition] = Field(
         default_factory=list,

@@ -113,3 +113,14 @@ class ResolvedSource(StatusModel):
     entity: EntityName | None = Field(
         default=None, description="Name of that volume or filesystem: the entity this object replicates."
     )
+
+
+class ClaimReference(StatusModel):
+    """A PersistentVolumeClaim, by namespace and name."""
+
+    name: ObjectName | None = Field(default=None, description="Name of the claim.")
+    namespace: NamespaceName | None = Field(default=None, description="Namespace of the claim.")
+    persistent_volume: ObjectName | None = Field(
+        default=None,
+        description="The PersistentVolume it is bound to (made by the operator for a target claim).",
+    )

@@ -15,12 +15,15 @@ from enum import StrEnum
 from typing import Any
 
 from replica_operator import metrics
+from replica_operator.api import ResolvedSource
 from replica_operator.array import ArrayError
 from replica_operator.reconcile import (
     PROGRESS_WRITE_SECONDS,
     ArrayReplica,
     Delete,
     Desired,
+    Event,
+    EventType,
     Observation,
     Plan,
     Problem,
@@ -43,6 +46,7 @@ from .observe import Observer
 from .ports import InfiniBoxLookup, KubeSide, Registry
 from .report import Reporter, known_replicas
 from .sources import claim_of, resolve
+from .targets import target_claim, writable
 
 
 class Trigger(StrEnum):
@@ -151,9 +155,7 @@ class Reconciler:
             memory.note_results(results, self.backoff, self.clock())
         after = await self._refresh(observed, results)
         update = summarize(desired, plan, results, after, datetime.now(UTC))
-        if resolved_source is not None and update.status.resolved_source != resolved_source:
-            update.status.resolved_source = resolved_source
-            update = replace(update, changed=True)
+        update = await self._claims(desired, update, claim, resolved_source, body)
         if (
             update.changed
             and not (desired.deleting and plan.release)
@@ -176,6 +178,29 @@ class Reconciler:
             and self.clock() - written < PROGRESS_WRITE_SECONDS
             and only_progress_moved(desired.status, update.status)
         )
+
+    async def _claims(
+        self,
+        desired: Desired,
+        update: StatusUpdate,
+        claim: str | None,
+        resolved: ResolvedSource | None,
+        body: Mapping[str, Any],
+    ) -> StatusUpdate:
+        """The claims in status: the resolved source, the target claim (made here), the writable one."""
+        status = update.status.model_copy()
+        if resolved is not None:
+            status.resolved_source = resolved
+        target = await target_claim(desired, status, self.kube, self.registry, resolved)
+        if isinstance(target, Problem):
+            await self.reporter.post(body, (Event(EventType.WARNING, target.reason, target.message),))
+            target = status.target_claim
+        status.target_claim = target
+        status.writable_claim = writable(desired, status, claim, target)
+        fields = ("resolved_source", "target_claim", "writable_claim")
+        if all(getattr(status, f) == getattr(update.status, f) for f in fields):
+            return update
+        return replace(update, status=status, changed=True)
 
     async def _unresolved(self, body: Mapping[str, Any], problem: Problem, memory: ObjectMemory) -> Outcome:
         """A claim that names no entity (yet): Synced=False with the reason, nothing on the arrays.

@@ -36,6 +36,7 @@ from .steps import (
 )
 from .volumes import (
     CSI_DRIVER,
+    TARGET_LABEL,
     CsiProtocol,
     CsiVolume,
     StaticClaim,
@@ -44,6 +45,8 @@ from .volumes import (
     parse_handle,
     parse_pv,
     static_manifests,
+    storage_class_csi,
+    target_pv_name,
 )
 
 __all__ = [
@@ -53,6 +56,7 @@ __all__ = [
     "PROGRESS_WRITE_SECONDS",
     "RECREATE_ANNOTATION",
     "TAKE_OVER_ANNOTATION",
+    "TARGET_LABEL",
     "ArrayReplica",
     "ChangeType",
     "Create",
@@ -102,6 +106,8 @@ __all__ = [
     "parse_pv",
     "recreate_step",
     "static_manifests",
+    "storage_class_csi",
     "summarize",
     "sync_state",
+    "target_pv_name",
 ]

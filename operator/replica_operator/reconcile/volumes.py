@@ -211,3 +211,34 @@ def static_manifests(want: StaticClaim) -> tuple[dict[str, Any], dict[str, Any]]
         },
     }
     return volume, claim
+
+
+TARGET_LABEL = "replication.infinibox.io/replica-uid"
+"""On the PV and claim made for a replica's target: the replica's uid (what its deletion removes)."""
+
+_CSI_PARAMETER_PREFIX = "csi.storage.k8s.io/"
+_SECRET_PARAMETERS = {
+    "controller-publish": "controllerPublishSecretRef",
+    "node-stage": "nodeStageSecretRef",
+    "node-publish": "nodePublishSecretRef",
+    "controller-expand": "controllerExpandSecretRef",
+}
+
+
+def storage_class_csi(parameters: Mapping[str, str]) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """(volumeAttributes, secret refs) a provisioned PV of this StorageClass would carry: the
+    external-provisioner passes the parameters without the ``csi.storage.k8s.io/`` keys, the driver
+    copies them into the volume context (``copyRequestParameters``), and the secret keys become refs."""
+    attributes = {k: v for k, v in parameters.items() if not k.startswith(_CSI_PARAMETER_PREFIX)}
+    refs: dict[str, dict[str, str]] = {}
+    for prefix, ref in _SECRET_PARAMETERS.items():
+        name = parameters.get(f"{_CSI_PARAMETER_PREFIX}{prefix}-secret-name")
+        namespace = parameters.get(f"{_CSI_PARAMETER_PREFIX}{prefix}-secret-namespace")
+        if name and namespace:
+            refs[ref] = {"name": name, "namespace": namespace}
+    return attributes, refs
+
+
+def target_pv_name(uid: str) -> str:
+    """The static PV of a replica's target entity: cluster-scoped, so named by the replica's uid."""
+    return f"iro-{uid}"

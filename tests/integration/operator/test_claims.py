@@ -171,3 +171,112 @@ def test_claims_that_name_nothing_replicable_are_refused(claims: Env, case: str,
         assert filesystem["id"] not in env.arrays.replica_creates()  # nothing was sent to the array
     finally:
         cluster.kubectl("delete", "pv", pv, "--wait=false", check=False)
+
+
+def _storage_class(name: str) -> dict[str, Any]:
+    """The DR cluster's StorageClass of the driver for the target array, as its docs show one."""
+    secret = {"name": "infinibox-dr-creds", "namespace": "infinibox"}
+    return {
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {"name": name},
+        "provisioner": "infinibox-csi-driver",
+        "reclaimPolicy": "Delete",
+        "parameters": {
+            "pool_name": "pool-1",
+            "network_space": "iscsi-dr",
+            "storage_protocol": "iscsi",
+            **{
+                f"csi.storage.k8s.io/{part}-secret-{key}": value
+                for part in (
+                    "provisioner",
+                    "controller-publish",
+                    "node-stage",
+                    "node-publish",
+                    "controller-expand",
+                )
+                for key, value in secret.items()
+            },
+        },
+    }
+
+
+def test_the_target_claim_is_bound_writable_after_a_switch_and_follows_deletion_policy(claims: Env) -> None:
+    env, cluster, ns = claims, claims.objects.cluster, claims.namespace
+    storage_class = f"{env.prefix}-dr"
+    _apply(cluster, _storage_class(storage_class))
+    made: list[tuple[str, str, str]] = []  # (replica, target claim, target PV)
+    for policy in ("Delete", "Orphan"):
+        claim = env.name(f"db-{policy.lower()}")
+        entity = env.arrays.volume("ibox-1", claim)
+        _apply(cluster, _claim(claim, ns), _csi_pv(f"pvc-{claim}", f"{entity['id']}$$iscsi", claim, ns))
+        target_claim = f"{claim}-dr"
+        env.objects.apply(
+            {
+                "kind": "Replica",
+                "metadata": {"name": claim, "namespace": ns},
+                "spec": {
+                    "source": {"array": env.source, "persistentVolumeClaim": claim},
+                    "target": {
+                        "array": env.target,
+                        "pool": "pool-1",
+                        "persistentVolumeClaim": {"name": target_claim, "storageClassName": storage_class},
+                    },
+                    "replicationType": "SYNC",
+                    "deletionPolicy": policy,
+                },
+            }
+        )
+        made.append((claim, target_claim, ""))
+    try:
+        for index, (claim, target_claim, _) in enumerate(made):
+            status = env.objects.wait_status("replicas", claim, _ready)
+            pv = status["targetClaim"]["persistentVolume"]
+            made[index] = (claim, target_claim, pv)
+            assert status["targetClaim"] == {"name": target_claim, "namespace": ns, "persistentVolume": pv}
+            assert status["writableClaim"] == {
+                "name": claim,
+                "namespace": ns,
+                "persistentVolume": f"pvc-{claim}",
+            }
+            remote = env.arrays.replica("ibox-2", status["remoteReplicaId"])
+            assert remote is not None
+
+            def bound(target_claim: str = target_claim) -> dict[str, Any] | None:
+                found = cluster.kubectl_json("-n", ns, "get", "pvc", target_claim)
+                return found if found.get("status", {}).get("phase") == "Bound" else None
+
+            wait_for(bound, timeout=60, what=f"{target_claim} bound by the PV controller")
+            volume = cluster.kubectl_json("get", "pv", pv)
+            assert volume["spec"]["csi"]["volumeHandle"] == f"{remote['local_entity_id']}$$iscsi"
+            assert volume["spec"]["csi"]["driver"] == "infinibox-csi-driver"
+            assert volume["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
+            assert volume["spec"]["csi"]["volumeAttributes"]["network_space"] == "iscsi-dr"
+            assert volume["spec"]["csi"]["nodeStageSecretRef"] == {
+                "name": "infinibox-dr-creds",
+                "namespace": "infinibox",
+            }
+            assert volume["spec"]["claimRef"]["name"] == target_claim
+
+        first, target_claim, _ = made[0]
+        env.objects.patch("replicas", first, {"spec": {"action": {"id": "failover-1", "type": "SwitchRole"}}})
+        switched = env.objects.wait_status(
+            "replicas", first, lambda s: (s.get("writableClaim") or {}).get("name") == target_claim
+        )
+        assert switched["currentSource"]["array"] == env.target
+
+        for claim, _, _ in made:
+            env.objects.delete("replicas", claim)
+            env.objects.wait_gone("replicas", claim)
+        for resource in (("get", "pv", made[0][2]), ("-n", ns, "get", "pvc", made[0][1])):
+            wait_for(
+                lambda resource=resource: "NotFound" in cluster.kubectl(*resource, check=False).stderr,
+                timeout=30,
+                what=f"deletionPolicy Delete removed {resource[-1]}",
+            )
+        kept = cluster.kubectl_json("-n", ns, "get", "pvc", made[1][1])
+        assert kept["status"]["phase"] == "Bound"  # Orphan: the claim stays for the application
+    finally:
+        volumes = [f"pvc-{claim}" for claim, _, _ in made] + [pv for _, _, pv in made if pv]
+        cluster.kubectl("delete", "pv", *volumes, "--wait=false", check=False)
+        cluster.kubectl("delete", "storageclass", storage_class, "--wait=false", check=False)

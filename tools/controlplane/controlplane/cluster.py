@@ -192,8 +192,8 @@ class ControlPlane:
         self._wait_ready(self._apiserver, f"{self.server}/readyz")
 
     def start_volume_binder(self) -> None:
-        """kube-controller-manager with only the PersistentVolume binder (issue 17): claims and
-        volumes bind as in a real cluster, and nothing else a controller-manager does runs here."""
+        """kube-controller-manager with only the PersistentVolume controllers (issue 17): claims and
+        volumes bind and delete as in a real cluster; nothing else a controller-manager does runs."""
         if self._binder is not None:
             return
         binary = ensure_node().kube_controller_manager
@@ -208,7 +208,11 @@ class ControlPlane:
                 "--bind-address=127.0.0.1",
                 f"--secure-port={free_port()}",
                 "--leader-elect=false",
-                "--controllers=persistentvolume-binder-controller",
+                # The binder, and the protection controllers that release the finalizers the
+                # StorageObjectInUseProtection admission puts on every PV and claim (else a deleted
+                # one stays Terminating).
+                "--controllers=persistentvolume-binder-controller,persistentvolume-protection-controller,"
+                "persistentvolumeclaim-protection-controller",
                 "--pvclaimbinder-sync-period=2s",
                 "--v=1",
             ],
