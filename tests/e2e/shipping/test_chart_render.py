@@ -177,8 +177,25 @@ def test_cluster_wide_rbac_is_exactly_what_the_operator_needs(helm: Helm) -> Non
     }
 
 
+def test_target_claims_add_only_pv_and_claim_writes(helm: Helm) -> None:
+    plain = _rules(one(helm.template(), "ClusterRole"))
+    extended = _rules(one(helm.template("--set=rbac.targetClaims=true"), "ClusterRole"))
+    assert extended - plain == {
+        ("", "persistentvolumes", ("create", "delete"), ()),
+        ("", "persistentvolumeclaims", ("create", "delete"), ()),
+        ("storage.k8s.io", "storageclasses", ("get",), ()),
+    }
+    assert plain <= extended
+
+
 @pytest.mark.parametrize(
-    "values", [[], [f"--values={VALUES_ALL}"], ["--set=leaderElection.enabled=false", "--set=replicaCount=1"]]
+    "values",
+    [
+        [],
+        [f"--values={VALUES_ALL}"],
+        ["--set=leaderElection.enabled=false", "--set=replicaCount=1"],
+        ["--set=rbac.targetClaims=true"],
+    ],
 )
 def test_rbac_has_no_wildcards_and_a_comment_per_rule(helm: Helm, values: list[str]) -> None:
     rendered = helm.run("template", "iro", str(CHART), "--namespace=iro-system", *values).stdout
@@ -189,7 +206,12 @@ def test_rbac_has_no_wildcards_and_a_comment_per_rule(helm: Helm, values: list[s
             for field in ("apiGroups", "resources", "verbs", "resourceNames"):
                 assert "*" not in rule.get(field, []), (role["metadata"]["name"], rule)
             assert "secrets" not in rule["resources"] or rule["verbs"] == ["get"]
-            assert not {"delete", "deletecollection", "escalate", "bind", "impersonate"} & set(rule["verbs"])
+            assert not {"deletecollection", "escalate", "bind", "impersonate"} & set(rule["verbs"])
+            # Only the target claims' own PV and claim are ever deleted (rbac.targetClaims).
+            assert "delete" not in rule["verbs"] or rule["resources"] == [
+                "persistentvolumes",
+                "persistentvolumeclaims",
+            ]
             if "update" in rule["verbs"]:  # only the election's own Lease is ever replaced
                 assert rule["resources"] == ["leases"], rule
                 assert len(rule["resourceNames"]) == 1, rule
