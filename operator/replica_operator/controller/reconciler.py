@@ -45,7 +45,7 @@ from .memory import Backoff, Memories, ObjectMemory
 from .observe import Observer
 from .ports import InfiniBoxLookup, KubeSide, Registry
 from .report import Reporter, known_replicas
-from .sources import claim_of, resolve
+from .sources import claim_of, resolve, selector_group
 from .targets import target_claim, writable
 
 
@@ -136,6 +136,9 @@ class Reconciler:
     ) -> Outcome:
         claim, resolved_source = claim_of(body), None
         working = body
+        unsupported = selector_group(body)
+        if unsupported is not None:
+            return await self._unresolved(body, unsupported, memory)
         if claim is not None:
             resolved = await resolve(body, claim, self.kube, self.registry)
             if isinstance(resolved, Problem):

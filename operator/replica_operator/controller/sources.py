@@ -46,6 +46,20 @@ def claim_of(body: Mapping[str, Any]) -> str | None:
     return str(claim) if claim else None
 
 
+def selector_group(body: Mapping[str, Any]) -> Problem | None:
+    """A claim-selector ConsistencyGroupReplica: accepted by the API, not reconciled yet (issue 17
+    item 2 is not built): refused with a reason rather than misread as a group named None."""
+    source = (body.get("spec") or {}).get("source") or {}
+    if body.get("kind") != "ConsistencyGroupReplica" or "persistentVolumeClaimSelector" not in source:
+        return None
+    return Problem(
+        "Unsupported",
+        "spec.source.persistentVolumeClaimSelector is not reconciled by this operator version yet; "
+        "name an existing consistencyGroup instead",
+        retryable=False,
+    )
+
+
 async def resolve(
     body: Mapping[str, Any], claim: str, kube: KubeSide, registry: Registry
 ) -> Resolved | Problem:

@@ -280,3 +280,29 @@ def test_the_target_claim_is_bound_writable_after_a_switch_and_follows_deletion_
         volumes = [f"pvc-{claim}" for claim, _, _ in made] + [pv for _, _, pv in made if pv]
         cluster.kubectl("delete", "pv", *volumes, "--wait=false", check=False)
         cluster.kubectl("delete", "storageclass", storage_class, "--wait=false", check=False)
+
+
+def test_a_claim_selector_group_is_refused_until_supported(claims: Env) -> None:
+    """Not built yet (docs/pvc.md): said in status, nothing sent to the arrays, deletion not held."""
+    name = claims.name("sts")
+    claims.objects.apply(
+        {
+            "kind": "ConsistencyGroupReplica",
+            "metadata": {"name": name, "namespace": claims.namespace},
+            "spec": {
+                "source": {
+                    "array": claims.source,
+                    "persistentVolumeClaimSelector": {"matchLabels": {"app": "db"}},
+                },
+                "target": {"array": claims.target, "pool": "pool-1"},
+            },
+        }
+    )
+    status = claims.objects.wait_status(
+        "consistencygroupreplicas",
+        name,
+        lambda s: condition_of(s, "Synced").get("reason") == "Unsupported",
+        what="Synced Unsupported",
+    )
+    assert "persistentVolumeClaimSelector" in condition_of(status, "Synced")["message"]
+    assert "replicaId" not in status
