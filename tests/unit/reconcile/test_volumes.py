@@ -18,6 +18,7 @@ from replica_operator.reconcile.volumes import (
     parse_handle,
     parse_pv,
     static_manifests,
+    storage_class_csi,
 )
 
 
@@ -146,3 +147,19 @@ def test_a_built_pv_parses_back_to_its_entity(entity: int, protocol: str) -> Non
 
 def test_a_handle_round_trips() -> None:
     assert parse_handle("42$$nfs") == (CsiProtocol.NFS, 42)
+
+
+def test_a_storage_class_gives_the_attributes_and_secret_refs_a_provisioned_pv_carries() -> None:
+    parameters = {
+        "pool_name": "dr",
+        "network_space": "iscsi-dr",
+        "csi.storage.k8s.io/provisioner-secret-name": "creds",
+        "csi.storage.k8s.io/provisioner-secret-namespace": "infi",
+        "csi.storage.k8s.io/node-stage-secret-name": "creds",
+        "csi.storage.k8s.io/node-stage-secret-namespace": "infi",
+        "csi.storage.k8s.io/controller-publish-secret-name": "creds",  # no namespace: no ref
+        "csi.storage.k8s.io/fstype": "xfs",
+    }
+    attributes, refs = storage_class_csi(parameters)
+    assert attributes == {"pool_name": "dr", "network_space": "iscsi-dr"}
+    assert refs == {"nodeStageSecretRef": {"name": "creds", "namespace": "infi"}}
