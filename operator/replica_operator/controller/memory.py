@@ -44,6 +44,8 @@ class ObjectMemory:
     """When (monotonic) the last pass wrote the status; a change of progress alone waits for it."""
     body: Mapping[str, Any] | None = None
     """The newest body of the object seen by any pass (a poll's fan-out may hand an older one)."""
+    target_claim_problem: str | None = None
+    """The last failure to make the target claim: its Event is posted once, not on every poll."""
 
     def see(self, body: Mapping[str, Any] | None) -> Mapping[str, Any]:
         """Keep ``body`` unless the newest seen is strictly newer; return the newest."""

@@ -158,7 +158,7 @@ class Reconciler:
             memory.note_results(results, self.backoff, self.clock())
         after = await self._refresh(observed, results)
         update = summarize(desired, plan, results, after, datetime.now(UTC))
-        update = await self._claims(desired, update, claim, resolved_source, body)
+        update = await self._claims(desired, update, claim, resolved_source, body, memory)
         if (
             update.changed
             and not (desired.deleting and plan.release)
@@ -189,6 +189,7 @@ class Reconciler:
         claim: str | None,
         resolved: ResolvedSource | None,
         body: Mapping[str, Any],
+        memory: ObjectMemory,
     ) -> StatusUpdate:
         """The claims in status: the resolved source, the target claim (made here), the writable one."""
         status = update.status.model_copy()
@@ -196,8 +197,12 @@ class Reconciler:
             status.resolved_source = resolved
         target = await target_claim(desired, status, self.kube, self.registry, resolved)
         if isinstance(target, Problem):
-            await self.reporter.post(body, (Event(EventType.WARNING, target.reason, target.message),))
+            if memory.target_claim_problem != target.message:
+                await self.reporter.post(body, (Event(EventType.WARNING, target.reason, target.message),))
+            memory.target_claim_problem = target.message
             target = status.target_claim
+        else:
+            memory.target_claim_problem = None
         status.target_claim = target
         status.writable_claim = writable(desired, status, claim, target)
         fields = ("resolved_source", "target_claim", "writable_claim")

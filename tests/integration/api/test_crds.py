@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pydantic.alias_generators import to_camel
 
 from replica_operator.api import (
+    ClaimReference,
     Condition,
     ConditionStatus,
     ConsistencyGroupReplicaStatus,
@@ -232,6 +233,8 @@ def test_explain_documents_the_claim_fields(cluster: Cluster, crds: list[str]) -
         "replica.spec.source.persistentVolumeClaim": ReplicaSource.model_fields["persistent_volume_claim"],
         "replica.spec.target.persistentVolumeClaim": ReplicaTarget.model_fields["persistent_volume_claim"],
         "replica.status.resolvedSource": ReplicaStatus.model_fields["resolved_source"],
+        "replica.status.targetClaim": ReplicaStatus.model_fields["target_claim"],
+        "replica.status.writableClaim": ReplicaStatus.model_fields["writable_claim"],
         "consistencygroupreplica.spec.source.persistentVolumeClaimSelector": (
             ConsistencyGroupSource.model_fields["persistent_volume_claim_selector"]
         ),
@@ -244,6 +247,8 @@ def test_explain_documents_the_claim_fields(cluster: Cluster, crds: list[str]) -
         (GroupTargetClaims, "consistencygroupreplica.spec.target.persistentVolumeClaim"),
         (LabelSelector, "consistencygroupreplica.spec.source.persistentVolumeClaimSelector"),
         (ResolvedSource, "replica.status.resolvedSource"),
+        (ClaimReference, "replica.status.targetClaim"),
+        (ClaimReference, "replica.status.writableClaim"),
     ):
         for name, info in model.model_fields.items():
             fields[f"{prefix}.{to_camel(name)}"] = info
