@@ -54,6 +54,7 @@ from .replication import Action, Endpoint, LastAction, ReplicaStatus, schedule_a
 from .resources import CONSISTENCY_GROUP_REPLICA, INFINIBOX, REPLICA, RESOURCES, CustomResource
 from .timestamps import Timestamp, format_timestamp
 from .volumes import (
+    MEMBER_PLACEHOLDER,
     ClaimReference,
     GroupTargetClaims,
     LabelSelector,
@@ -74,6 +75,7 @@ __all__ = [
     "INFINIBOX",
     "INFINIBOX_KIND",
     "INFINIBOX_PLURAL",
+    "MEMBER_PLACEHOLDER",
     "REPLICA",
     "REPLICA_KIND",
     "REPLICA_PLURAL",

@@ -8,7 +8,7 @@ from .base import SpecModel, StatusModel
 from .cel import Reason, rule, validations
 from .names import EntityName, ObjectName
 from .replication import MODE_IS_CREATE, TARGET_RULES, ReplicaStatus, ReplicationSpec, TargetBase
-from .volumes import GroupTargetClaims, LabelSelector
+from .volumes import ClaimReference, GroupTargetClaims, LabelSelector
 
 MAX_MEMBERS = 256
 _VOLUME_PAIR = "has(m.local) && has(m.remote) && !has(m.localSnapshot) && !has(m.remoteSnapshot)"
@@ -129,4 +129,11 @@ class ConsistencyGroupReplicaStatus(ReplicaStatus):
         default_factory=list,
         max_length=MAX_MEMBERS,
         description="The member volumes of the group and their counterparts on the target array.",
+    )
+    target_claims: list[ClaimReference] | None = Field(
+        default=None,
+        max_length=MAX_MEMBERS,
+        description="With spec.target.persistentVolumeClaim: one claim and static PersistentVolume per "
+        "member, for its volume on spec.target.array (writable after a SwitchRole or ChangeRole, when "
+        "currentSource is spec.target.array).",
     )

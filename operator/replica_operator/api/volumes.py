@@ -19,7 +19,7 @@ LabelKey = Annotated[str, StringConstraints(min_length=1, max_length=317)]
 """A label key: an optional DNS-subdomain prefix and a name (the API server checks it again)."""
 LabelValue = Annotated[str, StringConstraints(max_length=63)]
 ClaimNameTemplate = Annotated[
-    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[a-z0-9]([-a-z0-9.{}]*[a-z0-9}])?$")
+    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[a-z0-9{]([-a-z0-9.{}]*[a-z0-9}])?$")
 ]
 """A claim name with ``{member}`` in it (lower-case letters, digits, '-', '.')."""
 

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from replica_operator import metrics
-from replica_operator.api import ResolvedSource
+from replica_operator.api import ConsistencyGroupReplicaStatus, ResolvedSource
 from replica_operator.array import ArrayError
 from replica_operator.reconcile import (
     PROGRESS_WRITE_SECONDS,
@@ -46,7 +46,7 @@ from .observe import Observer
 from .ports import InfiniBoxLookup, KubeSide, Registry
 from .report import Reporter, known_replicas
 from .sources import claim_of, resolve, selector_group
-from .targets import target_claim, writable
+from .targets import target_claims, writable
 
 
 class Trigger(StrEnum):
@@ -195,18 +195,20 @@ class Reconciler:
         status = update.status.model_copy()
         if resolved is not None:
             status.resolved_source = resolved
-        target = await target_claim(desired, status, self.kube, self.registry, resolved)
-        if isinstance(target, Problem):
-            if memory.target_claim_problem != target.message:
-                await self.reporter.post(body, (Event(EventType.WARNING, target.reason, target.message),))
-            memory.target_claim_problem = target.message
-            target = status.target_claim
+        claims = await target_claims(desired, status, self.kube, self.registry, resolved)
+        if isinstance(claims, Problem):
+            if memory.target_claim_problem != claims.message:
+                await self.reporter.post(body, (Event(EventType.WARNING, claims.reason, claims.message),))
+            memory.target_claim_problem = claims.message
         else:
             memory.target_claim_problem = None
-        status.target_claim = target
-        status.writable_claim = writable(desired, status, claim, target)
-        fields = ("resolved_source", "target_claim", "writable_claim")
-        if all(getattr(status, f) == getattr(update.status, f) for f in fields):
+            if isinstance(status, ConsistencyGroupReplicaStatus):
+                status.target_claims = claims or None
+            else:
+                status.target_claim = claims[0] if claims else None
+        status.writable_claim = writable(desired, status, claim, status.target_claim)
+        fields = ("resolved_source", "target_claim", "writable_claim", "target_claims")
+        if all(getattr(status, f, None) == getattr(update.status, f, None) for f in fields):
             return update
         return replace(update, status=status, changed=True)
 

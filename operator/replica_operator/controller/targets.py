@@ -9,7 +9,16 @@ entity: Retain); Orphan leaves both. See docs/pvc.md.
 
 from __future__ import annotations
 
-from replica_operator.api import ClaimReference, DeletionPolicy, ReplicaSpec, ReplicaStatus, ResolvedSource
+from dataclasses import dataclass
+
+from replica_operator.api import (
+    ClaimReference,
+    ConsistencyGroupReplicaStatus,
+    DeletionPolicy,
+    ReplicaSpec,
+    ReplicaStatus,
+    ResolvedSource,
+)
 from replica_operator.array import ArrayError, Dataset
 from replica_operator.kube import KubeError
 from replica_operator.reconcile import (
@@ -18,6 +27,8 @@ from replica_operator.reconcile import (
     Desired,
     Problem,
     StaticClaim,
+    member_claim_name,
+    member_pv_name,
     static_manifests,
     storage_class_csi,
     target_pv_name,
@@ -26,60 +37,90 @@ from replica_operator.reconcile import (
 from .ports import KubeSide, Registry
 
 
-async def target_claim(
+@dataclass(frozen=True)
+class _Wanted:
+    """One claim to make: its names and the entity on spec.target.array it stands for."""
+
+    claim: str
+    pv: str
+    entity: str | None  # None: not known yet (the replica is being made)
+
+
+def _plan(desired: Desired, status: ReplicaStatus) -> tuple[list[_Wanted], str, str] | None:
+    """The claims the spec asks for, their namespace and StorageClass (None: none asked for)."""
+    spec = desired.spec
+    wanted = spec.target.persistent_volume_claim
+    if wanted is None:
+        return None
+    namespace, storage_class = wanted.namespace or desired.namespace, wanted.storage_class_name or ""
+    pv = target_pv_name(desired.uid)
+    if isinstance(spec, ReplicaSpec):
+        return [_Wanted(wanted.name, pv, _remote_entity(desired, status))], namespace, storage_class
+    members = status.members if isinstance(status, ConsistencyGroupReplicaStatus) else []
+    claims = [
+        _Wanted(member_claim_name(wanted.name, member.local), member_pv_name(pv, member.local), member.remote)
+        for member in members
+        if member.local
+    ]
+    return claims, namespace, storage_class
+
+
+async def target_claims(
     desired: Desired,
     status: ReplicaStatus,
     kube: KubeSide,
     registry: Registry,
     resolved: ResolvedSource | None,
-) -> ClaimReference | Problem | None:
-    """Make (or, on deletion per deletionPolicy, remove) the target claim; its reference for status."""
-    spec = desired.spec
-    if not isinstance(spec, ReplicaSpec) or spec.target.persistent_volume_claim is None:
+) -> list[ClaimReference] | Problem | None:
+    """Make (or, on deletion per deletionPolicy, remove) the target claims; their references."""
+    planned = _plan(desired, status)
+    if planned is None:
         return None
-    wanted = spec.target.persistent_volume_claim
-    namespace = wanted.namespace or desired.namespace
-    pv = target_pv_name(desired.uid)
-    ref = ClaimReference(name=wanted.name, namespace=namespace, persistent_volume=pv)
+    wanted, namespace, storage_class = planned
+    refs = [ClaimReference(name=w.claim, namespace=namespace, persistent_volume=w.pv) for w in wanted]
+    filesystem = bool(getattr(desired.spec.source, "filesystem", None))
+    protocol = CsiProtocol(resolved.protocol) if resolved and resolved.protocol else None
+    protocol = protocol or (CsiProtocol.NFS if filesystem else CsiProtocol.ISCSI)
     try:
         if desired.deleting:
-            if spec.deletion_policy is DeletionPolicy.DELETE:
-                await kube.delete_volume_object("PersistentVolumeClaim", wanted.name, namespace)
-                await kube.delete_volume_object("PersistentVolume", pv)
-                return None
-            return ref
-        existing = await kube.read_cluster_object("persistentvolumes", pv)
-        if existing is not None and (existing.get("status") or {}).get("phase") == "Bound":
-            return ref  # made and bound; until then each pass creates what is missing (409s)
-        entity = _remote_entity(desired, status)
-        if entity is None:
-            return None  # no remote entity yet: made on a later pass
-        dataset = await _find(registry, spec.target.array, entity, filesystem=bool(spec.source.filesystem))
-        if dataset is None:
-            return Problem("TargetNotFound", f"{entity} not found on {spec.target.array} yet")
-        protocol = CsiProtocol(resolved.protocol) if resolved and resolved.protocol else None
-        protocol = protocol or (CsiProtocol.NFS if spec.source.filesystem else CsiProtocol.ISCSI)
-        storage_class = wanted.storage_class_name or ""
-        attributes, refs = await _class_csi(kube, storage_class)
-        volume, claim = static_manifests(
-            StaticClaim(
-                pv_name=pv,
-                claim_name=wanted.name,
-                namespace=namespace,
-                entity_id=dataset.id,
-                protocol=protocol,
-                size=str(dataset.size or 0),
-                storage_class_name=storage_class,
-                volume_attributes=attributes,
-                secret_refs=refs,
-                labels={TARGET_LABEL: desired.uid},
-            )
-        )
-        await kube.create_volume_object(volume)
-        await kube.create_volume_object(claim)
+            if desired.spec.deletion_policy is not DeletionPolicy.DELETE:
+                return refs
+            for item in wanted:
+                await kube.delete_volume_object("PersistentVolumeClaim", item.claim, namespace)
+                await kube.delete_volume_object("PersistentVolume", item.pv)
+            return []
+        made = []
+        for item, ref in zip(wanted, refs, strict=True):
+            existing = await kube.read_cluster_object("persistentvolumes", item.pv)
+            if existing is not None and (existing.get("status") or {}).get("phase") == "Bound":
+                made.append(ref)  # made and bound; until then each pass creates what is missing (409s)
+                continue
+            if item.entity is None:
+                continue  # no remote entity yet: made on a later pass
+            array = desired.spec.target.array
+            dataset = await _find(registry, array, item.entity, filesystem=filesystem)
+            if dataset is None:
+                return Problem("TargetNotFound", f"{item.entity} not found on {array} yet")
+            attributes, secret_refs = await _class_csi(kube, storage_class)
+            for manifest in static_manifests(
+                StaticClaim(
+                    pv_name=item.pv,
+                    claim_name=item.claim,
+                    namespace=namespace,
+                    entity_id=dataset.id,
+                    protocol=protocol,
+                    size=str(dataset.size or 0),
+                    storage_class_name=storage_class,
+                    volume_attributes=attributes,
+                    secret_refs=secret_refs,
+                    labels={TARGET_LABEL: desired.uid},
+                )
+            ):
+                await kube.create_volume_object(manifest)
+            made.append(ref)
     except (KubeError, ArrayError) as error:
-        return Problem("TargetClaimFailed", f"target claim {namespace}/{wanted.name}: {error}")
-    return ref
+        return Problem("TargetClaimFailed", f"target claims in {namespace}: {error}")
+    return made
 
 
 def writable(

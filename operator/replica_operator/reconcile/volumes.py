@@ -10,10 +10,14 @@ protocols ``iscsi``, ``fc`` (a volume id), ``nfs`` (a filesystem id), ``nfs_tree
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+from replica_operator.api import MEMBER_PLACEHOLDER
 
 from .desired import EntityKind
 from .observed import Problem
@@ -242,3 +246,15 @@ def storage_class_csi(parameters: Mapping[str, str]) -> tuple[dict[str, str], di
 def target_pv_name(uid: str) -> str:
     """The static PV of a replica's target entity: cluster-scoped, so named by the replica's uid."""
     return f"iro-{uid}"
+
+
+def member_claim_name(template: str, member: str) -> str:
+    """A group member's target claim: ``{member}`` in the template replaced by the member's name
+    made a DNS subdomain (lower case; other characters become '-')."""
+    safe = re.sub(r"[^a-z0-9.-]+", "-", member.lower()).strip("-.") or "member"
+    return template.replace(MEMBER_PLACEHOLDER, safe)[:253].rstrip("-.")
+
+
+def member_pv_name(base: str, member: str) -> str:
+    """A group member's static PV: the group's PV name and a digest of the member (unique, short)."""
+    return f"{base}-{hashlib.sha256(member.encode()).hexdigest()[:10]}"

@@ -306,3 +306,58 @@ def test_a_claim_selector_group_is_refused_until_supported(claims: Env) -> None:
     )
     assert "persistentVolumeClaimSelector" in condition_of(status, "Synced")["message"]
     assert "replicaId" not in status
+
+
+def test_a_group_gets_one_bound_target_claim_per_member_removed_with_it(claims: Env) -> None:
+    env, cluster, ns = claims, claims.objects.cluster, claims.namespace
+    group, members = env.name("cg"), [env.name("m1"), env.name("m2")]
+    env.arrays.consistency_group("ibox-1", group, members)
+    env.objects.apply(
+        {
+            "kind": "ConsistencyGroupReplica",
+            "metadata": {"name": group, "namespace": ns},
+            "spec": {
+                "source": {"array": env.source, "consistencyGroup": group},
+                "target": {
+                    "array": env.target,
+                    "pool": "pool-1",
+                    "persistentVolumeClaim": {"name": "{member}-dr"},
+                },
+                "replicationType": "SYNC",
+            },
+        }
+    )
+    status = env.objects.wait_status(
+        "consistencygroupreplicas",
+        group,
+        lambda s: len(s.get("targetClaims") or []) == 2,
+        what="2 target claims",
+    )
+    by_claim = {ref["name"]: ref for ref in status["targetClaims"]}
+    assert set(by_claim) == {f"{member}-dr" for member in members}
+    remote_names = {member["local"]: member["remote"] for member in status["members"]}
+    pvs = [ref["persistentVolume"] for ref in by_claim.values()]
+    try:
+        for member in members:
+            claim = f"{member}-dr"
+
+            def bound(claim: str = claim) -> bool:
+                return (
+                    cluster.kubectl_json("-n", ns, "get", "pvc", claim).get("status", {}).get("phase")
+                    == "Bound"
+                )
+
+            wait_for(bound, timeout=60, what=f"{claim} bound")
+            volume = cluster.kubectl_json("get", "pv", by_claim[claim]["persistentVolume"])
+            (remote,) = env.arrays.call("ibox-2", "GET", "/volumes", name=f"eq:{remote_names[member]}")
+            assert volume["spec"]["csi"]["volumeHandle"] == f"{remote['id']}$$iscsi"
+        env.objects.delete("consistencygroupreplicas", group)
+        env.objects.wait_gone("consistencygroupreplicas", group)
+        for pv in pvs:
+            wait_for(
+                lambda pv=pv: "NotFound" in cluster.kubectl("get", "pv", pv, check=False).stderr,
+                timeout=30,
+                what=f"deletionPolicy Delete removed {pv}",
+            )
+    finally:
+        cluster.kubectl("delete", "pv", *pvs, "--wait=false", check=False)

@@ -15,6 +15,8 @@ from replica_operator.reconcile.volumes import (
     CsiVolume,
     StaticClaim,
     bound_volume,
+    member_claim_name,
+    member_pv_name,
     parse_handle,
     parse_pv,
     static_manifests,
@@ -163,3 +165,10 @@ def test_a_storage_class_gives_the_attributes_and_secret_refs_a_provisioned_pv_c
     attributes, refs = storage_class_csi(parameters)
     assert attributes == {"pool_name": "dr", "network_space": "iscsi-dr"}
     assert refs == {"nodeStageSecretRef": {"name": "creds", "namespace": "infi"}}
+
+
+def test_member_claims_are_named_from_the_template_as_dns_names() -> None:
+    assert member_claim_name("{member}-dr", "DB_Data.1") == "db-data.1-dr"
+    assert member_claim_name("dr-{member}", "___") == "dr-member"
+    assert member_pv_name("iro-uid", "a") != member_pv_name("iro-uid", "b")
+    assert len(member_claim_name("{member}", "x" * 400)) <= 253
