@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
-from replica_operator import __version__, leadership
+from replica_operator import __version__, leadership, sharding
 from replica_operator.api.durations import parse_duration
-
-if TYPE_CHECKING:
-    pass
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -185,6 +181,15 @@ _DURATION = _Duration()
     envvar=_env("RELIST_INTERVAL"),
     help="How often every kind is listed to forget objects deleted while the watch was away.",
 )
+@click.option(
+    "--shard",
+    default=None,
+    envvar=_env("SHARD"),
+    help=(
+        "Handle only objects labelled replication.infinibox.io/shard=NAME, with a Lease of the shard's "
+        "own (<leader-election-id>-NAME). Default: the default shard, objects without that label."
+    ),
+)
 def run(
     namespaces: tuple[str, ...],
     all_namespaces: bool,
@@ -202,6 +207,7 @@ def run(
     retry_period: timedelta,
     kube_request_timeout: timedelta,
     relist_interval: timedelta,
+    shard: str | None,
 ) -> None:
     """Run the operator against the cluster named by KUBECONFIG (or the in-cluster config).
 
@@ -216,8 +222,16 @@ def run(
 
     if all_namespaces and namespaces:
         raise click.UsageError("--all-namespaces and --namespace exclude each other")
+    try:
+        shard = sharding.check_shard_name(shard) if shard else None
+    except ValueError as error:
+        raise click.UsageError(f"--shard: {error}") from None
     election = _election_config(
-        leader_election_namespace, leader_election_id, lease_duration, renew_deadline, retry_period
+        leader_election_namespace,
+        sharding.lease_name(leader_election_id, shard),
+        lease_duration,
+        renew_deadline,
+        retry_period,
     )
     settings = OperatorSettings(
         namespaces=namespaces,
@@ -229,6 +243,7 @@ def run(
         debug=debug,
         kube_request_timeout=kube_request_timeout,
         relist_interval=relist_interval,
+        shard=shard,
     )
     operate = prepare_operator(settings)
     if not leader_elect:

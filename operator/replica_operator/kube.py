@@ -216,8 +216,11 @@ class Kube:
         serialized: dict[str, Any] = self._core.api_client.sanitize_for_serialization(answer)
         return serialized
 
-    async def list_uids(self, resource: CustomResource, namespaces: tuple[str, ...] = ()) -> Listing:
-        """The uids of every object of ``resource`` (in ``namespaces``, or all), paged.
+    async def list_uids(
+        self, resource: CustomResource, namespaces: tuple[str, ...] = (), label_selector: str | None = None
+    ) -> Listing:
+        """The uids of every object of ``resource`` (in ``namespaces``, or all; matching
+        ``label_selector``, e.g. this shard's), paged.
 
         Each page is one bounded call; the pages after the first are served at the first one's
         resourceVersion (the API server's continue tokens), so the whole is one consistent view.
@@ -227,7 +230,7 @@ class Kube:
         for namespace in namespaces or (None,):
             token: str | None = None
             while True:
-                page = await self._list_page(resource, namespace, token)
+                page = await self._list_page(resource, namespace, token, label_selector)
                 uids.update(str(item["metadata"]["uid"]) for item in page.get("items") or ())
                 meta = page.get("metadata") or {}
                 # Several namespaces are several views: the oldest bounds what the whole proves.
@@ -238,8 +241,49 @@ class Kube:
                     break
         return Listing(frozenset(uids), version, frozenset(namespaces) if namespaces else None)
 
-    async def _list_page(self, resource: CustomResource, namespace: str | None, token: str | None) -> Any:
+    async def list_objects(
+        self, resource: CustomResource, label_selector: str, namespaces: tuple[str, ...] = ()
+    ) -> list[dict[str, Any]]:
+        """Every object of ``resource`` that matches ``label_selector``, in the cluster or, when
+        ``namespaces`` are given (the operator may list only there), in those namespaces; paged."""
+        found: list[dict[str, Any]] = []
+        for namespace in namespaces or (None,):
+            token: str | None = None
+            while True:
+                page = await self._list_page(resource, namespace, token, label_selector)
+                found.extend(dict(item) for item in page.get("items") or ())
+                token = (page.get("metadata") or {}).get("continue") or None
+                if token is None:
+                    break
+        return found
+
+    async def read_object(self, resource: CustomResource, namespace: str, name: str) -> dict[str, Any] | None:
+        """A namespaced custom object as stored now, or None when it does not exist."""
+        try:
+            found = await self._call(
+                "get",
+                resource.plural,
+                self._custom.get_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                namespace,
+                resource.plural,
+                name,
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise KubeError(error.status or 0, f"cannot read {name}: {error.reason}") from None
+        except urllib3.exceptions.HTTPError as error:
+            raise KubeError(0, f"cannot read {name}: {type(error).__name__}") from None
+        return dict(found)
+
+    async def _list_page(
+        self, resource: CustomResource, namespace: str | None, token: str | None, label_selector: str | None
+    ) -> Any:
         paging: dict[str, Any] = {"limit": LIST_PAGE_SIZE, **({"_continue": token} if token else {})}
+        if label_selector:
+            paging["label_selector"] = label_selector
         try:
             if namespace is None:
                 method = functools.partial(self._custom.list_cluster_custom_object, **paging)

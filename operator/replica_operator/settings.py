@@ -42,3 +42,12 @@ class OperatorSettings(BaseModel):
     )
     retry_base: timedelta = Field(default=timedelta(seconds=2), description="First wait after a failed step.")
     retry_max: timedelta = Field(default=timedelta(minutes=5), description="Longest wait between attempts.")
+    shard: str | None = Field(
+        default=None,
+        description="The shard whose objects this instance handles (label value); None: the default shard.",
+    )
+
+    @property
+    def sharded(self) -> bool:
+        """Whether this instance handles a named shard (not the default shard)."""
+        return self.shard is not None

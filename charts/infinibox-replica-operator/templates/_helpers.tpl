@@ -72,3 +72,44 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
   name: {{ include "iro.serviceAccountName" . }}
   namespace: {{ .Release.Namespace }}
 {{- end -}}
+
+{{/* Every shard the release runs, as JSON: "" (the default shard) first, then sharding.shards. */}}
+{{- define "iro.shards" -}}
+{{- prepend (.Values.sharding.shards | default list) "" | toJson -}}
+{{- end -}}
+
+{{/* One shard's object name (dict root, shard): the full name, "-<shard>" for a named shard. */}}
+{{- define "iro.shardName" -}}
+{{- if .shard -}}
+{{- printf "%s-%s" (include "iro.fullname" .root) .shard | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- include "iro.fullname" .root -}}
+{{- end -}}
+{{- end -}}
+
+{{/* One shard's pod selector (dict root, shard). The default shard keeps the selector of an
+unsharded release (a Deployment's selector is immutable); a named shard's pods do not match it,
+so no two Deployments or PodDisruptionBudgets select the same pods. */}}
+{{- define "iro.shardSelectorLabels" -}}
+{{- if .shard -}}
+app.kubernetes.io/name: {{ include "iro.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: operator-shard
+replication.infinibox.io/operator-shard: {{ .shard }}
+{{- else -}}
+{{ include "iro.selectorLabels" .root }}
+{{- end -}}
+{{- end -}}
+
+{{/* One shard's object and pod labels (dict root, shard): iro.labels with the shard's selector. */}}
+{{- define "iro.shardLabels" -}}
+{{- if .shard -}}
+helm.sh/chart: {{ include "iro.chart" .root }}
+{{ include "iro.shardSelectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/part-of: infinibox-replica-operator
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+{{- else -}}
+{{ include "iro.labels" .root }}
+{{- end -}}
+{{- end -}}

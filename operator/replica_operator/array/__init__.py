@@ -74,6 +74,7 @@ from replica_operator.array.requests import (
     SnapshotBase,
 )
 from replica_operator.array.retry import RetryPolicy
+from replica_operator.array.session import user_agent
 
 __all__ = [
     "DEFAULT_RPO",
@@ -132,4 +133,5 @@ __all__ = [
     "like",
     "ne",
     "not_null",
+    "user_agent",
 ]

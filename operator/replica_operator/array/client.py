@@ -78,6 +78,7 @@ class InfiniBoxClient(LookupsMixin, ReplicasMixin):
         transport: httpx.AsyncBaseTransport | None = None,
         remote_credentials: RemoteCredentials | None = None,
         on_parse_issue: IssueObserver | None = None,
+        user_agent: str | None = None,
     ) -> None:
         base = httpx.URL(url)
         if base.userinfo:
@@ -98,7 +99,7 @@ class InfiniBoxClient(LookupsMixin, ReplicasMixin):
             transport = httpx.AsyncHTTPTransport(verify=verify, limits=limits)
         self._session = ArraySession(
             self.name,
-            ArraySession.build_http(self.url, transport=transport, timeout=timeout),
+            ArraySession.build_http(self.url, transport=transport, timeout=timeout, agent=user_agent),
             username=username,
             password=password if isinstance(password, SecretStr) else SecretStr(password),
             retry=retry or RetryPolicy(),

@@ -55,11 +55,13 @@ _JSON = "application/json"
 RemoteAuthorizer = Callable[[str], Awaitable[str | None]]
 
 
-def user_agent() -> str:
-    """``infinibox-replica-operator/<version> (<pod>)``: the pod (POD_NAME) in an array's audit log
-    tells which of the operator's pods sent a request (the standby must send none)."""
+def user_agent(shard: str | None = None) -> str:
+    """``infinibox-replica-operator/<version> [shard/<shard>] (<pod>)``: the pod (POD_NAME) in an
+    array's audit log tells which of the operator's pods sent a request (the standby must send
+    none), the shard which shard it works for (none: the default shard)."""
     pod = os.environ.get("POD_NAME")
-    return f"infinibox-replica-operator/{__version__}" + (f" ({pod})" if pod else "")
+    shard_part = f" shard/{shard}" if shard else ""
+    return f"infinibox-replica-operator/{__version__}{shard_part}" + (f" ({pod})" if pod else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,12 +121,13 @@ class ArraySession:
         *,
         transport: httpx.AsyncBaseTransport,
         timeout: httpx.Timeout,
+        agent: str | None = None,
     ) -> httpx.AsyncClient:
         return httpx.AsyncClient(
             base_url=base_url,
             transport=transport,
             timeout=timeout,
-            headers={"Accept": _JSON, "User-Agent": user_agent()},
+            headers={"Accept": _JSON, "User-Agent": agent or user_agent()},
             # The session cookie is sent by hand (see _exchange), so nothing else ever is.
             cookies=http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[])),
             follow_redirects=False,

@@ -17,6 +17,7 @@ from .memory import Backoff, Memories, ObjectMemory
 from .ports import ArrayClient, ClientFactory, InfiniBoxLookup, KubeSide, Registry
 from .reconciler import Outcome, Reconciler, Trigger
 from .runtime import Indexes, Runtime, in_use_verdict
+from .shards import other_shards_objects
 
 __all__ = [
     "EXECUTORS",
@@ -42,6 +43,7 @@ __all__ = [
     "execute",
     "in_use_verdict",
     "infinibox_client",
+    "other_shards_objects",
     "problem_from",
     "to_array_replica",
 ]

@@ -135,6 +135,7 @@ def infinibox_client(
     ca_pem: str | None,
     *,
     remote_credentials: RemoteCredentials | None = None,
+    user_agent: str | None = None,
 ) -> InfiniBoxClient:
     """The real client of one array, configured from its InfiniBox spec (the default factory)."""
     timeout = spec.request_timeout.total_seconds()
@@ -150,6 +151,7 @@ def infinibox_client(
         observer=metrics.observe_request,
         remote_credentials=remote_credentials,
         on_parse_issue=metrics.observe_parse_issue,
+        user_agent=user_agent,
     )
 
 

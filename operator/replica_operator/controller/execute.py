@@ -56,6 +56,11 @@ from .report import Reporter
 S = TypeVar("S", bound=Step)
 
 
+async def assume_it_exists(uid: str) -> bool:
+    """The owner check when nothing better is known: an unknown owner may exist."""
+    return True
+
+
 def _ignore(patch: dict[str, Any]) -> None:
     return None
 
@@ -74,7 +79,7 @@ class StepContext:
     registry: Registry
     reporter: Reporter
     wrote: Callable[[dict[str, Any]], None] = field(default=_ignore)
-    owner_exists: Callable[[str], bool] = lambda uid: True
+    owner_exists: Callable[[str], Awaitable[bool]] = assume_it_exists
     """Whether a uid is one of the operator's live objects (unknown: assume it is)."""
 
     @property

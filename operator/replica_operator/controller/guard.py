@@ -43,7 +43,7 @@ async def verify_owner(ctx: StepContext, step: Step) -> Problem | None:
     descriptions = [replica.description for replica in pair]
     if isinstance(step, TakeOver):
         uid = foreign_uid(ctx.desired.uid, descriptions)
-        if uid is None or not ctx.owner_exists(uid):
+        if uid is None or not await ctx.owner_exists(uid):
             return None
         marked = describe_owner(next(d for d in descriptions if uid in d))
         return Problem(

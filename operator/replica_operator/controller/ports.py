@@ -119,7 +119,17 @@ class KubeSide(Protocol):
 
     async def post_event(self, involved: dict[str, Any], *, type: str, reason: str, message: str) -> None: ...
 
-    async def list_uids(self, resource: CustomResource, namespaces: tuple[str, ...] = ()) -> Listing: ...
+    async def list_uids(
+        self, resource: CustomResource, namespaces: tuple[str, ...] = (), label_selector: str | None = None
+    ) -> Listing: ...
+
+    async def read_object(
+        self, resource: CustomResource, namespace: str, name: str
+    ) -> dict[str, Any] | None: ...
+
+    async def list_objects(
+        self, resource: CustomResource, label_selector: str, namespaces: tuple[str, ...] = ()
+    ) -> list[dict[str, Any]]: ...
 
     async def read_volume_objects(
         self, namespace: str, claim: str

@@ -8,7 +8,7 @@ Both the kopf handlers (an object changed) and the pollers (an array was listed)
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -40,7 +40,7 @@ from replica_operator.reconcile import (
     sync_state,
 )
 
-from .execute import StepContext, execute
+from .execute import StepContext, assume_it_exists, execute
 from .memory import Backoff, Memories, ObjectMemory
 from .observe import Observer
 from .ports import InfiniBoxLookup, KubeSide, Registry
@@ -81,8 +81,9 @@ class Reconciler:
         self.memories = Memories()
         self.newest_known: Callable[[Mapping[str, Any]], Mapping[str, Any] | None] = _none
         """The newest body of an object the operator has received (the runtime sets the kopf index)."""
-        self.owner_exists: Callable[[str], bool] = lambda uid: True
-        """Whether an object with this uid exists (the runtime answers from its indexes)."""
+        self.owner_exists: Callable[[str], Awaitable[bool]] = assume_it_exists
+        """Whether an object with this uid exists (the runtime answers from its indexes and,
+        for objects of other shards, from the API)."""
 
     def forget(self, uid: str) -> None:
         self.memories.forget(uid)

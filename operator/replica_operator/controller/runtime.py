@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from replica_operator import metrics
+from replica_operator import metrics, sharding
 from replica_operator.api import (
     CONSISTENCY_GROUP_REPLICA,
     INFINIBOX,
@@ -26,16 +27,17 @@ from replica_operator.api import (
     InfiniBoxStatus,
     LinkStatus,
 )
-from replica_operator.array import RetryPolicy
+from replica_operator.array import RetryPolicy, user_agent
 from replica_operator.kube import Kube, KubeError
 from replica_operator.reconcile import Verdict, array_progress, merge
 from replica_operator.settings import OperatorSettings
 
-from .connections import ArrayConnection, Arrays
+from .connections import ArrayConnection, Arrays, infinibox_client
 from .memory import Backoff
 from .ports import KubeSide
 from .reconciler import Reconciler
 from .relist import PrunableIndex, discard, entries, gone
+from .shards import owner_exists
 
 log = logging.getLogger(__name__)
 MAX_PARALLEL_PASSES = 64
@@ -106,7 +108,7 @@ class Runtime:
     @classmethod
     def create(cls, settings: OperatorSettings) -> Runtime:
         kube = Kube.from_environment(settings.kube_request_timeout.total_seconds())
-        arrays = Arrays(kube)
+        arrays = Arrays(kube, functools.partial(infinibox_client, user_agent=user_agent(settings.shard)))
         backoff = Backoff(settings.retry_base, settings.retry_max)
         return cls(settings, kube, arrays, Reconciler(arrays, kube, backoff))
 
@@ -118,7 +120,7 @@ class Runtime:
         """Start polling: one loop per InfiniBox, kept in line with the index by a supervisor."""
         self.indexes = indexes
         self.reconciler.newest_known = indexes.newest
-        self.reconciler.owner_exists = indexes.has_object
+        self.reconciler.owner_exists = functools.partial(owner_exists, indexes, self.kube, self.settings)
         self._supervisor = asyncio.create_task(self._supervise(), name="poll-supervisor")
         self._relister = asyncio.create_task(self._relist_forever(), name="relist")
 
@@ -163,15 +165,16 @@ class Runtime:
         memory and metrics go). Returns how many were dropped.
         """
         assert self.indexes is not None
+        shard = sharding.label_selector(self.settings.shard)  # what the watches select
         kinds = (
-            (INFINIBOX, self.indexes.infiniboxes, ()),
-            (REPLICA, self.indexes.replicas, self.settings.namespaces),
-            (CONSISTENCY_GROUP_REPLICA, self.indexes.groups, self.settings.namespaces),
+            (INFINIBOX, self.indexes.infiniboxes, (), None),
+            (REPLICA, self.indexes.replicas, self.settings.namespaces, shard),
+            (CONSISTENCY_GROUP_REPLICA, self.indexes.groups, self.settings.namespaces, shard),
         )
         dropped = 0
-        for resource, index, namespaces in kinds:
+        for resource, index, namespaces, selector in kinds:
             try:
-                listing = await self.kube.list_uids(resource, namespaces)
+                listing = await self.kube.list_uids(resource, namespaces, selector)
             except KubeError as error:
                 log.warning("cannot relist %s: %s", resource.plural, error)
                 continue
@@ -237,7 +240,8 @@ class Runtime:
         assert self.indexes is not None
         connection = await self.arrays.poll(name, body)
         users = self.indexes.users(name)
-        await self.write_array_status(body, connection, users)
+        if not self.settings.sharded:  # one writer of the shared InfiniBox status: the default shard
+            await self.write_array_status(body, connection, users)
         await self.reconcile_all([user for user in users if self._follows(user, name)])
 
     def _follows(self, body: Mapping[str, Any], array: str) -> bool:

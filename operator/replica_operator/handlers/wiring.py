@@ -8,18 +8,21 @@ from typing import Any
 
 import kopf
 
-from replica_operator import metrics
+from replica_operator import metrics, sharding
 from replica_operator.api import (
+    CONSISTENCY_GROUP_REPLICA,
     CONSISTENCY_GROUP_REPLICA_PLURAL,
     FINALIZER,
     GROUP,
     INFINIBOX_PLURAL,
+    REPLICA,
     REPLICA_PLURAL,
     VERSION,
     DeletionPolicy,
     ManagementPolicy,
 )
-from replica_operator.controller import Indexes, Runtime, Trigger, in_use_verdict
+from replica_operator.controller import Indexes, Runtime, Trigger, in_use_verdict, other_shards_objects
+from replica_operator.kube import KubeError
 from replica_operator.reconcile import ACCEPT_ARRAY_ANNOTATION, RECREATE_ANNOTATION, TAKE_OVER_ANNOTATION
 
 from .persistence import ProgressAnnotations, RememberedDiffBase
@@ -80,6 +83,11 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: 
         ("replica-index", lambda: sum(len(entries) for entries in replicas.values())),
     ):
         metrics.REMEMBERED.labels(store).set_function(size)
+    # Server-side: objects of other shards never reach this instance (nor its memory).
+    selector = sharding.label_selector(runtime.settings.shard)
+    for plural in REPLICATION_KINDS:
+        settings.watching.label_selectors[GROUP, plural] = selector
+    log.info("shard %s: watching replication objects with labelSelector %s", _shard(runtime), selector)
     if runtime.settings.metrics_port is not None:
         metrics.serve(runtime.settings.bind_address, runtime.settings.metrics_port)
     runtime.start(
@@ -89,6 +97,10 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: 
             groups=kwargs["group_replica_index"],
         )
     )
+
+
+def _shard(runtime: Runtime) -> str:
+    return runtime.settings.shard or "(default)"
 
 
 @kopf.on.probe(id="pollers", errors=kopf.ErrorsMode.PERMANENT)
@@ -134,17 +146,32 @@ async def release_array(name: str, body: kopf.Body, memo: kopf.Memo, retry: int,
     """An array still named by replication objects is not let go (its finalizer stays)."""
     runtime = _runtime(memo)
     assert runtime.indexes is not None
-    users = runtime.indexes.users(name)
+    users = [*runtime.indexes.users(name), *await _users_in_other_shards(runtime, name)]
     if users:
         verdict = in_use_verdict(users)
         connection = runtime.arrays.get(name)
-        if connection is not None:
-            await runtime.write_array_status(body, connection, users)
-        kopf.warn(
-            body, reason="DeletionBlocked", message=f"InfiniBox {name} cannot go yet: {verdict.message}"
-        )
+        if not runtime.settings.sharded:  # the default shard alone writes and announces InfiniBoxes
+            if connection is not None:
+                await runtime.write_array_status(body, connection, users)
+            kopf.warn(
+                body, reason="DeletionBlocked", message=f"InfiniBox {name} cannot go yet: {verdict.message}"
+            )
         raise kopf.TemporaryError(f"still {verdict.message}", delay=DELETION_RETRY_SECONDS)
     await runtime.arrays.remove(name)
+
+
+async def _users_in_other_shards(runtime: Runtime, array: str) -> list[Mapping[str, Any]]:
+    """The replication objects of every other shard that name ``array`` (this shard's index
+    cannot see them). Every shard's kopf shares the InfiniBox finalizer, so each must know."""
+    try:
+        found = await other_shards_objects(runtime.kube, runtime.settings)
+    except KubeError as error:
+        raise kopf.TemporaryError(
+            f"cannot tell who else uses it: {error}", delay=DELETION_RETRY_SECONDS
+        ) from None
+    return [
+        body for body in found if array in (body["spec"]["source"]["array"], body["spec"]["target"]["array"])
+    ]
 
 
 # -- Replica and ConsistencyGroupReplica ------------------------------------------------------------
@@ -210,9 +237,43 @@ for _plural in REPLICATION_KINDS:
         """The object is gone: if it went without our deletion handler (its finalizer removed by
         hand), say what it left on the arrays; drop what we kept about it."""
         runtime = _runtime(memo)
-        if not memo.get(_DELETION_HANDLED):
+        if not memo.get(_DELETION_HANDLED):  # not our deletion handler's doing: gone, or moved?
+            if await _moved_to_another_shard(body, runtime):
+                log.info(
+                    "%s %s/%s left shard %s: another shard handles it now",
+                    body["kind"],
+                    body["metadata"]["namespace"],
+                    body["metadata"]["name"],
+                    _shard(runtime),
+                )
+                _forget(body, runtime)
+                return
             await _report_orphaned(body, spec, status, runtime)
         _forget(body, runtime)
+
+
+async def _moved_to_another_shard(body: kopf.Body, runtime: Runtime) -> bool:
+    """Whether a DELETED watch event means "relabelled out of this shard's selector" (the object
+    still exists, same uid) rather than a deletion. The API server sends the object as it was
+    before the change, so only a read can tell."""
+    meta = body["metadata"]
+    resource = CONSISTENCY_GROUP_REPLICA if body["kind"] == CONSISTENCY_GROUP_REPLICA.kind else REPLICA
+    try:
+        now = await runtime.kube.read_object(resource, meta["namespace"], meta["name"])
+    except KubeError as error:
+        log.warning(
+            "%s %s/%s: cannot tell whether it was deleted: %s",
+            body["kind"],
+            meta["namespace"],
+            meta["name"],
+            error,
+        )
+        return False
+    return (
+        now is not None
+        and now["metadata"].get("uid") == meta["uid"]
+        and not now["metadata"].get("deletionTimestamp")
+    )
 
 
 async def _report_orphaned(body: kopf.Body, spec: kopf.Spec, status: kopf.Status, runtime: Runtime) -> None:

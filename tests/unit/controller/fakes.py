@@ -67,9 +67,12 @@ class FakeKube:
     secret_version: str = "1"
     versions: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
     refuse_status: bool = False
+    """Refuse every status patch (as an API server whose admission denies it)."""
     listings: dict[str, Listing] = field(default_factory=dict)
     """What ``list_uids`` answers, by plural (default: a listing that proves nothing)."""
-    """Refuse every status patch (as an API server whose admission denies it)."""
+    listed: list[dict[str, Any]] = field(default_factory=list)
+    """What ``list_objects`` finds (the selector is the caller's business: see the log)."""
+    refuse_list: bool = False
 
     async def read_secret(self, namespace: str, name: str) -> SecretData | None:
         self.log.add("kube", "read_secret", namespace, name)
@@ -89,9 +92,23 @@ class FakeKube:
     async def post_event(self, involved: dict[str, Any], *, type: str, reason: str, message: str) -> None:
         self.log.add("kube", "post_event", reason, message)
 
-    async def list_uids(self, resource: CustomResource, namespaces: tuple[str, ...] = ()) -> Listing:
-        self.log.add("kube", "list_uids", resource.plural, namespaces)
+    async def list_uids(
+        self, resource: CustomResource, namespaces: tuple[str, ...] = (), label_selector: str | None = None
+    ) -> Listing:
+        self.log.add("kube", "list_uids", resource.plural, namespaces, label_selector)
         return self.listings.get(resource.plural, Listing(frozenset(), "", None))
+
+    async def read_object(self, resource: CustomResource, namespace: str, name: str) -> dict[str, Any] | None:
+        self.log.add("kube", "read_object", resource.kind, namespace, name)
+        return None
+
+    async def list_objects(
+        self, resource: CustomResource, label_selector: str, namespaces: tuple[str, ...] = ()
+    ) -> list[dict[str, Any]]:
+        self.log.add("kube", "list_objects", resource.kind, label_selector, namespaces)
+        if self.refuse_list:
+            raise KubeError(403, f"cannot list {resource.plural}: Forbidden")
+        return [body for body in self.listed if body["kind"] == resource.kind]
 
 
 @dataclass

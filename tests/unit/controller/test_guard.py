@@ -41,11 +41,14 @@ async def _run(
     reconciler = Reconciler(world.registry, world.kube, Backoff(timedelta(seconds=1), timedelta(seconds=8)))
     observed = Observation(Side("ibox-1", polled=True, replica=seen), Side("ibox-2", polled=True), NOW)
 
+    async def exists(uid: str) -> bool:
+        return owner_exists(uid)
+
     def context(step: Step) -> StepContext | None:
         connection = world.registry.get(observed.side(step.side).array)
         assert connection is not None
         return StepContext(
-            desired(), observed, connection, world.registry, reconciler.reporter, owner_exists=owner_exists
+            desired(), observed, connection, world.registry, reconciler.reporter, owner_exists=exists
         )
 
     return await execute(steps, context)

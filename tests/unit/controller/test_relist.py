@@ -73,3 +73,18 @@ async def test_a_relist_drops_the_gone_from_the_users_of_their_arrays() -> None:
     assert [b["metadata"]["uid"] for b in runtime.indexes.users("ibox-1")] == ["u-new"]
     assert not runtime.indexes.has_object("u-old")
     assert await runtime.relist_once() == 0  # nothing left to drop
+
+
+async def test_a_shard_relists_its_own_objects_so_those_relabelled_away_are_dropped_too() -> None:
+    world = World()
+    runtime = Runtime(
+        OperatorSettings(shard="shard1"),
+        world.kube,
+        world.registry,
+        Reconciler(world.registry, world.kube, BACKOFF),
+    )
+    runtime.indexes = Indexes(*(OperatorIndexer().index for _ in range(3)))
+    await runtime.relist_once()
+    selectors = {call[2]: call[4] for call in world.log.calls if call[1] == "list_uids"}
+    shard = "replication.infinibox.io/shard=shard1"
+    assert selectors == {"infiniboxes": None, "replicas": shard, "consistencygroupreplicas": shard}
