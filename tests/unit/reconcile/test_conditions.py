@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from replica_operator.api import ReplicationType
-from replica_operator.reconcile import ArrayReplica, Observation, Problem, Role, decide, summarize
+from replica_operator.reconcile import ArrayReplica, Observation, Problem, Role, StepResult, decide, summarize
 from tests.unit.reconcile.builders import NOW, SYNCED_STATUS, desired, observe, peer, replica
 
 Condition = tuple[str, str, str]
@@ -273,3 +273,54 @@ def test_rpo_compliance(observed: Observation, spec: dict[str, Any] | None, expe
 def test_a_sync_replica_without_a_sync_state_is_not_counted_compliant() -> None:
     found = conditions(observe(_sync(sync_state=None), peer(_sync())), {"replicationType": "SYNC"})
     assert found["RPOCompliant"][:2] == ("False", "Unknown")
+
+
+# -- Synced: whether the arrays match the spec -----------------------------------------------------
+def _pass(obj: Any, observed: Observation, ran: Any = None) -> dict[str, Condition]:
+    plan = decide(obj, observed)
+    results = ran(plan) if ran is not None else []
+    update = summarize(obj, plan, results, plan.observation or observed, NOW)
+    return {c.type: (c.status.value, c.reason, c.message) for c in update.status.conditions}
+
+
+def test_synced_when_the_arrays_match_the_spec() -> None:
+    assert conditions(pair())["Synced"] == ("True", "Synced", "the arrays match the spec")
+
+
+def test_synced_false_while_deleting() -> None:
+    found = _pass(desired({"deletionPolicy": "Orphan"}, SYNCED_STATUS, deleting=True), pair())
+    assert found["Synced"] == ("False", "Deleting", "the replica is being deleted")
+
+
+def test_a_type_change_during_the_initial_sync_is_deferred_and_says_so() -> None:
+    found = conditions(pair(initializing=True, sync_state="INITIALIZING"), {"replicationType": "SYNC"})
+    assert found["Synced"] == (
+        "False",
+        "TypeChangeDeferred",
+        "the change to SYNC waits for the initial sync (INITIALIZING) to finish; it is applied "
+        "automatically as soon as it does",
+    )
+
+
+def test_corrected_drift_says_what_was_put_back() -> None:
+    by_hand = replica(replication_type=ReplicationType.SYNC)
+    obj = desired(None, SYNCED_STATUS)
+    observed = observe(by_hand, peer(by_hand))
+    plan = decide(obj, observed)
+    found = _pass(obj, observed, lambda p: [StepResult(s) for s in p.steps])
+    assert found["Synced"] == (
+        "True",
+        "DriftCorrected",
+        "put back changes made on the array: " + "; ".join(plan.drift),
+    )
+    assert plan.drift
+    # the same drift, its correction refused: Synced is False with the array's words
+    refused = _pass(obj, observed, lambda p: [StepResult(s, Problem("Rejected", "no")) for s in p.steps])
+    assert refused["Synced"][:2] == ("False", "Rejected")
+    assert refused["Synced"][2].endswith(": no")
+
+
+def test_a_failed_one_shot_action_does_not_make_synced_false() -> None:
+    obj = desired({"action": {"id": "s1", "type": "SyncNow"}}, SYNCED_STATUS)
+    found = _pass(obj, pair(), lambda p: [StepResult(s, Problem("Rejected", "no")) for s in p.steps])
+    assert found["Synced"] == ("True", "Synced", "the arrays match the spec")
