@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # Where `make cluster` keeps its kubeconfig and process record.
 LOCAL ?= .local
 
-.PHONY: help venv binaries node-binaries image image-host lint format test unit integration e2e crds cluster cluster-down demo bench chaos clean
+.PHONY: help venv binaries node-binaries image image-host lint format test unit integration e2e crds cluster cluster-down demo bench chaos mutation clean
 
 help:
 	@echo "make demo         - local control plane + two simulated arrays + operator, live table"
@@ -19,10 +19,11 @@ help:
 	@echo "make cluster      - start a local etcd + kube-apiserver, write .local/kubeconfig"
 	@echo "make cluster-down - stop it"
 	@echo "make crds         - regenerate crds/ (and the chart's copy) from the pydantic models"
+	@echo "make mutation     - mutation testing (mutmut) over reconcile/ and the shell's decision points"
 
 # The operator and, beside it, the development distributions of this repository.
 DISTS := -e tools/ibox-sim -e tools/controlplane -e tools/demo -e tools/image -e '.[dev]'
-PY_DIRS := operator tools/ibox-sim tools/controlplane tools/demo tools/image tests bench
+PY_DIRS := operator tools/ibox-sim tools/controlplane tools/demo tools/image tools/mutation tests bench
 
 $(STAMP): pyproject.toml tools/ibox-sim/pyproject.toml tools/controlplane/pyproject.toml tools/demo/pyproject.toml \
 		tools/image/pyproject.toml
@@ -56,6 +57,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check $(PY_DIRS)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/mypy --strict tools/mutation/run.py
 
 format: $(STAMP)
 	$(BIN)/ruff format $(PY_DIRS)
@@ -84,6 +86,12 @@ cluster-down: $(STAMP)
 
 demo: binaries
 	$(BIN)/replica-operator-demo
+
+# Mutation testing over reconcile/ and the shell's decision points (docs/mutation-testing.md);
+# not part of `make test`. MUTATION_ARGS: e.g. --fresh, or mutant names/globs to re-run.
+MUTATION_ARGS ?=
+mutation: $(STAMP)
+	$(BIN)/python tools/mutation/run.py $(MUTATION_ARGS)
 
 bench: binaries
 	$(BIN)/python -m bench
