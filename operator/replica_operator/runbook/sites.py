@@ -1,0 +1,98 @@
+"""The two clusters the runbook command speaks to, and its bounded waits with a progress display.
+
+Every call has a short timeout: a site that is gone (the reason for an unplanned failover)
+shows up as unreachable within seconds, never as a hang.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import kubernetes
+import urllib3
+from kubernetes.client.exceptions import ApiException
+
+from replica_operator.api import GROUP, VERSION
+
+from .state import SiteView
+
+REQUEST_TIMEOUT = (3.0, 10.0)
+"""(connect, read) seconds of each call the command makes."""
+
+POLL_SECONDS = 1.0
+
+
+class StepFailed(Exception):
+    """A runbook step cannot go on; the message is the reason the command exits with."""
+
+
+@dataclass
+class Site:
+    """One cluster (kubeconfig and context) and the namespace and kind of the object there."""
+
+    name: str
+    kubeconfig: str | None
+    context: str | None
+    namespace: str
+    plural: str = "replicas"
+    _api: kubernetes.client.CustomObjectsApi | None = field(default=None, init=False, repr=False)
+
+    def _client(self) -> kubernetes.client.CustomObjectsApi:
+        if self._api is None:
+            client = kubernetes.config.new_client_from_config(
+                config_file=self.kubeconfig, context=self.context, persist_config=False
+            )
+            self._api = kubernetes.client.CustomObjectsApi(client)
+        return self._api
+
+    def view(self, name: str) -> SiteView:
+        """The object as this site's API server returns it, or why it could not be read."""
+        try:
+            body = self._client().get_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, self.plural, name, _request_timeout=REQUEST_TIMEOUT
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return SiteView(self.name)
+            return SiteView(self.name, error=f"HTTP {error.status} {error.reason}")
+        except (urllib3.exceptions.HTTPError, OSError, kubernetes.config.ConfigException) as error:
+            return SiteView(self.name, error=type(error).__name__)
+        return SiteView(self.name, body=dict(body))
+
+    def patch(self, name: str, patch: dict[str, Any]) -> None:
+        """A merge patch of the object (spec and metadata), as ``kubectl patch --type merge``."""
+        try:
+            self._client().patch_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, self.plural, name, patch, _request_timeout=REQUEST_TIMEOUT
+            )
+        except ApiException as error:
+            raise StepFailed(f"site {self.name}: patch refused: HTTP {error.status} {error.reason}") from None
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            raise StepFailed(f"site {self.name}: unreachable ({type(error).__name__})") from None
+
+
+Probe = Callable[[], tuple[bool, str | None, str]]
+"""(done, failure, progress): a failure ends the wait at once with that reason."""
+
+
+def wait(what: str, probe: Probe, *, timeout: float, echo: Callable[[str], None]) -> float:
+    """Poll ``probe`` until done; show each new progress line; return the seconds it took."""
+    started = time.monotonic()
+    shown = ""
+    while True:
+        done, failure, progress = probe()
+        elapsed = time.monotonic() - started
+        if failure is not None:
+            raise StepFailed(f"{what}: {failure}")
+        if done:
+            echo(f"  done: {what} ({elapsed:.1f} s)")
+            return elapsed
+        if progress != shown:
+            echo(f"  ... {what}: {progress}")
+            shown = progress
+        if elapsed >= timeout:
+            raise StepFailed(f"{what}: not done within {timeout:.0f} s; last seen: {progress}")
+        time.sleep(POLL_SECONDS)
