@@ -256,7 +256,8 @@ async def _delete(ctx: StepContext, step: Delete) -> None:
 async def _take_over(ctx: StepContext, step: TakeOver) -> Replica:
     """Re-mark the pair: the replica here, then its peer on the other array (if there is one)."""
     taken = await ctx.client.update_replica(step.replica_id, description=step.description)
-    peer = ctx.registry.get(ctx.observed.side(step.side.other).array)
+    other = ctx.observed.side(step.side.other)
+    peer = ctx.registry.get(other.array) if other.problem is None else None
     if step.peer_id is not None and peer is not None and peer.client is not None:
         # No peer: nothing more to mark. A peer array that is away (the lost site of an unplanned
         # failover) is marked when it answers again: the annotation still names this pair.

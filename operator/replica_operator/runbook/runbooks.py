@@ -67,7 +67,9 @@ def planned(source: Site, target: Site, name: str, *, echo: Echo, timeout: float
         if before.status.get("replicationType") == "ASYNC":
             _run_action(source, name, ActionType.SYNC_NOW, echo, timeout)
             echo(f"site {source.name}: replicationType SYNC for the switch")
-            source.patch(name, {"spec": {"replicationType": "SYNC", "rpo": None, "syncInterval": None}})
+            source.patch(
+                name, {"spec": {"replicationType": "SYNC", "rpo": None, "syncInterval": None, "action": None}}
+            )
             wait(
                 "the pair SYNCHRONIZED as SYNC",
                 _observing(source, name, _synchronized_sync),

@@ -6,6 +6,7 @@ shows up as unreachable within seconds, never as a hang.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,9 +70,17 @@ class Site:
                 GROUP, VERSION, self.namespace, self.plural, name, patch, _request_timeout=REQUEST_TIMEOUT
             )
         except ApiException as error:
-            raise StepFailed(f"site {self.name}: patch refused: HTTP {error.status} {error.reason}") from None
+            raise StepFailed(f"site {self.name}: patch refused: {_message(error)}") from None
         except (urllib3.exceptions.HTTPError, OSError) as error:
             raise StepFailed(f"site {self.name}: unreachable ({type(error).__name__})") from None
+
+
+def _message(error: ApiException) -> str:
+    """The API server's own message (a CEL rule's text names the field), else the HTTP status."""
+    try:
+        return str(json.loads(error.body or "{}").get("message") or f"HTTP {error.status}")
+    except ValueError:
+        return f"HTTP {error.status} {error.reason}"
 
 
 Probe = Callable[[], tuple[bool, str | None, str]]

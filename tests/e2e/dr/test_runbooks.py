@@ -1,0 +1,82 @@
+"""Issue 18: the two-site runbooks on two clusters, two operators and two arrays.
+
+Each test has a pair of its own; the runbook command (``replica-operator dr``) performs every
+step by patching the objects on the two sites, and the arrays are asserted after each runbook.
+"""
+
+from __future__ import annotations
+
+import time
+
+from tests.e2e.dr.world import World, observing, wait_gone
+from tests.integration.operator.conftest import condition_of, is_true
+from tests.support.wait import wait_for
+
+ASYNC = {"replicationType": "ASYNC", "rpo": "1m", "syncInterval": "10s"}
+
+
+def _pair(world: World, name: str) -> tuple[int, int]:
+    """(replica id on ibox-1, replica id on ibox-2) once both sites report the pair."""
+    a = world.a.objects.wait_status("replicas", name, observing("SOURCE"), timeout=60, what="site A")
+    b = world.b.objects.wait_status("replicas", name, observing("TARGET"), timeout=60, what="site B")
+    assert (a["replicaId"], a["remoteReplicaId"]) == (b["remoteReplicaId"], b["replicaId"])
+    return int(a["replicaId"]), int(b["replicaId"])
+
+
+def test_site_b_observes_the_pair_from_the_target_side(world: World) -> None:
+    name = "observed"
+    world.replica(name, **ASYNC)
+    on_a, on_b = _pair(world, name)
+    b = world.b.status(name)
+    assert b["currentSource"] == {"array": "ibox-a", "entity": name}
+    assert (b["state"], b["syncState"]) == ("ACTIVE", "SYNCHRONIZED"), b
+    assert is_true(b, "Synced"), b  # the ObserveOnly spec matches the array: nothing Drifted
+    metrics = world.b.operator.metrics()
+    lag = [line for line in metrics.splitlines() if line.startswith("replica_operator_replica_lag_seconds{")]
+    assert any(f'name="{name}"' in line for line in lag), lag
+    assert world.on_array("ibox-2", on_b)["role"] == "TARGET"
+    assert world.on_array("ibox-1", on_a)["role"] == "SOURCE"
+    shown = world.dr("status", name).stdout
+    assert "ObserveOnly" in shown and "TARGET" in shown and "SOURCE" in shown, shown
+    for site in (world.a, world.b):
+        wait_gone(site, name)
+
+
+def test_planned_failover_to_b_and_failback_to_a(world: World) -> None:
+    name = "planned"
+    world.replica(name, **ASYNC)
+    on_a, on_b = _pair(world, name)
+    mark = world.mark()
+
+    out = world.dr("failover", name, "--to", "B").stdout
+    assert "SyncNow" in out and "SwitchRole" in out and "take over" in out, out
+    assert world.on_array("ibox-2", on_b)["role"] == "SOURCE"
+    assert world.on_array("ibox-1", on_a)["role"] == "TARGET"
+    b = world.b.objects.wait_status("replicas", name, observing("SOURCE"), timeout=60, what="B manages")
+    assert condition_of(b, "Synced")["status"] == "True"
+    # B applied its own spec: the pair is ASYNC again, with site B's rpo.
+    wait_for(lambda: world.on_array("ibox-2", on_b)["replication_type"] == "ASYNC", timeout=60)
+    a = world.a.objects.wait_status("replicas", name, observing("TARGET"), timeout=60, what="A observes")
+    assert a["currentSource"] == {"array": "ibox-b", "entity": name}
+    assert world.a.objects.get("replicas", name)["spec"]["managementPolicy"] == "ObserveOnly"  # type: ignore[index]
+    # Both marks are site B's object's now; one switch, no replica created or deleted.
+    owner = world.b.objects.get("replicas", name)["metadata"]["uid"]  # type: ignore[index]
+    for system, replica_id in (("ibox-1", on_a), ("ibox-2", on_b)):
+        assert owner in world.on_array(system, replica_id)["description"]
+    assert len(world.mutations(mark, "switch_role")) == 1
+    assert [r for r in world.mutations(mark, "/replicas") if r["method"] in ("POST", "DELETE")
+            and r["path"].rstrip("/").endswith("/replicas")] == []
+
+    # The same command again: every step is already done, nothing is sent to the arrays.
+    again = world.mark()
+    world.dr("failover", name, "--to", "B")
+    assert world.mutations(again, "switch_role") == []
+
+    world.dr("failback", name)
+    world.a.objects.wait_status("replicas", name, observing("SOURCE"), timeout=60, what="A manages again")
+    world.b.objects.wait_status("replicas", name, observing("TARGET"), timeout=60, what="B observes again")
+    assert world.on_array("ibox-1", on_a)["role"] == "SOURCE"
+    wait_for(lambda: world.on_array("ibox-1", on_a)["replication_type"] == "ASYNC", timeout=60)
+    assert len(world.mutations(mark, "switch_role")) == 2
+    for site in (world.a, world.b):
+        wait_gone(site, name)
