@@ -80,3 +80,49 @@ def test_planned_failover_to_b_and_failback_to_a(world: World) -> None:
     assert len(world.mutations(mark, "switch_role")) == 2
     for site in (world.a, world.b):
         wait_gone(site, name)
+
+
+def test_unplanned_failover_with_site_a_lost_then_site_a_returns(world: World) -> None:
+    name = "unplanned"
+    world.replica(name, **ASYNC)
+    on_a, on_b = _pair(world, name)
+    lost_at = world.lose_site_a()
+    mark = world.mark()
+    try:
+        out = world.dr("failover", name, "--to", "B", "--unplanned").stdout
+        writable = time.monotonic() - lost_at
+        assert world.on_array("ibox-2", on_b)["role"] == "SOURCE"  # writable on B
+        print(f"\nsite A lost -> writable on B: {writable:.1f} s\n{out}")
+        changes = world.mutations(mark, "change_role")
+        assert [(r["system"], r["status"]) for r in changes] == [("ibox-2", 200)], changes
+        b = world.b.status(name)
+        assert b["role"] == "SOURCE" and b["currentSource"] == {"array": "ibox-b", "entity": name}
+    finally:
+        world.restore_site_a()
+    # Site A is back with its stale Full object: both arrays claim SOURCE. Reported on both sides,
+    # never "fixed": no role call is sent by either operator.
+    back = world.mark()
+    world.b.objects.wait_status(
+        "replicas", name, lambda s: condition_of(s, "Ready").get("reason") == "RoleConflict", timeout=60
+    )
+    assert world.on_array("ibox-1", on_a)["role"] == "SOURCE"
+    returned = world.dr("return", name, "--site", "A", step_timeout=15, check=False)
+    assert returned.returncode != 0 and "TARGET again" in returned.stderr, returned
+    world.a.objects.wait_status(
+        "replicas", name, lambda s: condition_of(s, "Ready").get("reason") == "RoleConflict", timeout=60
+    )
+    assert world.mutations(back, "role") == []
+    # The array administrator demotes the stale SOURCE on ibox-1 (docs/disaster-recovery.md);
+    # the pair replicates from B to A again, from where it was: no initial sync, no new replica.
+    world.arrays.call("ibox-1", "POST", f"/replicas/{on_a}/change_role")
+    world.dr("return", name, "--site", "A")
+    world.a.objects.wait_status("replicas", name, observing("TARGET"), timeout=60, what="A observes")
+    replica = world.on_array("ibox-2", on_b)
+    assert (replica["role"], replica["state"]) == ("SOURCE", "ACTIVE")
+    assert replica["sync_state"] != "INITIALIZING"
+    assert [r for r in world.arrays.requests(back) if r["method"] == "POST" and r["path"].endswith("/replicas")] == []
+    world.dr("failback", name)
+    world.a.objects.wait_status("replicas", name, observing("SOURCE"), timeout=60, what="A manages again")
+    assert world.on_array("ibox-1", on_a)["role"] == "SOURCE"
+    for site in (world.a, world.b):
+        wait_gone(site, name)

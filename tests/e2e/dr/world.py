@@ -65,7 +65,9 @@ class World:
         self.a.objects.wait_status("replicas", name, _synchronized, timeout=90, what="site A Ready")
         self.b.objects.apply(_replica(name, self.b, {"mode": "Existing", "name": name}, "ObserveOnly", spec))
 
-    def dr(self, *args: str, timeout: float = 240, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def dr(
+        self, *args: str, step_timeout: float = 120, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         """``replica-operator dr`` as an operator on call runs it, with both sites' kubeconfigs."""
         result = subprocess.run(
             [
@@ -74,12 +76,12 @@ class World:
                 f"--site-a={self.a.cluster.kubeconfig}",
                 f"--site-b={self.b.cluster.kubeconfig}",
                 f"--namespace={NAMESPACE}",
-                "--timeout=120",
+                f"--timeout={step_timeout}",
                 *args,
             ],
             capture_output=True,
             text=True,
-            timeout=timeout,
+            timeout=4 * step_timeout + 60,
             env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
         )
         if check and result.returncode != 0:
