@@ -32,7 +32,9 @@ def claim(desired: Desired, observed: Observation) -> TakeOver | Problem | None:
     there, and after a take-over while it was away (an unplanned failover) its old mark would
     otherwise ask for the same take-over forever. It is judged again when it answers.
     """
-    found = tuple((name, replica) for name, replica in located(observed) if observed.side(name).problem is None)
+    found = tuple(
+        (name, replica) for name, replica in located(observed) if observed.side(name).problem is None
+    )
     if not found:
         return None
     owner = not_ours(desired.uid, (replica.description for _, replica in found))

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from replica_operator.api import ActionType, ManagementPolicy
+from replica_operator.reconcile import TAKE_OVER_ANNOTATION
 
 from .sites import Site, StepFailed, wait
 from .state import SiteView, action_outcome, handed_over, planned_blocker, unplanned_blocker
@@ -86,7 +87,12 @@ def planned(source: Site, target: Site, name: str, *, echo: Echo, timeout: float
         echo=echo,
     )
     take_over(target, name, echo=echo)
-    wait(f"site {target.name} managing the pair", _observing(target, name, handed_over), timeout=timeout, echo=echo)
+    wait(
+        f"site {target.name} managing the pair",
+        _observing(target, name, handed_over),
+        timeout=timeout,
+        echo=echo,
+    )
     return time.monotonic() - started
 
 
@@ -96,8 +102,6 @@ def take_over(site: Site, name: str, *, echo: Echo, extra: dict[str, Any] | None
     if view.replica_id is None:
         raise StepFailed(f"site {site.name} has not observed its replica yet (status.replicaId is empty)")
     echo(f"site {site.name}: take over replica {view.replica_id}, managementPolicy Full")
-    from replica_operator.reconcile import TAKE_OVER_ANNOTATION
-
     site.patch(
         name,
         {
@@ -154,7 +158,12 @@ def returned(old: Site, manager: Site, name: str, *, echo: Echo, timeout: float)
         timeout=timeout,
         echo=echo,
     )
-    wait(f"site {manager.name} managing the pair", _observing(manager, name, handed_over), timeout=timeout, echo=echo)
+    wait(
+        f"site {manager.name} managing the pair",
+        _observing(manager, name, handed_over),
+        timeout=timeout,
+        echo=echo,
+    )
     return time.monotonic() - started
 
 

@@ -43,7 +43,7 @@ class Site:
 
     def _client(self) -> kubernetes.client.CustomObjectsApi:
         if self._api is None:
-            client = kubernetes.config.new_client_from_config(
+            client = kubernetes.config.new_client_from_config(  # type: ignore[no-untyped-call]
                 config_file=self.kubeconfig, context=self.context, persist_config=False
             )
             self._api = kubernetes.client.CustomObjectsApi(client)
@@ -61,7 +61,7 @@ class Site:
             return SiteView(self.name, error=f"HTTP {error.status} {error.reason}")
         except (urllib3.exceptions.HTTPError, OSError, kubernetes.config.ConfigException) as error:
             return SiteView(self.name, error=type(error).__name__)
-        return SiteView(self.name, body=dict(body))
+        return SiteView(self.name, body=body if isinstance(body, dict) else None)
 
     def patch(self, name: str, patch: dict[str, Any]) -> None:
         """A merge patch of the object (spec and metadata), as ``kubectl patch --type merge``."""

@@ -41,7 +41,9 @@ class SiteView:
 
     @property
     def full(self) -> bool:
-        return self.spec.get("managementPolicy", ManagementPolicy.FULL.value) == ManagementPolicy.FULL.value
+        return bool(
+            self.spec.get("managementPolicy", ManagementPolicy.FULL.value) == ManagementPolicy.FULL.value
+        )
 
     @property
     def role(self) -> str | None:
@@ -65,7 +67,7 @@ class SiteView:
         return {}
 
     def is_true(self, kind: str) -> bool:
-        return self.condition(kind).get("status") == "True"
+        return bool(self.condition(kind).get("status") == "True")
 
     def reason(self, kind: str) -> str:
         return str(self.condition(kind).get("reason") or "")
@@ -74,7 +76,7 @@ class SiteView:
     def current(self) -> bool:
         """Status was computed from the newest spec (observedGeneration caught up)."""
         generation = (self.body or {}).get("metadata", {}).get("generation")
-        return self.status.get("observedGeneration") == generation
+        return bool(self.status.get("observedGeneration") == generation)
 
 
 def row(view: SiteView) -> dict[str, str]:
@@ -139,7 +141,9 @@ def planned_blocker(source: SiteView, target: SiteView) -> str | None:
         return "both arrays claim SOURCE (RoleConflict): resolve it first (docs/disaster-recovery.md)"
     differences = spec_differences(source, target)
     if differences:
-        return "the two sites' specs differ, so the new manager would change the pair: " + "; ".join(differences)
+        return "the two sites' specs differ, so the new manager would change the pair: " + "; ".join(
+            differences
+        )
     if target.replica_id is None:
         return f"site {target.site} has not observed its replica yet (status.replicaId is empty)"
     return None

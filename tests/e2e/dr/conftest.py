@@ -6,9 +6,6 @@ import contextlib
 from collections.abc import Iterator
 
 import pytest
-
-from controlplane.cluster import ControlPlane
-from replica_operator.api import RESOURCES, crdgen
 from tests.conftest import CRDS
 from tests.e2e.dr.world import ARRAYS, NAMESPACE, Site, World
 from tests.integration.operator.conftest import Objects, assert_password_nowhere, is_true
@@ -16,6 +13,9 @@ from tests.support.arrays import SimArrays, operator_simulator
 from tests.support.kube import Cluster
 from tests.support.operator import OperatorProcess, assert_no_unexpected_tracebacks
 from tests.support.wait import wait_for
+
+from controlplane.cluster import ControlPlane
+from replica_operator.api import RESOURCES, crdgen
 
 
 def _site(stack: contextlib.ExitStack, name: str, array: str, urls: dict[str, str]) -> Site:

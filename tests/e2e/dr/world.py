@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ibox_sim.testing import RunningSimulator
-from replica_operator.api import GROUP, VERSION
 from tests.integration.operator.conftest import Objects, is_true
 from tests.support.arrays import SimArrays
 from tests.support.kube import Cluster
 from tests.support.operator import OPERATOR, OperatorProcess
 from tests.support.wait import wait_for
+
+from ibox_sim.testing import RunningSimulator
+from replica_operator.api import GROUP, VERSION
 
 NAMESPACE = "app"
 ARRAYS = {"ibox-a": "ibox-1", "ibox-b": "ibox-2"}
@@ -85,7 +86,9 @@ class World:
             env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
         )
         if check and result.returncode != 0:
-            raise AssertionError(f"dr {' '.join(args)}: exit {result.returncode}\n{result.stdout}\n{result.stderr}")
+            raise AssertionError(
+                f"dr {' '.join(args)}: exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+            )
         return result
 
     def on_array(self, system: str, replica_id: int) -> dict[str, Any]:
@@ -116,7 +119,9 @@ class World:
         return int(log[-1]["seq"]) if log else 0
 
 
-def _replica(name: str, site: Site, target: dict[str, Any], policy: str, spec: dict[str, Any]) -> dict[str, Any]:
+def _replica(
+    name: str, site: Site, target: dict[str, Any], policy: str, spec: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "Replica",
@@ -146,4 +151,6 @@ def observing(role: str) -> Any:
 def wait_gone(site: Site, name: str) -> None:
     site.objects.patch("replicas", name, {"spec": {"deletionPolicy": "Orphan"}})
     site.objects.delete("replicas", name)
-    wait_for(lambda: site.objects.get("replicas", name) is None, timeout=60, what=f"{name} gone on {site.name}")
+    wait_for(
+        lambda: site.objects.get("replicas", name) is None, timeout=60, what=f"{name} gone on {site.name}"
+    )
