@@ -262,3 +262,92 @@ class Kube:
         )
         response.read()
         response.release_conn()
+
+    # -- what a ReplicaDrill reads and makes: the Replica, a static PersistentVolume and its claim ---
+    async def read_custom(self, resource: CustomResource, namespace: str, name: str) -> dict[str, Any] | None:
+        """A namespaced object of ours, or None when it does not exist."""
+        try:
+            body = await self._call(
+                "get",
+                resource.plural,
+                self._custom.get_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                namespace,
+                resource.plural,
+                name,
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise KubeError(
+                error.status or 0, f"cannot read {resource.kind} {name}: {error.reason}"
+            ) from None
+        except urllib3.exceptions.HTTPError as error:
+            raise KubeError(0, f"cannot read {resource.kind} {name}: {type(error).__name__}") from None
+        return dict(body)
+
+    async def read_volume_object(self, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+        """A PersistentVolume (``namespace`` None) or PersistentVolumeClaim as a dict, None if absent."""
+        api = self._core.api_client
+        try:
+            if namespace is None:
+                found = await self._call("get", "persistentvolumes", self._core.read_persistent_volume, name)
+            else:
+                found = await self._call(
+                    "get",
+                    "persistentvolumeclaims",
+                    self._core.read_namespaced_persistent_volume_claim,
+                    name,
+                    namespace,
+                )
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise KubeError(error.status or 0, f"cannot read {kind} {name}: {error.reason}") from None
+        except urllib3.exceptions.HTTPError as error:
+            raise KubeError(0, f"cannot read {kind} {name}: {type(error).__name__}") from None
+        return dict(api.sanitize_for_serialization(found))
+
+    async def create_volume_object(self, manifest: dict[str, Any]) -> None:
+        """Create a PersistentVolume or PersistentVolumeClaim; one that exists already is left as it is."""
+        kind, meta = manifest["kind"], manifest["metadata"]
+        try:
+            if kind == "PersistentVolume":
+                await self._call("create", "persistentvolumes", self._core.create_persistent_volume, manifest)
+            else:
+                await self._call(
+                    "create",
+                    "persistentvolumeclaims",
+                    self._core.create_namespaced_persistent_volume_claim,
+                    meta["namespace"],
+                    manifest,
+                )
+        except ApiException as error:
+            if error.status == 409:
+                return
+            raise KubeError(
+                error.status or 0, f"cannot create {kind} {meta['name']}: {error.reason}"
+            ) from None
+        except urllib3.exceptions.HTTPError as error:
+            raise KubeError(0, f"cannot create {kind} {meta['name']}: {type(error).__name__}") from None
+
+    async def delete_volume_object(self, kind: str, namespace: str | None, name: str) -> None:
+        """Delete a PersistentVolume (``namespace`` None) or claim; one already gone is fine."""
+        try:
+            if namespace is None:
+                await self._call("delete", "persistentvolumes", self._core.delete_persistent_volume, name)
+            else:
+                await self._call(
+                    "delete",
+                    "persistentvolumeclaims",
+                    self._core.delete_namespaced_persistent_volume_claim,
+                    name,
+                    namespace,
+                )
+        except ApiException as error:
+            if error.status == 404:
+                return
+            raise KubeError(error.status or 0, f"cannot delete {kind} {name}: {error.reason}") from None
+        except urllib3.exceptions.HTTPError as error:
+            raise KubeError(0, f"cannot delete {kind} {name}: {type(error).__name__}") from None

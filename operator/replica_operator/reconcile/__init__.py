@@ -8,6 +8,16 @@ from .claims import conflict
 from .conditions import Verdict, camel_reason, merge
 from .creation import create_step, recreate_step
 from .desired import ACCEPT_ARRAY_ANNOTATION, RECREATE_ANNOTATION, TAKE_OVER_ANNOTATION, Desired, EntityKind
+from .drill import (
+    DRILL_LABEL,
+    DrillTarget,
+    claim_manifests,
+    claim_name,
+    drill_conditions,
+    snapshot_name,
+    target_of,
+    volume_name,
+)
 from .events import Event, EventType, StepResult
 from .identity import accept_new_system, array_changed
 from .observed import ArrayReplica, Observation, Problem, Role, Side, SideName
@@ -37,6 +47,7 @@ from .steps import (
 
 __all__ = [
     "ACCEPT_ARRAY_ANNOTATION",
+    "DRILL_LABEL",
     "NOT_RECORDED",
     "PROGRESS_WRITE_SECONDS",
     "RECREATE_ANNOTATION",
@@ -46,6 +57,7 @@ __all__ = [
     "Create",
     "Delete",
     "Desired",
+    "DrillTarget",
     "EntityKind",
     "Event",
     "EventType",
@@ -71,10 +83,13 @@ __all__ = [
     "array_changed",
     "array_progress",
     "camel_reason",
+    "claim_manifests",
+    "claim_name",
     "conflict",
     "create_step",
     "decide",
     "describe_owner",
+    "drill_conditions",
     "foreign_uid",
     "merge",
     "not_ours",
@@ -82,6 +97,9 @@ __all__ = [
     "owner_mark",
     "owner_uid",
     "recreate_step",
+    "snapshot_name",
     "summarize",
     "sync_state",
+    "target_of",
+    "volume_name",
 ]

@@ -1,0 +1,40 @@
+"""kopf wiring of ReplicaDrill: a drill is started when it appears and ended before it goes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from replica_operator.api import GROUP, REPLICA_DRILL_PLURAL, VERSION
+from replica_operator.controller import DrillController, Runtime
+from replica_operator.kube import Kube
+
+RETRY_SECONDS = 5.0
+
+
+def _drills(memo: Any) -> DrillController:
+    runtime = memo.runtime
+    assert isinstance(runtime, Runtime)
+    assert isinstance(runtime.kube, Kube)
+    return DrillController(runtime.kube, runtime.arrays)
+
+
+@kopf.on.create(GROUP, VERSION, REPLICA_DRILL_PLURAL)
+@kopf.on.resume(GROUP, VERSION, REPLICA_DRILL_PLURAL)
+async def start_drill(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    """Snapshot, PersistentVolume, claim; retried until Ready unless only the user can help."""
+    outcome = await _drills(memo).start(dict(body))
+    if outcome.problem is None:
+        return
+    if outcome.problem.retryable:
+        raise kopf.TemporaryError(outcome.problem.message, delay=RETRY_SECONDS)
+    raise kopf.PermanentError(outcome.problem.message)
+
+
+@kopf.on.delete(GROUP, VERSION, REPLICA_DRILL_PLURAL)
+async def end_drill(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    """The finalizer stays until claim, PersistentVolume and snapshot are gone."""
+    problem = await _drills(memo).end(dict(body))
+    if problem is not None:
+        raise kopf.TemporaryError(problem.message, delay=RETRY_SECONDS)
