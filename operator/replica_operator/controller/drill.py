@@ -139,7 +139,12 @@ class DrillController:
                 found = await self.kube.read_volume_object("PersistentVolumeClaim", namespace, claim)
                 if found is not None and (found["metadata"].get("labels") or {}).get(DRILL_LABEL) == uid:
                     await self.kube.delete_volume_object("PersistentVolumeClaim", namespace, claim)
-            await self.kube.delete_volume_object("PersistentVolume", None, volume_name(namespace, name, uid))
+                    # Kubernetes keeps a claim while a pod uses it: the snapshot must outlive it.
+                    return Problem("ClaimInUse", f"waiting for claim {claim} to go (a pod may still use it)")
+            pv = volume_name(namespace, name, uid)
+            if await self.kube.read_volume_object("PersistentVolume", None, pv) is not None:
+                await self.kube.delete_volume_object("PersistentVolume", None, pv)
+                return Problem("VolumeInUse", f"waiting for PersistentVolume {pv} to go")
             array = (status.get("snapshot") or {}).get("array")
             if array is None:  # a crash between the snapshot and its status: where would it be?
                 spec = ReplicaDrillSpec.model_validate(dict(body["spec"]))

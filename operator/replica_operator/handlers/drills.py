@@ -11,6 +11,10 @@ from replica_operator.controller import DrillController, Runtime
 from replica_operator.kube import Kube
 
 RETRY_SECONDS = 5.0
+WAIT_SECONDS = 1.0
+"""While a drill ends, Kubernetes' protection controllers let its claim and PV go within a second or
+two once no pod uses them: looked at again every second (one GET)."""
+_WAITING = frozenset({"ClaimInUse", "VolumeInUse"})
 
 
 def _drills(memo: Any) -> DrillController:
@@ -37,4 +41,5 @@ async def end_drill(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     """The finalizer stays until claim, PersistentVolume and snapshot are gone."""
     problem = await _drills(memo).end(dict(body))
     if problem is not None:
-        raise kopf.TemporaryError(problem.message, delay=RETRY_SECONDS)
+        delay = WAIT_SECONDS if problem.reason in _WAITING else RETRY_SECONDS
+        raise kopf.TemporaryError(problem.message, delay=delay)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import click
 
+from .runbooks import drill as run_drill
 from .runbooks import planned, returned, unplanned
 from .sites import Site, StepFailed
 from .state import row
@@ -126,4 +127,22 @@ def return_(sites: Sites, name: str, site: str) -> None:
     _run(
         lambda: returned(old, manager, name, echo=click.echo, timeout=sites.timeout),
         f"site {site} back as the target",
+    )
+
+
+@dr.command()
+@click.argument("name")
+@click.option("--site", "site", type=click.Choice(["A", "B"]), default="B", show_default=True)
+@click.option("--drill-name", default=None, help="Name of the ReplicaDrill. Default: NAME-drill.")
+@click.option(
+    "--end", is_flag=True, help="End the drill: delete it, wait until its claim and snapshot are gone."
+)
+@click.pass_obj
+def drill(sites: Sites, name: str, site: str, drill_name: str | None, end: bool) -> None:
+    """Test the target side while it keeps replicating: a ReplicaDrill (writable snapshot as a claim)."""
+    where, _ = sites.pick(site)
+    called = drill_name or f"{name}-drill"
+    _run(
+        lambda: run_drill(where, name, called, end=end, echo=click.echo, timeout=sites.timeout),
+        f"drill {called} {'ended' if end else 'ready'}",
     )

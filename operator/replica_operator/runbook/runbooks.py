@@ -12,10 +12,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from replica_operator.api import ActionType, ManagementPolicy
+from replica_operator.api import (
+    API_VERSION,
+    REPLICA_DRILL_KIND,
+    REPLICA_DRILL_PLURAL,
+    ActionType,
+    ManagementPolicy,
+)
 from replica_operator.reconcile import TAKE_OVER_ANNOTATION
 
-from .sites import Site, StepFailed, wait
+from .sites import Site, StepFailed, create, delete, wait
 from .state import SiteView, action_outcome, handed_over, planned_blocker, unplanned_blocker
 
 Echo = Callable[[str], None]
@@ -175,3 +181,45 @@ def _synchronized_sync(view: SiteView) -> str | None:
     if view.status.get("replicationType") == "SYNC" and view.status.get("syncState") == "SYNCHRONIZED":
         return None
     return f"{view.status.get('replicationType')} {view.status.get('syncState')}"
+
+
+def drill(site: Site, name: str, drill_name: str, *, end: bool, echo: Echo, timeout: float) -> float:
+    """Start a ReplicaDrill of ``name`` on ``site`` and wait until its claim is there, or end it and
+    wait until it is gone (snapshot, PersistentVolume and claim with it)."""
+    started = time.monotonic()
+    if end:
+        echo(f"site {site.name}: delete ReplicaDrill {drill_name}")
+        delete(site, REPLICA_DRILL_PLURAL, drill_name)
+
+        def gone() -> tuple[bool, str | None, str]:
+            view = site.view(drill_name, REPLICA_DRILL_PLURAL)
+            if not view.reachable:
+                return False, None, f"site {site.name} unreachable ({view.error})"
+            return view.body is None, None, view.condition("Ready").get("message", "") or "ending"
+
+        wait(f"drill {drill_name} ended", gone, timeout=timeout, echo=echo)
+        return time.monotonic() - started
+    replica = site.view(name)
+    if replica.body is None or replica.role != "TARGET":
+        why = replica.error or (f"role {replica.role}" if replica.body else "no such object")
+        raise StepFailed(f"site {site.name}: a drill tests the target side; {name} there: {why}")
+    echo(f"site {site.name}: create ReplicaDrill {drill_name} of {name}")
+    body = {
+        "apiVersion": API_VERSION,
+        "kind": REPLICA_DRILL_KIND,
+        "metadata": {"name": drill_name, "namespace": site.namespace},
+        "spec": {"replicaRef": {"name": name}},
+    }
+    create(site, REPLICA_DRILL_PLURAL, body)
+
+    def ready() -> tuple[bool, str | None, str]:
+        view = site.view(drill_name, REPLICA_DRILL_PLURAL)
+        if view.is_true("Stalled"):
+            return False, str(view.condition("Stalled").get("message")), ""
+        claim = view.status.get("persistentVolumeClaim")
+        return view.is_true("Ready"), None, f"claim {claim}" if claim else view.reason("Ready") or "starting"
+
+    wait(f"drill {drill_name} Ready", ready, timeout=timeout, echo=echo)
+    claim = site.view(drill_name, REPLICA_DRILL_PLURAL).status.get("persistentVolumeClaim")
+    echo(f"  the test workload mounts claim {claim} in namespace {site.namespace}")
+    return time.monotonic() - started

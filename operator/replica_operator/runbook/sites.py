@@ -41,7 +41,7 @@ class Site:
     plural: str = "replicas"
     _api: kubernetes.client.CustomObjectsApi | None = field(default=None, init=False, repr=False)
 
-    def _client(self) -> kubernetes.client.CustomObjectsApi:
+    def api(self) -> kubernetes.client.CustomObjectsApi:
         if self._api is None:
             client = kubernetes.config.new_client_from_config(  # type: ignore[no-untyped-call]
                 config_file=self.kubeconfig, context=self.context, persist_config=False
@@ -49,11 +49,11 @@ class Site:
             self._api = kubernetes.client.CustomObjectsApi(client)
         return self._api
 
-    def view(self, name: str) -> SiteView:
+    def view(self, name: str, plural: str | None = None) -> SiteView:
         """The object as this site's API server returns it, or why it could not be read."""
         try:
-            body = self._client().get_namespaced_custom_object(
-                GROUP, VERSION, self.namespace, self.plural, name, _request_timeout=REQUEST_TIMEOUT
+            body = self.api().get_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, plural or self.plural, name, _request_timeout=REQUEST_TIMEOUT
             )
         except ApiException as error:
             if error.status == 404:
@@ -66,7 +66,7 @@ class Site:
     def patch(self, name: str, patch: dict[str, Any]) -> None:
         """A merge patch of the object (spec and metadata), as ``kubectl patch --type merge``."""
         try:
-            self._client().patch_namespaced_custom_object(
+            self.api().patch_namespaced_custom_object(
                 GROUP, VERSION, self.namespace, self.plural, name, patch, _request_timeout=REQUEST_TIMEOUT
             )
         except ApiException as error:
@@ -81,6 +81,32 @@ def _message(error: ApiException) -> str:
         return str(json.loads(error.body or "{}").get("message") or f"HTTP {error.status}")
     except ValueError:
         return f"HTTP {error.status} {error.reason}"
+
+
+def create(site: Site, plural: str, body: dict[str, Any]) -> None:
+    """Create an object of ours on ``site``; one that exists already is left as it is."""
+    try:
+        site.api().create_namespaced_custom_object(
+            GROUP, VERSION, site.namespace, plural, body, _request_timeout=REQUEST_TIMEOUT
+        )
+    except ApiException as error:
+        if error.status != 409:
+            raise StepFailed(f"site {site.name}: create refused: {_message(error)}") from None
+    except (urllib3.exceptions.HTTPError, OSError) as error:
+        raise StepFailed(f"site {site.name}: unreachable ({type(error).__name__})") from None
+
+
+def delete(site: Site, plural: str, name: str) -> None:
+    """Delete an object of ours on ``site`` (its finalizer does the rest); gone already is fine."""
+    try:
+        site.api().delete_namespaced_custom_object(
+            GROUP, VERSION, site.namespace, plural, name, _request_timeout=REQUEST_TIMEOUT
+        )
+    except ApiException as error:
+        if error.status != 404:
+            raise StepFailed(f"site {site.name}: delete refused: {_message(error)}") from None
+    except (urllib3.exceptions.HTTPError, OSError) as error:
+        raise StepFailed(f"site {site.name}: unreachable ({type(error).__name__})") from None
 
 
 Probe = Callable[[], tuple[bool, str | None, str]]

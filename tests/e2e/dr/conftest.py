@@ -14,12 +14,46 @@ from tests.support.kube import Cluster
 from tests.support.operator import OperatorProcess, assert_no_unexpected_tracebacks
 from tests.support.wait import wait_for
 
-from controlplane.cluster import ControlPlane
+from controlplane.binaries import ensure_node
+from controlplane.cluster import ControlPlane, _Process, free_port
 from replica_operator.api import RESOURCES, crdgen
 
 
+class StorageControlPlane(ControlPlane):
+    """etcd + kube-apiserver + kube-controller-manager with the volume controllers only, so claims
+    are bound, and claims and PersistentVolumes are let go, by Kubernetes' own controllers."""
+
+    def start(self) -> StorageControlPlane:
+        super().start()
+        assert self.pki is not None
+        kubeconfig = str(self.kubeconfig)
+        self._kcm = _Process(
+            "kube-controller-manager",
+            [
+                str(ensure_node().kube_controller_manager),
+                f"--kubeconfig={kubeconfig}",
+                f"--authentication-kubeconfig={kubeconfig}",
+                f"--authorization-kubeconfig={kubeconfig}",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={free_port()}",
+                "--leader-elect=false",
+                "--controllers=persistentvolume-binder,pv-protection,pvc-protection",
+                "--v=1",
+            ],
+            self.workdir / "kube-controller-manager.log",
+        )
+        self._kcm.start(die_with_parent=self.die_with_parent)
+        return self
+
+    def stop(self) -> None:
+        kcm = getattr(self, "_kcm", None)
+        if kcm is not None:
+            kcm.stop()
+        super().stop()
+
+
 def _site(stack: contextlib.ExitStack, name: str, array: str, urls: dict[str, str]) -> Site:
-    plane = stack.enter_context(ControlPlane())
+    plane = stack.enter_context(StorageControlPlane())
     cluster = Cluster(kubeconfig=plane.kubeconfig, control_plane=plane)
     cluster.kubectl("apply", "--server-side", "-f", str(CRDS))
     crds = [f"crd/{crdgen.build_crd(resource)['metadata']['name']}" for resource in RESOURCES]

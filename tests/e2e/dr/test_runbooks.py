@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import time
 
-from tests.e2e.dr.world import World, observing, wait_gone
+import httpx
+from tests.e2e.dr.world import Sampler, World, observing, wait_gone
 from tests.integration.operator.conftest import condition_of, is_true
 from tests.support.wait import wait_for
 
@@ -140,5 +141,79 @@ def test_unplanned_failover_with_site_a_lost_then_site_a_returns(world: World) -
     world.dr("failback", name)
     world.a.objects.wait_status("replicas", name, observing("SOURCE"), timeout=60, what="A manages again")
     assert world.on_array("ibox-1", on_a)["role"] == "SOURCE"
+    for site in (world.a, world.b):
+        wait_gone(site, name)
+
+
+def test_a_drill_on_site_b_tests_a_writable_snapshot_while_the_pair_keeps_replicating(world: World) -> None:
+    name = "drilled"
+    world.replica(name, **ASYNC)
+    on_a, on_b = _pair(world, name)
+    target_id = int(world.arrays.call("ibox-2", "GET", "/volumes", name=f"eq:{name}")[0]["id"])
+    mark = world.mark()
+    with Sampler(world, on_a) as sampler:
+        started = time.monotonic()
+        out = world.dr("drill", name, "--site", "B").stdout
+        start_seconds = time.monotonic() - started
+        drill = world.b.objects.get("replicadrills", f"{name}-drill")
+        assert drill is not None
+        status = drill["status"]
+        snapshot = status["snapshot"]
+        assert (snapshot["array"], snapshot["parent"]) == ("ibox-b", name), snapshot
+        on_array = world.arrays.call("ibox-2", "GET", f"/volumes/{snapshot['id']}")
+        assert (on_array["parent_id"], on_array["write_protected"]) == (target_id, False)
+        claim = world.b.cluster.kubectl_json("-n", "app", "get", "pvc", status["persistentVolumeClaim"])
+        volume = world.b.cluster.kubectl_json("get", "pv", status["persistentVolume"])
+        assert claim["spec"]["volumeName"] == volume["metadata"]["name"]
+        assert volume["spec"]["csi"] == {
+            "driver": "infinibox-csi-driver",
+            "volumeHandle": f"{snapshot['id']}$$iscsi",
+        }
+        assert volume["spec"]["claimRef"]["name"] == claim["metadata"]["name"], out
+        wait_for(  # bound by Kubernetes' own PV controller
+            lambda: (
+                world.b.cluster.kubectl_json("-n", "app", "get", "pvc", claim["metadata"]["name"])
+                .get("status", {})
+                .get("phase")
+                == "Bound"
+            ),
+            timeout=60,
+            what="the drill's claim Bound",
+        )
+        # The test workload writes to the snapshot; the replica's own target stays protected.
+        wrote = world.arrays.admin("POST", f"/_sim/volumes/ibox-2/{snapshot['id']}/write")
+        assert wrote["writes"] == 1
+        refused = httpx.post(
+            f"{world.arrays.url('ibox-2')}/_sim/volumes/ibox-2/{target_id}/write", timeout=10
+        )
+        assert (refused.status_code, refused.json()["error"]["code"]) == (409, "WRITE_PROTECTED")
+
+        started = time.monotonic()
+        world.dr("drill", name, "--site", "B", "--end")
+        end_seconds = time.monotonic() - started
+    print(f"\ndrill start {start_seconds:.1f} s, end {end_seconds:.1f} s")
+    gone = world.arrays.api("ibox-2").get(f"/volumes/{snapshot['id']}")
+    assert gone.status_code == 404
+    assert world.b.cluster.kubectl("get", "pv", status["persistentVolume"], check=False).returncode != 0
+    assert (
+        world.b.cluster.kubectl("-n", "app", "get", "pvc", claim["metadata"]["name"], check=False).returncode
+        != 0
+    )
+    # The drill's only array calls: one snapshot made, the same snapshot deleted. Nothing else changed.
+    changes = [
+        (r["system"], r["method"], r["path"])
+        for r in world.arrays.requests(mark)
+        if r["method"] != "GET" and not r["path"].endswith("/users/login")
+    ]
+    assert changes == [
+        ("ibox-2", "POST", "/api/rest/volumes"),
+        ("ibox-2", "DELETE", f"/api/rest/volumes/{snapshot['id']}"),
+    ], changes
+    # Replicating throughout, as the array said every half second, and in RPO at the end.
+    assert sampler.seen, "no sample taken"
+    assert {state for state, _ in sampler.seen} == {"ACTIVE"}, sampler.seen
+    assert "INITIALIZING" not in {sync for _, sync in sampler.seen}
+    world.b.objects.wait_status("replicas", name, observing("TARGET"), timeout=30)
+    assert world.on_array("ibox-2", on_b)["role"] == "TARGET"
     for site in (world.a, world.b):
         wait_gone(site, name)

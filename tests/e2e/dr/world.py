@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,3 +155,27 @@ def wait_gone(site: Site, name: str) -> None:
     wait_for(
         lambda: site.objects.get("replicas", name) is None, timeout=60, what=f"{name} gone on {site.name}"
     )
+
+
+class Sampler:
+    """Reads the SOURCE replica from the array every half second while the ``with`` block runs."""
+
+    def __init__(self, world: World, replica_id: int) -> None:
+        self.world, self.replica_id = world, replica_id
+        self.seen: list[tuple[str, str]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="replica-sampler", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            replica = self.world.arrays.replica("ibox-1", self.replica_id)
+            if replica is not None:
+                self.seen.append((str(replica["state"]), str(replica["sync_state"])))
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=15)
