@@ -21,6 +21,7 @@ from replica_operator.array import ArrayError, NotFound
 from replica_operator.kube import Kube, KubeError
 from replica_operator.reconcile import (
     DRILL_LABEL,
+    DrillTarget,
     Problem,
     claim_manifests,
     drill_conditions,
@@ -76,14 +77,28 @@ class DrillController:
     ) -> Problem | None:
         meta = body["metadata"]
         namespace, name, uid = meta["namespace"], meta["name"], meta["uid"]
-        replica = await self.kube.read_custom(REPLICA, namespace, spec.replica_ref.name)
-        target = target_of(replica, spec.replica_ref.name)
+        recorded = (body.get("status") or {}).get("snapshot")
+        if recorded:  # a drill stays with the snapshot it took, wherever the pair's target went since
+            target: DrillTarget | Problem = DrillTarget(array=recorded["array"], volume=recorded["parent"])
+        else:
+            replica = await self.kube.read_custom(REPLICA, namespace, spec.replica_ref.name)
+            target = target_of(replica, spec.replica_ref.name)
         if isinstance(target, Problem):
             return target
         client = self._client(target.array)
         if isinstance(client, Problem):
             return client
         snapshot = await client.find_volume(snapshot_name(name, uid))
+        if snapshot is not None and not snapshot.is_snapshot:
+            return Problem(
+                "Conflict",
+                f"{snapshot.name} on {target.array} is a volume, not this drill's snapshot",
+                retryable=False,
+            )
+        if snapshot is None and recorded:
+            return Problem(
+                "SnapshotNotFound", f"the drill's snapshot {recorded['name']} is gone from {target.array}"
+            )
         if snapshot is None:
             parent = await client.find_volume(target.volume)
             if parent is None:

@@ -180,6 +180,15 @@ def test_a_drill_on_site_b_tests_a_writable_snapshot_while_the_pair_keeps_replic
             timeout=60,
             what="the drill's claim Bound",
         )
+        # Site B's operator restarts: the drill is resumed and finds its snapshot, makes nothing twice.
+        world.b.operator.kill()
+        offset = len(world.b.operator.log())
+        world.b.operator.start()
+        wait_for(
+            lambda: "Handler 'start_drill' succeeded" in world.b.operator.log()[offset:],
+            timeout=60,
+            what="the drill resumed",
+        )
         # The test workload writes to the snapshot; the replica's own target stays protected.
         wrote = world.arrays.admin("POST", f"/_sim/volumes/ibox-2/{snapshot['id']}/write")
         assert wrote["writes"] == 1
