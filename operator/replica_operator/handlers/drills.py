@@ -17,9 +17,14 @@ two once no pod uses them: looked at again every second (one GET)."""
 _WAITING = frozenset({"ClaimInUse", "VolumeInUse"})
 
 
-def _drills(memo: Any) -> DrillController:
+def _runtime(memo: Any) -> Runtime:
     runtime = memo.runtime
     assert isinstance(runtime, Runtime)
+    return runtime
+
+
+def _drills(memo: Any) -> DrillController:
+    runtime = _runtime(memo)
     assert isinstance(runtime.kube, Kube)
     return DrillController(runtime.kube, runtime.arrays)
 
@@ -43,3 +48,4 @@ async def end_drill(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     if problem is not None:
         delay = WAIT_SECONDS if problem.reason in _WAITING else RETRY_SECONDS
         raise kopf.TemporaryError(problem.message, delay=delay)
+    _runtime(memo).forget(dict(body))  # the diff base kept in memory for it (handlers/persistence.py)
