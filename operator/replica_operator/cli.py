@@ -271,3 +271,13 @@ def _election_config(
         )
     except ValueError as error:
         raise click.UsageError(f"leader election: {error}") from None
+
+
+def _register_runbooks() -> None:
+    """``replica-operator dr``: the two-site runbooks (they patch objects, never call arrays)."""
+    from replica_operator.runbook.commands import dr
+
+    main.add_command(dr)
+
+
+_register_runbooks()

@@ -25,9 +25,19 @@ from .constants import (
     GROUP,
     INFINIBOX_KIND,
     INFINIBOX_PLURAL,
+    REPLICA_DRILL_KIND,
+    REPLICA_DRILL_PLURAL,
     REPLICA_KIND,
     REPLICA_PLURAL,
     VERSION,
+)
+from .drill import (
+    DrillClaim,
+    DrillProtocol,
+    DrillReplicaRef,
+    DrillSnapshot,
+    ReplicaDrillSpec,
+    ReplicaDrillStatus,
 )
 from .durations import Duration, format_duration, parse_duration
 from .enums import (
@@ -51,7 +61,7 @@ from .infinibox import (
 )
 from .replica import BaseSnapshot, ReplicaSource, ReplicaSpec, ReplicaTarget
 from .replication import Action, Endpoint, LastAction, ReplicaStatus, schedule_applies
-from .resources import CONSISTENCY_GROUP_REPLICA, INFINIBOX, REPLICA, RESOURCES, CustomResource
+from .resources import CONSISTENCY_GROUP_REPLICA, INFINIBOX, REPLICA, REPLICA_DRILL, RESOURCES, CustomResource
 from .timestamps import Timestamp, format_timestamp
 from .volumes import (
     MEMBER_PLACEHOLDER,
@@ -77,6 +87,9 @@ __all__ = [
     "INFINIBOX_PLURAL",
     "MEMBER_PLACEHOLDER",
     "REPLICA",
+    "REPLICA_DRILL",
+    "REPLICA_DRILL_KIND",
+    "REPLICA_DRILL_PLURAL",
     "REPLICA_KIND",
     "REPLICA_PLURAL",
     "RESOURCES",
@@ -97,6 +110,10 @@ __all__ = [
     "CustomResource",
     "DeletionPolicy",
     "DriftPolicy",
+    "DrillClaim",
+    "DrillProtocol",
+    "DrillReplicaRef",
+    "DrillSnapshot",
     "Duration",
     "Endpoint",
     "GroupTargetClaims",
@@ -109,6 +126,8 @@ __all__ = [
     "ManagementPolicy",
     "MemberMapping",
     "MemberStatus",
+    "ReplicaDrillSpec",
+    "ReplicaDrillStatus",
     "ReplicaSource",
     "ReplicaSpec",
     "ReplicaStatus",

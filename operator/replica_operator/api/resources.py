@@ -13,9 +13,12 @@ from .constants import (
     CONSISTENCY_GROUP_REPLICA_PLURAL,
     INFINIBOX_KIND,
     INFINIBOX_PLURAL,
+    REPLICA_DRILL_KIND,
+    REPLICA_DRILL_PLURAL,
     REPLICA_KIND,
     REPLICA_PLURAL,
 )
+from .drill import ReplicaDrillSpec, ReplicaDrillStatus
 from .infinibox import InfiniBoxSpec, InfiniBoxStatus
 from .replica import ReplicaSpec, ReplicaStatus
 
@@ -120,4 +123,25 @@ CONSISTENCY_GROUP_REPLICA = CustomResource(
     printer_columns=_REPLICATION_COLUMNS,
 )
 
-RESOURCES: tuple[CustomResource, ...] = (INFINIBOX, REPLICA, CONSISTENCY_GROUP_REPLICA)
+REPLICA_DRILL = CustomResource(
+    kind=REPLICA_DRILL_KIND,
+    plural=REPLICA_DRILL_PLURAL,
+    short_names=("drill",),
+    scope=Scope.NAMESPACED,
+    description="ReplicaDrill is a disaster-recovery test of one Replica while it keeps replicating: the "
+    "operator takes a writable snapshot of the replica's target volume on the array that holds it, exposes "
+    "it as a PersistentVolumeClaim in the drill's namespace, and removes snapshot, PersistentVolume and "
+    "claim when the drill is deleted. The replica and its target volume are never changed.",
+    spec_model=ReplicaDrillSpec,
+    status_model=ReplicaDrillStatus,
+    printer_columns=(
+        PrinterColumn("Replica", ".spec.replicaRef.name", "The Replica under test."),
+        PrinterColumn("Array", ".status.snapshot.array", "The array holding the snapshot."),
+        PrinterColumn("Claim", ".status.persistentVolumeClaim", "The claim exposing the snapshot."),
+        PrinterColumn("Ready", _condition("Ready"), "Whether the snapshot and its claim exist."),
+        PrinterColumn("Reason", _condition("Ready", "reason"), "Reason of the Ready condition.", priority=1),
+        AGE,
+    ),
+)
+
+RESOURCES: tuple[CustomResource, ...] = (INFINIBOX, REPLICA, CONSISTENCY_GROUP_REPLICA, REPLICA_DRILL)

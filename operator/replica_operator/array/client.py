@@ -40,6 +40,7 @@ from replica_operator.array.remote import (
 from replica_operator.array.replicas import ReplicasMixin
 from replica_operator.array.retry import RetryPolicy
 from replica_operator.array.session import API_PREFIX, ArraySession
+from replica_operator.array.snapshots import SnapshotsMixin
 from replica_operator.array.tls import ssl_context
 
 __all__ = ["API_PREFIX", "DEFAULT_TIMEOUT", "InfiniBoxClient"]
@@ -48,7 +49,7 @@ __all__ = ["API_PREFIX", "DEFAULT_TIMEOUT", "InfiniBoxClient"]
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=10.0, pool=10.0)
 
 
-class InfiniBoxClient(LookupsMixin, ReplicasMixin):
+class InfiniBoxClient(LookupsMixin, ReplicasMixin, SnapshotsMixin):
     """An async client of one InfiniBox array's REST API.
 
     ``url`` is the array's management address (``https://host[:port]``); ``name`` labels

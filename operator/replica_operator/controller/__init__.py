@@ -12,6 +12,7 @@ Collaborators come in as the protocols of :mod:`.ports`. No kopf here (that is
 from .adapter import problem_from, to_array_replica
 from .connections import ArrayConnection, Arrays, LookupProblem, infinibox_client
 from .create import build_request
+from .drill import DrillController
 from .execute import EXECUTORS, Executor, StepContext, execute
 from .memory import Backoff, Memories, ObjectMemory
 from .ports import ArrayClient, ClientFactory, InfiniBoxLookup, KubeSide, Registry
@@ -26,6 +27,7 @@ __all__ = [
     "Arrays",
     "Backoff",
     "ClientFactory",
+    "DrillController",
     "Executor",
     "Indexes",
     "InfiniBoxLookup",

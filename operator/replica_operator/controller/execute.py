@@ -28,6 +28,7 @@ from replica_operator.array import (
     NotFound,
     OutcomeUnknown,
     Replica,
+    Unavailable,
 )
 from replica_operator.reconcile import (
     NOT_RECORDED,
@@ -260,9 +261,12 @@ async def _delete(ctx: StepContext, step: Delete) -> None:
 async def _take_over(ctx: StepContext, step: TakeOver) -> Replica:
     """Re-mark the pair: the replica here, then its peer on the other array (if there is one)."""
     taken = await ctx.client.update_replica(step.replica_id, description=step.description)
-    peer = ctx.registry.get(ctx.observed.side(step.side.other).array)
+    other = ctx.observed.side(step.side.other)
+    peer = ctx.registry.get(other.array) if other.problem is None else None
     if step.peer_id is not None and peer is not None and peer.client is not None:
-        with contextlib.suppress(NotFound):  # no peer: nothing more to mark
+        # No peer: nothing more to mark. A peer array that is away (the lost site of an unplanned
+        # failover) is marked when it answers again: the annotation still names this pair.
+        with contextlib.suppress(NotFound, Unavailable):
             peer.remember(await peer.client.update_replica(step.peer_id, description=step.description))
     return taken
 

@@ -64,5 +64,7 @@ async def _pair(ctx: StepContext, step: Step) -> list[ArrayReplica]:
             here = to_array_replica(await ctx.client.get_replica(step.replica_id), ctx.connection.name)
         except NotFound:
             return []
-    peer = ctx.observed.side(step.side.other).replica
+    other = ctx.observed.side(step.side.other)
+    # A peer whose array does not answer shows stale marks (as in reconcile.claim): left out.
+    peer = other.replica if other.problem is None else None
     return [here] if peer is None else [here, peer]

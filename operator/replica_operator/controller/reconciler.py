@@ -302,6 +302,8 @@ class Reconciler:
         replica_id = replica_id if replica_id is not None else (side.replica.id if side.replica else None)
         if connection is None or connection.client is None or replica_id is None:
             return side
+        if side.problem is not None:  # this pass could not read that array: no retries against it now
+            return side
         try:
             fresh = connection.remember(await connection.client.get_replica(replica_id))
         except ArrayError:

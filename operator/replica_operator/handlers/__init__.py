@@ -3,7 +3,7 @@
 The work behind each handler is in :mod:`replica_operator.controller`.
 """
 
-from . import wiring
+from . import drills, wiring
 from .launch import prepare_operator
 
-__all__ = ["prepare_operator", "wiring"]
+__all__ = ["drills", "prepare_operator", "wiring"]

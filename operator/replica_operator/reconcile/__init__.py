@@ -8,6 +8,16 @@ from .claims import conflict
 from .conditions import Verdict, camel_reason, merge
 from .creation import create_step, recreate_step
 from .desired import ACCEPT_ARRAY_ANNOTATION, RECREATE_ANNOTATION, TAKE_OVER_ANNOTATION, Desired, EntityKind
+from .drill import (
+    DRILL_LABEL,
+    DrillTarget,
+    claim_manifests,
+    claim_name,
+    drill_conditions,
+    snapshot_name,
+    target_of,
+    volume_name,
+)
 from .events import Event, EventType, StepResult
 from .identity import accept_new_system, array_changed
 from .observed import ArrayReplica, Observation, Problem, Role, Side, SideName
@@ -54,6 +64,7 @@ from .volumes import (
 __all__ = [
     "ACCEPT_ARRAY_ANNOTATION",
     "CSI_DRIVER",
+    "DRILL_LABEL",
     "NOT_RECORDED",
     "PROGRESS_WRITE_SECONDS",
     "RECREATE_ANNOTATION",
@@ -66,6 +77,7 @@ __all__ = [
     "CsiVolume",
     "Delete",
     "Desired",
+    "DrillTarget",
     "EntityKind",
     "Event",
     "EventType",
@@ -93,10 +105,13 @@ __all__ = [
     "array_progress",
     "bound_volume",
     "camel_reason",
+    "claim_manifests",
+    "claim_name",
     "conflict",
     "create_step",
     "decide",
     "describe_owner",
+    "drill_conditions",
     "entity_kind",
     "foreign_uid",
     "member_claim_name",
@@ -109,9 +124,12 @@ __all__ = [
     "parse_handle",
     "parse_pv",
     "recreate_step",
+    "snapshot_name",
     "static_manifests",
     "storage_class_csi",
     "summarize",
     "sync_state",
+    "target_of",
     "target_pv_name",
+    "volume_name",
 ]

@@ -26,8 +26,15 @@ def located(observed: Observation) -> tuple[tuple[SideName, ArrayReplica], ...]:
 
 
 def claim(desired: Desired, observed: Observation) -> TakeOver | Problem | None:
-    """None when the located pair is ours (or there is none); the user's take-over; else the Conflict."""
-    found = located(observed)
+    """None when the located pair is ours (or there is none); the user's take-over; else the Conflict.
+
+    A side whose array does not answer is left out: what it showed last is stale, no call goes
+    there, and after a take-over while it was away (an unplanned failover) its old mark would
+    otherwise ask for the same take-over forever. It is judged again when it answers.
+    """
+    found = tuple(
+        (name, replica) for name, replica in located(observed) if observed.side(name).problem is None
+    )
     if not found:
         return None
     owner = not_ours(desired.uid, (replica.description for _, replica in found))

@@ -171,9 +171,12 @@ def test_cluster_wide_rbac_is_exactly_what_the_operator_needs(helm: Helm) -> Non
         (group, "consistencygroupreplicas", ("get", "list", "patch", "watch"), ()),
         (group, "replicas/status", ("get", "patch"), ()),
         (group, "consistencygroupreplicas/status", ("get", "patch"), ()),
+        (group, "replicadrills", ("get", "list", "patch", "watch"), ()),
+        (group, "replicadrills/status", ("get", "patch"), ()),
+        ("", "persistentvolumes", ("create", "delete", "get"), ()),
+        ("", "persistentvolumeclaims", ("create", "delete", "get"), ()),
         ("", "events", ("create",), ()),
         ("", "persistentvolumeclaims", ("get",), ()),  # spec.source.persistentVolumeClaim, by name
-        ("", "persistentvolumes", ("get",), ()),  # the claim's PV, by name
     }
 
 
@@ -207,11 +210,8 @@ def test_rbac_has_no_wildcards_and_a_comment_per_rule(helm: Helm, values: list[s
                 assert "*" not in rule.get(field, []), (role["metadata"]["name"], rule)
             assert "secrets" not in rule["resources"] or rule["verbs"] == ["get"]
             assert not {"deletecollection", "escalate", "bind", "impersonate"} & set(rule["verbs"])
-            # Only the target claims' own PV and claim are ever deleted (rbac.targetClaims).
-            assert "delete" not in rule["verbs"] or rule["resources"] == [
-                "persistentvolumes",
-                "persistentvolumeclaims",
-            ]
+            if "delete" in rule["verbs"]:  # only what a ReplicaDrill made (its PV and claim)
+                assert set(rule["resources"]) <= {"persistentvolumes", "persistentvolumeclaims"}, rule
             if "update" in rule["verbs"]:  # only the election's own Lease is ever replaced
                 assert rule["resources"] == ["leases"], rule
                 assert len(rule["resourceNames"]) == 1, rule
@@ -304,6 +304,7 @@ def test_values_all_renders_every_option(helm: Helm) -> None:
     )
     assert _rules(roles[("ops", "iro-all-events")]) == {("", "events", ("create",), ())}
     cluster_rules = _rules(one(objects, "ClusterRole"))
+    # Cluster-scoped only: the arrays, and the PersistentVolumes of ReplicaDrills.
     assert {resource for _, resource, _, _ in cluster_rules} == {
         "infiniboxes",
         "infiniboxes/status",

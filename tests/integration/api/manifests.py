@@ -45,6 +45,12 @@ def cg_replica(name: str, namespace: str, **spec: Any) -> Manifest:
     return _object("ConsistencyGroupReplica", name, namespace, merge_patch(base, spec))
 
 
+def drill(name: str, namespace: str, **spec: Any) -> Manifest:
+    """A ReplicaDrill of the Replica ``db-vol-1``, with ``spec`` merged over it."""
+    base = {"replicaRef": {"name": "db-vol-1"}, "claim": {"name": f"{name}-claim"}}
+    return _object("ReplicaDrill", name, namespace, merge_patch(base, spec))
+
+
 def infinibox(name: str, **spec: Any) -> Manifest:
     """An InfiniBox, with ``spec`` merged over it."""
     base = {

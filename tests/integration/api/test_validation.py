@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 
 from replica_operator.api import RESOURCES, crdgen
-from tests.integration.api.manifests import Manifest, cg_replica, infinibox, merge_patch, replica, to_yaml
+from tests.integration.api.manifests import (
+    Manifest,
+    cg_replica,
+    drill,
+    infinibox,
+    merge_patch,
+    replica,
+    to_yaml,
+)
 from tests.support.kube import Cluster
 
 EXISTING = "existing"
@@ -18,6 +26,7 @@ _BUILDERS: dict[str, Callable[[str, str], Manifest]] = {
     "Replica": lambda name, namespace: replica(name, namespace),
     "ConsistencyGroupReplica": lambda name, namespace: cg_replica(name, namespace),
     "InfiniBox": lambda name, namespace: infinibox(f"{namespace}-{name}"),
+    "ReplicaDrill": lambda name, namespace: drill(name, namespace),
 }
 
 
@@ -37,7 +46,7 @@ def _spec(**fields: Any) -> dict[str, Any]:
     return {"spec": fields}
 
 
-REP, CG, IBOX = "Replica", "ConsistencyGroupReplica", "InfiniBox"
+REP, CG, IBOX, DRILL = "Replica", "ConsistencyGroupReplica", "InfiniBox", "ReplicaDrill"
 VOLUME_PAIRS = [{"local": "v1", "remote": "v1-dr"}]
 SNAPSHOT_PAIRS = [{"localSnapshot": "s1", "remoteSnapshot": "s1-dr"}]
 
@@ -454,6 +463,22 @@ CASES = [
         update=True,
     ),
     Invalid(
+        "drill-change-spec",
+        DRILL,
+        _spec(replicaRef={"name": "db-vol-2"}),
+        "spec",
+        "spec is immutable: delete this drill and create a new one",
+        update=True,
+    ),
+    Invalid("drill-without-replica", DRILL, _spec(replicaRef=None), "spec.replicaRef", "Required value"),
+    Invalid(
+        "drill-unknown-protocol",
+        DRILL,
+        _spec(claim={"protocol": "nfs"}),
+        "spec.claim.protocol",
+        'supported values: "iscsi", "fc"',
+    ),
+    Invalid(
         "cg-change-source",
         CG,
         _spec(source={"consistencyGroup": "app-cg-2"}),
@@ -605,7 +630,7 @@ CASES = [
 @pytest.fixture(scope="module")
 def existing(cluster: Cluster, module_namespace: str) -> str:
     """The valid base objects, really created, for the update cases to change."""
-    for kind in (REP, CG):
+    for kind in (REP, CG, DRILL):
         cluster.kubectl("create", "-f", "-", input=to_yaml(_BUILDERS[kind](EXISTING, module_namespace)))
     return module_namespace
 
@@ -637,7 +662,7 @@ def test_the_table_covers_every_cel_rule_of_every_kind() -> None:
             )
 
 
-@pytest.mark.parametrize("kind", [REP, CG, IBOX])
+@pytest.mark.parametrize("kind", [REP, CG, IBOX, DRILL])
 def test_the_base_manifests_are_valid(cluster: Cluster, existing: str, kind: str) -> None:
     assert _submit(cluster, _BUILDERS[kind]("valid-base", existing), update=False) == ""
     if kind != IBOX:

@@ -281,3 +281,23 @@ def test_systems_and_bad_admin_requests(server: SimulatorServer) -> None:
     assert httpx.put(base + "/_sim/links/ibox-1/to-ibox-2", json={"state": "SIDEWAYS"}).status_code == 400
     assert httpx.put(base + "/_sim/faults", json={"error_rate": 2}).status_code == 400
     assert httpx.put(base + "/_sim/faults", json={"systems": ["ibox-9"]}).status_code == 404
+
+
+def test_host_writes_reach_writable_volumes_only(http: httpx.Client, server: SimulatorServer) -> None:
+    """Issue 18: a drill's writable snapshot of a replication target takes writes; the target does not."""
+    replica = _replica(http, server)
+    with httpx.Client(base_url=server.url("ibox-2"), auth=AUTH, timeout=10) as remote:
+        target = remote.get(f"/api/rest/replicas/{replica['remote_replica_id']}").json()["result"]
+        target_id = target["local_entity_id"]
+        snapshot = remote.post(
+            "/api/rest/volumes", json={"name": "drill-1", "parent_id": target_id, "write_protected": False}
+        ).json()["result"]
+        locked = remote.post(
+            "/api/rest/volumes", json={"name": "drill-2", "parent_id": target_id, "write_protected": True}
+        ).json()["result"]
+    url = server.url("ibox-2") + "/_sim/volumes/ibox-2"
+    assert [httpx.post(f"{url}/{snapshot['id']}/write").json()["writes"] for _ in range(2)] == [1, 2]
+    for refused in (target_id, locked["id"]):
+        answer = httpx.post(f"{url}/{refused}/write")
+        assert (answer.status_code, answer.json()["error"]["code"]) == (409, "WRITE_PROTECTED")
+    assert httpx.post(f"{url}/999999/write").status_code == 404

@@ -100,6 +100,7 @@ def test_names_scope_and_subresources() -> None:
         "InfiniBox": "Cluster",
         "Replica": "Namespaced",
         "ConsistencyGroupReplica": "Namespaced",
+        "ReplicaDrill": "Namespaced",
     }
     assert by_kind["Replica"]["metadata"]["name"] == "replicas.replication.infinibox.io"
     assert by_kind["InfiniBox"]["spec"]["names"]["plural"] == "infiniboxes"

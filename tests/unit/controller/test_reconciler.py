@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from replica_operator import array
 from replica_operator.controller import Backoff, Outcome, Reconciler, Trigger
 from replica_operator.reconcile import owner_mark
 from tests.unit.controller.fakes import World, infinibox_body
@@ -97,3 +98,39 @@ async def test_a_move_of_progress_alone_is_written_at_most_every_thirty_seconds(
     await poll(70, sync_state="SYNCHRONIZED")  # a transition is written at once
     assert writes()
     assert writes()[-1]["syncState"] == "SYNCHRONIZED"
+
+
+async def test_a_change_role_while_the_source_array_is_lost_sends_nothing_to_that_array() -> None:
+    """Issue 18: after the promotion, status is written without re-reading the lost side (whose
+    retries would hold the status back by seconds); the call goes to the target array only."""
+    world = World()
+    source_volume = world.arrays["ibox-1"].add_dataset("vol-1")
+    target_volume = world.arrays["ibox-2"].add_dataset("vol-1")
+    mark = owner_mark(UID, "ns", "rep")
+    common = {
+        "state": "ACTIVE",
+        "sync_state": "SYNCHRONIZED",
+        "description": mark,
+        "replication_type": "ASYNC",
+    }
+    source = world.arrays["ibox-1"].add_replica(
+        role="SOURCE", local_entity_id=source_volume.id, link_id=7, **common
+    )
+    target = world.arrays["ibox-2"].add_replica(
+        role="TARGET", local_entity_id=target_volume.id, remote_replica_id=source.id, **common
+    )
+    world.arrays["ibox-1"].replicas[source.id] = source.model_copy(update={"remote_replica_id": target.id})
+    await world.connect()
+    world.arrays["ibox-1"].fail = {
+        name: array.Unavailable("ibox-1", "connection lost") for name in ("list_all_replicas", "get_replica")
+    }
+    await world.registry.poll("ibox-1", infinibox_body("ibox-1"))  # the lost array is now known as such
+    world.log.clear()
+    status = {"replicaId": source.id, "remoteReplicaId": target.id, "observedGeneration": 1}
+    spec = {"action": {"id": "dr-1", "type": "ChangeRole"}}
+    outcome = await Reconciler(world.registry, world.kube, BACKOFF).reconcile(
+        body(spec, status), Trigger.EVENT, world.lookup
+    )
+    assert [r.problem for r in outcome.results] == [None]
+    assert world.log.names("ibox-2").count("change_role") == 1
+    assert world.log.names("ibox-1") == []

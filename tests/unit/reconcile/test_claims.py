@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from replica_operator.reconcile import (
     TAKE_OVER_ANNOTATION,
     ArrayReplica,
     Delete,
+    Role,
+    RunAction,
     Suspend,
     TakeOver,
     decide,
     not_ours,
 )
-from tests.unit.reconcile.builders import SYNCED_STATUS, UID, desired, observe, peer, replica
+from tests.unit.reconcile.builders import SYNCED_STATUS, UID, UNREACHABLE, desired, observe, peer, replica
 
 OTHER = "k8s-uid=11111111-2222-3333-4444-555555555555 k8s-object=team-a/db"
 KNOWN = {**SYNCED_STATUS, "replicaId": 101, "remoteReplicaId": 202}
@@ -89,3 +93,17 @@ def test_a_pair_is_ours_only_without_anyone_elses_mark() -> None:
     assert not_ours(UID, [ours, ""]) is None  # a peer without description does not make it foreign
     assert not_ours(UID, [ours, OTHER]) is not None
     assert not_ours(UID, ["", None]) is not None
+
+
+def test_a_side_whose_array_does_not_answer_is_left_out_of_the_ownership_decision() -> None:
+    """Issue 18: after a take-over while the old site's array was away, its stale mark must not
+    ask for the same take-over at every pass and hold back the ChangeRole behind it."""
+    source = replica(role=Role.TARGET)  # ours: re-marked by the take-over
+    stale = dataclasses.replace(peer(source, description=OTHER), role=Role.SOURCE)  # seen before it was lost
+    action = {"action": {"id": "dr-1", "type": "ChangeRole"}}
+    wanted = desired(action, KNOWN, annotations={TAKE_OVER_ANNOTATION: "101"})
+    plan = decide(wanted, observe(source, stale, target_problem=UNREACHABLE))
+    assert [type(step) for step in plan.steps] == [RunAction]
+    # Back again with its old mark: judged again, and taken over as the annotation says.
+    plan = decide(wanted, observe(source, stale))
+    assert [type(step) for step in plan.steps] == [TakeOver]

@@ -85,6 +85,7 @@ class _Admin:
 
     def __init__(self, sim: Simulator, systems_info: Callable[[], list[dict[str, Any]]]) -> None:
         self.sim = sim
+        self.writes: dict[tuple[str, int], int] = {}
         self.systems = lambda request: _ready(systems_info())
 
     async def requests_log(self, request: Request) -> Any:
@@ -200,6 +201,23 @@ class _Admin:
         with self.sim.lock:
             return {"expired": self.sim.auth.expire_all()}
 
+    async def write(self, request: Request) -> Any:
+        """A host writes to a volume (the simulator keeps no data, only the count of writes): refused
+        on a write-protected dataset and on the TARGET of a replica, as a host sees on an array."""
+        system_name, volume_id = _replica_ref(request)
+        with self.sim.lock:
+            system = self.sim.system(system_name)
+            volume = system.volumes.get(volume_id)
+            if volume is None:
+                raise ApiError(404, "VOLUME_NOT_FOUND", f"no volume {volume_id} on {system_name}")
+            targets = [r for r in volume.replica_ids if system.replicas[r].role == "TARGET"]
+            if volume.write_protected or targets:
+                why = f"the target of replica {targets[0]}" if targets else "write-protected"
+                raise ApiError(409, "WRITE_PROTECTED", f"volume {volume.name!r} is {why}")
+            key = (system_name, volume_id)
+            self.writes[key] = self.writes.get(key, 0) + 1
+            return {"system": system_name, "id": volume_id, "writes": self.writes[key]}
+
     async def reset(self, request: Request) -> Any:
         with self.sim.lock:
             self.sim.reset()
@@ -231,6 +249,7 @@ ROUTES: list[tuple[str, str, str]] = [
     ("/_sim/replicas/{system}/{id}/jobs", "PUT", "jobs"),
     ("/_sim/replicas/{system}/{id}/fields", "PUT", "put_fields"),
     ("/_sim/replicas/{system}/{id}/fields", "DELETE", "clear_fields"),
+    ("/_sim/volumes/{system}/{id}/write", "POST", "write"),
     ("/_sim/sessions", "DELETE", "expire_sessions"),
     ("/_sim/reset", "POST", "reset"),
     ("/_sim/systems", "GET", "systems"),

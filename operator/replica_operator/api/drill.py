@@ -1,0 +1,93 @@
+"""``ReplicaDrill``: a DR test from a writable snapshot of the target, while replication goes on.
+
+Its existence is the drill (issue 18): the operator snapshots the target volume of the named
+Replica on the array that holds it now, exposes the snapshot as a claim in the drill's
+namespace, and removes snapshot, PersistentVolume and claim when the drill is deleted.
+Infinidat documents testing a DR copy this way (a snapshot of the target; replication keeps
+running); the replica and its own target volume are never changed.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import ConfigDict, Field
+
+from .base import SpecModel, StatusModel
+from .cel import immutable
+from .conditions import CONDITION_LIST_SCHEMA, MAX_CONDITIONS, Condition
+from .names import ArrayText, EntityName, ObjectName
+from .timestamps import Timestamp
+
+__all__ = ["DrillClaim", "DrillProtocol", "DrillReplicaRef", "ReplicaDrillSpec", "ReplicaDrillStatus"]
+
+
+class DrillProtocol(StrEnum):
+    """How the claim's PersistentVolume reaches the snapshot (the CSI driver's volumeHandle suffix)."""
+
+    ISCSI = "iscsi"
+    FC = "fc"
+
+
+class DrillReplicaRef(SpecModel):
+    """The Replica whose target is tested, in the drill's namespace."""
+
+    name: ObjectName = Field(description="Name of the Replica (a volume replica) in this namespace.")
+
+
+class DrillClaim(SpecModel):
+    """The PersistentVolumeClaim that exposes the snapshot."""
+
+    name: ObjectName | None = Field(
+        default=None, description="Name of the claim in the drill's namespace. Default: the drill's name."
+    )
+    storage_class_name: ObjectName | None = Field(
+        default=None,
+        description="storageClassName of the claim and its PersistentVolume (a static volume: the class is "
+        'only matched, nothing is provisioned). Default: none ("").',
+    )
+    protocol: DrillProtocol | None = Field(
+        default=None, description="iscsi (default) or fc: the volumeHandle protocol of the PersistentVolume."
+    )
+
+
+class ReplicaDrillSpec(SpecModel):
+    """What to test. Immutable: a new drill is a new object."""
+
+    model_config = ConfigDict(
+        json_schema_extra=immutable("spec", "delete this drill and create a new one"),
+    )
+
+    replica_ref: DrillReplicaRef = Field(description="The Replica whose target volume is snapshotted.")
+    claim: DrillClaim | None = Field(default=None, description="The claim that exposes the snapshot.")
+
+
+class DrillSnapshot(StatusModel):
+    """The snapshot on the DR array."""
+
+    array: ObjectName = Field(description="The InfiniBox object of the array holding the snapshot.")
+    id: int = Field(ge=0, description="Id of the snapshot on that array.")
+    name: EntityName = Field(description="Name of the snapshot on that array.")
+    parent: EntityName = Field(description="The target volume it is a snapshot of (never changed).")
+
+
+class ReplicaDrillStatus(StatusModel):
+    """What the drill holds now."""
+
+    observed_generation: int | None = Field(
+        default=None, ge=0, description="The .metadata.generation this status was computed from."
+    )
+    snapshot: DrillSnapshot | None = Field(default=None, description="The writable snapshot of the target.")
+    persistent_volume: ObjectName | None = Field(default=None, description="The static PersistentVolume.")
+    persistent_volume_claim: ObjectName | None = Field(
+        default=None, description="The claim in the drill's namespace that the test workload mounts."
+    )
+    phase: ArrayText | None = Field(default=None, description="Phase of the claim (Pending, Bound).")
+    started_at: Timestamp | None = Field(default=None, description="When the snapshot was taken (UTC).")
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        max_length=MAX_CONDITIONS,
+        description="Ready: the snapshot and its claim exist. Reconciling and Stalled as kstatus reads "
+        "them (Stalled with the reason when only the user can help, e.g. ReplicaNotFound).",
+        json_schema_extra=CONDITION_LIST_SCHEMA,
+    )

@@ -1,0 +1,197 @@
+"""ReplicaDrill: take the snapshot, make its PersistentVolume and claim, report; undo it all (issue 18).
+
+The only array calls are on the snapshot: a look-up by name, ``POST /volumes`` with
+``parent_id`` (once; a lost answer is found again by name at the next pass) and, when the
+drill ends, ``DELETE`` of that snapshot. The replica, and the target volume the snapshot is
+taken of, are only read. Kubernetes objects the drill made carry its uid as a label; it
+deletes only those.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from replica_operator.api import REPLICA, REPLICA_DRILL, ReplicaDrillSpec, format_timestamp
+from replica_operator.array import ArrayError, NotFound
+from replica_operator.kube import Kube, KubeError
+from replica_operator.reconcile import (
+    DRILL_LABEL,
+    DrillTarget,
+    Problem,
+    claim_manifests,
+    drill_conditions,
+    snapshot_name,
+    target_of,
+    volume_name,
+)
+
+from .adapter import problem_from
+from .connections import Arrays
+from .ports import ArrayClient
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DrillOutcome:
+    """What one pass left: None when the drill is Ready (or gone), else why it is not (yet)."""
+
+    problem: Problem | None
+
+
+class DrillController:
+    """Starts and ends drills with the operator's own array connections and Kubernetes client."""
+
+    def __init__(self, kube: Kube, arrays: Arrays) -> None:
+        self.kube = kube
+        self.arrays = arrays
+
+    async def start(self, body: Mapping[str, Any]) -> DrillOutcome:
+        """Bring the drill to Ready (each step skipped when done); write status; say what is left."""
+        meta = body["metadata"]
+        spec = ReplicaDrillSpec.model_validate(dict(body["spec"]))
+        status: dict[str, Any] = {}
+        try:
+            problem = await self._start(body, spec, status)
+        except KubeError as error:
+            problem = Problem("KubernetesError", str(error))
+        except ArrayError as error:
+            problem = problem_from(error)
+        previous = (body.get("status") or {}).get("conditions") or []
+        snapshot_id = (status.get("snapshot") or {}).get("id")
+        message = f"claim {status.get('persistentVolumeClaim')} holds snapshot {snapshot_id}"
+        status["observedGeneration"] = meta.get("generation")
+        status["conditions"] = drill_conditions(
+            previous, problem, message, generation=int(meta.get("generation") or 0), now=datetime.now(UTC)
+        )
+        await self.kube.patch_status(REPLICA_DRILL, meta["namespace"], meta["name"], status)
+        return DrillOutcome(problem)
+
+    async def _start(
+        self, body: Mapping[str, Any], spec: ReplicaDrillSpec, status: dict[str, Any]
+    ) -> Problem | None:
+        meta = body["metadata"]
+        namespace, name, uid = meta["namespace"], meta["name"], meta["uid"]
+        recorded = (body.get("status") or {}).get("snapshot")
+        if recorded:  # a drill stays with the snapshot it took, wherever the pair's target went since
+            target: DrillTarget | Problem = DrillTarget(array=recorded["array"], volume=recorded["parent"])
+        else:
+            replica = await self.kube.read_custom(REPLICA, namespace, spec.replica_ref.name)
+            target = target_of(replica, spec.replica_ref.name)
+        if isinstance(target, Problem):
+            return target
+        client = self._client(target.array)
+        if isinstance(client, Problem):
+            return client
+        snapshot = await client.find_volume(snapshot_name(name, uid))
+        if snapshot is not None and not snapshot.is_snapshot:
+            return Problem(
+                "Conflict",
+                f"{snapshot.name} on {target.array} is a volume, not this drill's snapshot",
+                retryable=False,
+            )
+        if snapshot is None and recorded:
+            return Problem(
+                "SnapshotNotFound", f"the drill's snapshot {recorded['name']} is gone from {target.array}"
+            )
+        if snapshot is None:
+            parent = await client.find_volume(target.volume)
+            if parent is None:
+                return Problem("EntityNotFound", f"volume {target.volume} not found on {target.array}")
+            snapshot = await client.create_snapshot(parent.id, snapshot_name(name, uid))
+            log.info(
+                "drill %s/%s: snapshot %s of %s on %s",
+                namespace,
+                name,
+                snapshot.id,
+                target.volume,
+                target.array,
+            )
+        started = (body.get("status") or {}).get("startedAt") or format_timestamp(datetime.now(UTC))
+        status.update(
+            snapshot={
+                "array": target.array,
+                "id": snapshot.id,
+                "name": snapshot.name,
+                "parent": target.volume,
+            },
+            startedAt=started,
+        )
+        volume, claim = claim_manifests(
+            spec, namespace=namespace, drill=name, uid=uid, snapshot_id=snapshot.id, size=snapshot.size or 1
+        )
+        for manifest in (volume, claim):
+            await self.kube.create_volume_object(manifest)
+        made = await self.kube.read_volume_object(
+            "PersistentVolumeClaim", namespace, claim["metadata"]["name"]
+        )
+        if made is None or (made.get("metadata", {}).get("labels") or {}).get(DRILL_LABEL) != uid:
+            return Problem(
+                "ClaimConflict",
+                f"a claim {claim['metadata']['name']} not made by this drill exists in {namespace}",
+                retryable=False,
+            )
+        status.update(
+            persistentVolume=volume["metadata"]["name"],
+            persistentVolumeClaim=claim["metadata"]["name"],
+            phase=(made.get("status") or {}).get("phase"),
+        )
+        return None
+
+    async def end(self, body: Mapping[str, Any]) -> Problem | None:
+        """Delete the claim, the PersistentVolume and the snapshot (only what this drill made)."""
+        meta = body["metadata"]
+        namespace, name, uid = meta["namespace"], meta["name"], meta["uid"]
+        status = body.get("status") or {}
+        try:
+            claim = status.get("persistentVolumeClaim")
+            if claim:
+                found = await self.kube.read_volume_object("PersistentVolumeClaim", namespace, claim)
+                if found is not None and (found["metadata"].get("labels") or {}).get(DRILL_LABEL) == uid:
+                    await self.kube.delete_volume_object("PersistentVolumeClaim", claim, namespace)
+                    # Kubernetes keeps a claim while a pod uses it: the snapshot must outlive it.
+                    return Problem("ClaimInUse", f"waiting for claim {claim} to go (a pod may still use it)")
+            pv = volume_name(namespace, name, uid)
+            if await self.kube.read_volume_object("PersistentVolume", None, pv) is not None:
+                await self.kube.delete_volume_object("PersistentVolume", pv)
+                return Problem("VolumeInUse", f"waiting for PersistentVolume {pv} to go")
+            array = (status.get("snapshot") or {}).get("array")
+            if array is None:  # a crash between the snapshot and its status: where would it be?
+                spec = ReplicaDrillSpec.model_validate(dict(body["spec"]))
+                replica = await self.kube.read_custom(REPLICA, namespace, spec.replica_ref.name)
+                target = target_of(replica, spec.replica_ref.name)
+                if isinstance(target, Problem):
+                    return None if target.reason == "ReplicaNotFound" else target
+                array = target.array
+            return await self._delete_snapshot(array, snapshot_name(name, uid))
+        except KubeError as error:
+            return Problem("KubernetesError", str(error))
+        except ArrayError as error:
+            return problem_from(error)
+
+    async def _delete_snapshot(self, array: str, name: str) -> Problem | None:
+        client = self._client(array)
+        if isinstance(client, Problem):
+            return client
+        found = await client.find_volume(name)
+        if found is None:
+            return None
+        if not found.is_snapshot:
+            return Problem(
+                "Conflict", f"{name} on {array} is not a snapshot; it is left alone", retryable=False
+            )
+        with contextlib.suppress(NotFound):  # gone already: that is what was wanted
+            await client.delete_snapshot(found.id)
+        return None
+
+    def _client(self, array: str) -> ArrayClient | Problem:
+        connection = self.arrays.get(array)
+        if connection is None or connection.client is None or not connection.ready:
+            problem = connection.problem if connection is not None else None
+            return problem or Problem("ArrayUnreachable", f"{array} is not connected")
+        return connection.client

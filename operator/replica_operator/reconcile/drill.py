@@ -1,0 +1,116 @@
+"""The rules of a ReplicaDrill (issue 18): which volume to snapshot, the names, the conditions (pure).
+
+The snapshot is taken of the volume the Replica reports as its current target
+(``status.currentTarget``), on the array that holds it, so a drill on the DR site tests what
+a failover would start from. Names derive from the drill's uid: a pass that lost the answer
+to its create finds the snapshot (or the PersistentVolume) again by name, never makes a second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from replica_operator.api import Condition, ConditionStatus, ReplicaDrillSpec
+
+from .conditions import Verdict, merge
+from .observed import Problem
+from .volumes import CsiProtocol, StaticClaim, static_manifests
+
+DRILL_LABEL = "replication.infinibox.io/drill"
+"""On the PersistentVolume and claim a drill made: the drill's uid (what it may delete)."""
+
+
+@dataclass(frozen=True)
+class DrillTarget:
+    """The volume to snapshot: the Replica's current target."""
+
+    array: str
+    volume: str
+
+
+def target_of(replica: Mapping[str, Any] | None, name: str) -> DrillTarget | Problem:
+    """The Replica's current target volume, or why there is none to snapshot (yet)."""
+    if replica is None:
+        return Problem("ReplicaNotFound", f"no Replica {name} in this namespace", retryable=False)
+    spec, status = replica.get("spec") or {}, replica.get("status") or {}
+    if "volume" not in (spec.get("source") or {}):
+        return Problem(
+            "Unsupported", f"Replica {name} replicates a filesystem; drills take volumes", retryable=False
+        )
+    target = status.get("currentTarget") or {}
+    if not target.get("array") or not target.get("entity"):
+        return Problem("Waiting", f"Replica {name} does not report its target yet (status.currentTarget)")
+    return DrillTarget(array=str(target["array"]), volume=str(target["entity"]))
+
+
+def snapshot_name(drill: str, uid: str) -> str:
+    """The snapshot's name on the array: the drill's name and its uid (unique, found again by name)."""
+    return f"drill-{drill[:200]}-{uid[:8]}"
+
+
+def volume_name(namespace: str, drill: str, uid: str) -> str:
+    """The PersistentVolume's name (cluster-scoped, so the namespace is part of it)."""
+    return f"drill-{namespace[:60]}-{drill[:150]}-{uid[:8]}"
+
+
+def claim_name(spec: ReplicaDrillSpec, drill: str) -> str:
+    return spec.claim.name if spec.claim is not None and spec.claim.name else drill
+
+
+def verdicts(problem: Problem | None, ready_message: str) -> list[Verdict]:
+    """Ready, Reconciling and Stalled (kstatus): at most one of the last two is True."""
+    true, false = ConditionStatus.TRUE, ConditionStatus.FALSE
+    if problem is None:
+        return [
+            Verdict("Ready", true, "DrillReady", ready_message),
+            Verdict("Reconciling", false, "Idle", ""),
+            Verdict("Stalled", false, "NotStalled", ""),
+        ]
+    if problem.retryable:
+        return [
+            Verdict("Ready", false, problem.reason, problem.message),
+            Verdict("Reconciling", true, problem.reason, problem.message),
+            Verdict("Stalled", false, "NotStalled", ""),
+        ]
+    return [
+        Verdict("Ready", false, problem.reason, problem.message),
+        Verdict("Reconciling", false, "Stalled", ""),
+        Verdict("Stalled", true, problem.reason, problem.message),
+    ]
+
+
+def drill_conditions(
+    previous: Sequence[Mapping[str, Any]],
+    problem: Problem | None,
+    ready_message: str,
+    *,
+    generation: int,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The conditions to write, transition times kept where the status did not change."""
+    before = [Condition.model_validate(item) for item in previous]
+    merged = merge(before, verdicts(problem, ready_message), generation=generation, now=now)
+    return [condition.to_cr() for condition in merged]
+
+
+def claim_manifests(
+    spec: ReplicaDrillSpec, *, namespace: str, drill: str, uid: str, snapshot_id: int, size: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The static PersistentVolume of the snapshot and the claim bound to it, in the CSI driver's
+    format (``volumes.static_manifests``); reclaim Retain: the drill deletes the snapshot itself."""
+    protocol = (spec.claim.protocol.value if spec.claim and spec.claim.protocol else None) or "iscsi"
+    return static_manifests(
+        StaticClaim(
+            pv_name=volume_name(namespace, drill, uid),
+            claim_name=claim_name(spec, drill),
+            namespace=namespace,
+            entity_id=snapshot_id,
+            protocol=CsiProtocol(protocol),
+            size=str(size),
+            storage_class_name=(spec.claim.storage_class_name if spec.claim else None) or "",
+            labels={DRILL_LABEL: uid},
+        )
+    )

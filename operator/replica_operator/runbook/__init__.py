@@ -1,0 +1,1 @@
+"""The two-site runbooks behind ``replica-operator dr``: patches of objects, never array calls."""

@@ -1,0 +1,262 @@
+"""The two-site world: two control planes (site A, site B), one operator per cluster, two arrays.
+
+The arrays are the two systems of one ``ibox-sim`` process: the simulator replicates between
+systems of one process only, so two processes could not carry a pair. "Site A's array is
+gone" is the simulator's own fault injection: every connection to ibox-1 dropped, and the
+replication link down, as a site without power looks from site B. Site A's cluster is gone
+too: its operator is SIGKILLed and its kube-apiserver stopped (etcd keeps its data, as the
+disks of a site without power do, so that the site can come back with its stale objects).
+
+Each site has an InfiniBox object for both arrays, under the same names on both sites
+(``ibox-a`` for ibox-1 beside site A, ``ibox-b`` for ibox-2 beside site B), and the same
+replication object under the same name, whose ``spec.source`` names the site's own array.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import CRDS
+from tests.integration.operator.conftest import Objects, is_true
+from tests.support.arrays import SimArrays, operator_simulator
+from tests.support.kube import Cluster
+from tests.support.operator import OPERATOR, OperatorProcess
+from tests.support.wait import wait_for
+
+from controlplane.binaries import ensure_node
+from controlplane.cluster import ControlPlane, _Process, free_port
+from ibox_sim.testing import RunningSimulator
+from replica_operator.api import GROUP, RESOURCES, VERSION, crdgen
+
+NAMESPACE = "app"
+ARRAYS = {"ibox-a": "ibox-1", "ibox-b": "ibox-2"}
+LINK = "/_sim/links/ibox-1/to-ibox-2"
+
+
+@dataclass
+class Site:
+    name: str
+    cluster: Cluster
+    objects: Objects
+    operator: OperatorProcess
+    array: str  # the InfiniBox object beside this site
+
+    @property
+    def other_array(self) -> str:
+        return next(name for name in ARRAYS if name != self.array)
+
+    def status(self, name: str) -> dict[str, Any]:
+        return dict((self.objects.get("replicas", name) or {}).get("status") or {})
+
+
+@dataclass
+class World:
+    a: Site
+    b: Site
+    arrays: SimArrays
+    simulator: RunningSimulator
+
+    def replica(self, name: str, **spec: Any) -> None:
+        """The pair of ``name``: a volume on ibox-1, Full on site A, ObserveOnly on site B."""
+        self.arrays.volume("ibox-1", name)
+        self.a.objects.apply(_replica(name, self.a, {"pool": "pool-1"}, "Full", spec))
+        self.a.objects.wait_status("replicas", name, _synchronized, timeout=90, what="site A Ready")
+        self.b.objects.apply(_replica(name, self.b, {"mode": "Existing", "name": name}, "ObserveOnly", spec))
+
+    def dr(
+        self, *args: str, step_timeout: float = 120, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        """``replica-operator dr`` as an operator on call runs it, with both sites' kubeconfigs."""
+        result = subprocess.run(
+            [
+                str(OPERATOR),
+                "dr",
+                f"--site-a={self.a.cluster.kubeconfig}",
+                f"--site-b={self.b.cluster.kubeconfig}",
+                f"--namespace={NAMESPACE}",
+                f"--timeout={step_timeout}",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=4 * step_timeout + 60,
+            env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"dr {' '.join(args)}: exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+    def on_array(self, system: str, replica_id: int) -> dict[str, Any]:
+        found = self.arrays.replica(system, replica_id)
+        assert found is not None, f"replica {replica_id} gone from {system}"
+        return found
+
+    def lose_site_a(self) -> float:
+        """Site A's cluster and array are gone; return the moment (monotonic) it happened."""
+        self.a.operator.kill()
+        self.a.cluster.control_plane.stop_apiserver()
+        self.arrays.admin("PUT", "/_sim/faults", {"drop_rate": 1.0, "systems": ["ibox-1"]})
+        self.arrays.admin("PUT", LINK, {"state": "DOWN"})
+        return time.monotonic()
+
+    def restore_site_a(self) -> None:
+        """Site A comes back: array, link, API server (with its stale objects) and operator."""
+        self.arrays.admin("DELETE", "/_sim/faults")
+        self.arrays.admin("PUT", LINK, {"state": "UP"})
+        self.a.cluster.control_plane.start_apiserver()
+        self.a.operator.start()
+
+    def mutations(self, since: int, path: str) -> list[dict[str, Any]]:
+        return [r for r in self.arrays.requests(since) if r["method"] != "GET" and path in r["path"]]
+
+    def mark(self) -> int:
+        log = self.arrays.requests()
+        return int(log[-1]["seq"]) if log else 0
+
+
+def _replica(
+    name: str, site: Site, target: dict[str, Any], policy: str, spec: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "Replica",
+        "metadata": {"name": name, "namespace": NAMESPACE},
+        "spec": {
+            "source": {"array": site.array, "volume": name},
+            "target": {"array": site.other_array, **target},
+            "managementPolicy": policy,
+            **spec,
+        },
+    }
+
+
+def _synchronized(status: dict[str, Any]) -> bool:
+    return is_true(status, "Ready") and status.get("syncState") == "SYNCHRONIZED"
+
+
+def observing(role: str) -> Any:
+    """A check: the object reports the pair with its array in ``role``, Ready and RPO compliant."""
+
+    def check(status: dict[str, Any]) -> bool:
+        return status.get("role") == role and is_true(status, "Ready") and is_true(status, "RPOCompliant")
+
+    return check
+
+
+def wait_gone(site: Site, name: str) -> None:
+    site.objects.patch("replicas", name, {"spec": {"deletionPolicy": "Orphan"}})
+    site.objects.delete("replicas", name)
+    wait_for(
+        lambda: site.objects.get("replicas", name) is None, timeout=60, what=f"{name} gone on {site.name}"
+    )
+
+
+class Sampler:
+    """Reads the SOURCE replica from the array every half second while the ``with`` block runs."""
+
+    def __init__(self, world: World, replica_id: int) -> None:
+        self.world, self.replica_id = world, replica_id
+        self.seen: list[tuple[str, str]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="replica-sampler", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            replica = self.world.arrays.replica("ibox-1", self.replica_id)
+            if replica is not None:
+                self.seen.append((str(replica["state"]), str(replica["sync_state"])))
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=15)
+
+
+class StorageControlPlane(ControlPlane):
+    """etcd + kube-apiserver + kube-controller-manager with the volume controllers only, so claims
+    are bound, and claims and PersistentVolumes are let go, by Kubernetes' own controllers."""
+
+    def start(self) -> StorageControlPlane:
+        super().start()
+        assert self.pki is not None
+        kubeconfig = str(self.kubeconfig)
+        self._kcm = _Process(
+            "kube-controller-manager",
+            [
+                str(ensure_node().kube_controller_manager),
+                f"--kubeconfig={kubeconfig}",
+                f"--authentication-kubeconfig={kubeconfig}",
+                f"--authorization-kubeconfig={kubeconfig}",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={free_port()}",
+                "--leader-elect=false",
+                "--controllers=persistentvolume-binder,pv-protection,pvc-protection",
+                "--v=1",
+            ],
+            self.workdir / "kube-controller-manager.log",
+        )
+        self._kcm.start(die_with_parent=self.die_with_parent)
+        return self
+
+    def stop(self) -> None:
+        kcm = getattr(self, "_kcm", None)
+        if kcm is not None:
+            kcm.stop()
+        super().stop()
+
+
+def _site(stack: contextlib.ExitStack, name: str, array: str, urls: dict[str, str]) -> Site:
+    plane = stack.enter_context(StorageControlPlane())
+    cluster = Cluster(kubeconfig=plane.kubeconfig, control_plane=plane)
+    cluster.kubectl("apply", "--server-side", "-f", str(CRDS))
+    crds = [f"crd/{crdgen.build_crd(resource)['metadata']['name']}" for resource in RESOURCES]
+    cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", *crds)
+    cluster.kubectl("create", "namespace", NAMESPACE)
+    cluster.credentials_secret(NAMESPACE, "creds")
+    objects = Objects(cluster, NAMESPACE)
+    wait_for(lambda: cluster.kubectl("get", "replicas", "-A", check=False).returncode == 0, timeout=30)
+    for ibox, system in ARRAYS.items():
+        objects.apply(
+            {
+                "kind": "InfiniBox",
+                "metadata": {"name": ibox},
+                "spec": {
+                    "url": urls[system],
+                    "pollInterval": "1s",
+                    "credentialsSecretRef": {"name": "creds", "namespace": NAMESPACE},
+                },
+            }
+        )
+    operator = OperatorProcess(plane.kubeconfig, startup_timeout=120)
+    stack.callback(operator.close)
+    operator.start()
+    for ibox in ARRAYS:
+        objects.wait_status("infiniboxes", ibox, lambda s: is_true(s, "Connected"), timeout=60)
+    return Site(name, cluster, objects, operator, array)
+
+
+@contextlib.contextmanager
+def two_sites() -> Iterator[World]:
+    """Both sites, their operators and the arrays; everything stops when the block ends."""
+    with contextlib.ExitStack() as stack:
+        simulator = stack.enter_context(operator_simulator(2, initial_sync_seconds=1))
+        arrays = SimArrays(simulator)
+        stack.callback(arrays.close)
+        urls = {system: simulator.url(system) for system in ARRAYS.values()}
+        a = _site(stack, "A", "ibox-a", urls)
+        b = _site(stack, "B", "ibox-b", urls)
+        yield World(a, b, arrays, simulator)

@@ -1,0 +1,89 @@
+"""Issue 18: the pure rules of a ReplicaDrill."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from replica_operator.api import ReplicaDrillSpec
+from replica_operator.reconcile import (
+    DRILL_LABEL,
+    DrillTarget,
+    Problem,
+    claim_manifests,
+    drill_conditions,
+    snapshot_name,
+    target_of,
+    volume_name,
+)
+
+UID = "3fb33b04-0000-4000-8000-000000000000"
+NOW = datetime(2026, 12, 2, 20, 0, tzinfo=UTC)
+
+
+def _replica(**status: object) -> dict[str, object]:
+    return {"spec": {"source": {"array": "ibox-b", "volume": "db"}}, "status": status}
+
+
+def test_the_snapshot_is_of_the_replicas_current_target() -> None:
+    replica = _replica(currentTarget={"array": "ibox-b", "entity": "db"})
+    assert target_of(replica, "db") == DrillTarget(array="ibox-b", volume="db")
+
+
+def test_no_target_yet_waits_and_a_missing_or_filesystem_replica_stalls() -> None:
+    waiting = target_of(_replica(), "db")
+    assert isinstance(waiting, Problem)
+    assert (waiting.reason, waiting.retryable) == ("Waiting", True)
+    missing = target_of(None, "db")
+    assert isinstance(missing, Problem)
+    assert (missing.reason, missing.retryable) == ("ReplicaNotFound", False)
+    filesystem = target_of({"spec": {"source": {"array": "a", "filesystem": "fs"}}, "status": {}}, "fs")
+    assert isinstance(filesystem, Problem)
+    assert filesystem.reason == "Unsupported"
+
+
+def test_names_come_from_the_drill_and_its_uid_and_fit_their_limits() -> None:
+    assert snapshot_name("db-drill", UID) == "drill-db-drill-3fb33b04"
+    assert volume_name("app", "db-drill", UID) == "drill-app-db-drill-3fb33b04"
+    assert len(snapshot_name("x" * 253, UID)) <= 255
+    assert len(volume_name("n" * 63, "x" * 253, UID)) <= 253
+
+
+def test_the_pv_carries_the_csi_handle_of_the_snapshot_and_both_are_pre_bound() -> None:
+    spec = ReplicaDrillSpec.model_validate({"replicaRef": {"name": "db"}, "claim": {"protocol": "fc"}})
+    volume, claim = claim_manifests(
+        spec, namespace="app", drill="db-drill", uid=UID, snapshot_id=2000042, size=10**9
+    )
+    assert volume["spec"]["csi"] == {"driver": "infinibox-csi-driver", "volumeHandle": "2000042$$fc"}
+    assert volume["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
+    assert volume["spec"]["claimRef"]["name"] == claim["metadata"]["name"] == "db-drill"
+    assert claim["spec"]["volumeName"] == volume["metadata"]["name"]
+    assert volume["metadata"]["labels"] == claim["metadata"]["labels"] == {DRILL_LABEL: UID}
+    assert claim["spec"]["resources"]["requests"]["storage"] == str(10**9)
+
+
+def test_conditions_follow_kstatus_and_keep_their_transition_time() -> None:
+    ready = drill_conditions([], None, "claim db-drill", generation=1, now=NOW)
+    by_type = {c["type"]: c for c in ready}
+    assert (by_type["Ready"]["status"], by_type["Reconciling"]["status"], by_type["Stalled"]["status"]) == (
+        "True",
+        "False",
+        "False",
+    )
+    again = drill_conditions(ready, None, "claim db-drill", generation=1, now=NOW + timedelta(minutes=1))
+    assert again == ready
+    stalled = {
+        c["type"]: c
+        for c in drill_conditions(
+            ready, Problem("ReplicaNotFound", "no", retryable=False), "", generation=1, now=NOW
+        )
+    }
+    assert (stalled["Ready"]["status"], stalled["Stalled"]["status"], stalled["Stalled"]["reason"]) == (
+        "False",
+        "True",
+        "ReplicaNotFound",
+    )
+    retrying = {
+        c["type"]: c
+        for c in drill_conditions([], Problem("ArrayUnreachable", "away"), "", generation=1, now=NOW)
+    }
+    assert (retrying["Reconciling"]["status"], retrying["Stalled"]["status"]) == ("True", "False")
