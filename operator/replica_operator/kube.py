@@ -386,29 +386,7 @@ class Kube:
         response.read()
         response.release_conn()
 
-    # -- what a ReplicaDrill reads and makes: the Replica, a static PersistentVolume and its claim ---
-    async def read_custom(self, resource: CustomResource, namespace: str, name: str) -> dict[str, Any] | None:
-        """A namespaced object of ours, or None when it does not exist."""
-        try:
-            body = await self._call(
-                "get",
-                resource.plural,
-                self._custom.get_namespaced_custom_object,
-                GROUP,
-                VERSION,
-                namespace,
-                resource.plural,
-                name,
-            )
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            raise KubeError(
-                error.status or 0, f"cannot read {resource.kind} {name}: {error.reason}"
-            ) from None
-        except urllib3.exceptions.HTTPError as error:
-            raise KubeError(0, f"cannot read {resource.kind} {name}: {type(error).__name__}") from None
-        return dict(body)
+    # -- what a ReplicaDrill and a target claim read and make: a static PersistentVolume and its claim
 
     async def read_volume_object(self, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
         """A PersistentVolume (``namespace`` None) or PersistentVolumeClaim as a dict, None if absent."""

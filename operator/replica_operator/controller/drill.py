@@ -81,7 +81,7 @@ class DrillController:
         if recorded:  # a drill stays with the snapshot it took, wherever the pair's target went since
             target: DrillTarget | Problem = DrillTarget(array=recorded["array"], volume=recorded["parent"])
         else:
-            replica = await self.kube.read_custom(REPLICA, namespace, spec.replica_ref.name)
+            replica = await self.kube.read_object(REPLICA, namespace, spec.replica_ref.name)
             target = target_of(replica, spec.replica_ref.name)
         if isinstance(target, Problem):
             return target
@@ -163,7 +163,7 @@ class DrillController:
             array = (status.get("snapshot") or {}).get("array")
             if array is None:  # a crash between the snapshot and its status: where would it be?
                 spec = ReplicaDrillSpec.model_validate(dict(body["spec"]))
-                replica = await self.kube.read_custom(REPLICA, namespace, spec.replica_ref.name)
+                replica = await self.kube.read_object(REPLICA, namespace, spec.replica_ref.name)
                 target = target_of(replica, spec.replica_ref.name)
                 if isinstance(target, Problem):
                     return None if target.reason == "ReplicaNotFound" else target
