@@ -151,6 +151,17 @@ class Election:
         objects = [("-n", self.namespace, "replica", REPLICA_VOLUME)] + [
             ("infinibox", name) for name in (self.source, f"{self.prefix}-dst")
         ]
+        # Everything the test made, also what a test added beyond the one Replica (sharding): left
+        # behind, its InfiniBoxes would point the shared operator at a stopped simulator.
+        for kind in ("replica", "consistencygroupreplica"):
+            listed = self.cluster.kubectl("-n", self.namespace, "get", kind, "-o", "name", check=False)
+            objects += [("-n", self.namespace, kind, line.split("/", 1)[1]) for line in listed.stdout.split()]
+        listed = self.cluster.kubectl("get", "infinibox", "-o", "name", check=False)
+        objects += [
+            ("infinibox", line.split("/", 1)[1])
+            for line in listed.stdout.split()
+            if line.split("/", 1)[1].startswith(f"{self.prefix}-")
+        ]
         for *scope, kind, name in objects:
             self.cluster.kubectl(*scope, "patch", kind, name, "--type=merge", "-p", unfinalize, check=False)
             self.cluster.kubectl(
