@@ -107,7 +107,12 @@ class OperatorProcess:
                 [
                     *self.command,
                     "run",
-                    "--all-namespaces",
+                    # All namespaces unless the test scopes its operator with --namespace.
+                    *(
+                        ()
+                        if any(o.startswith("--namespace") for o in self.options)
+                        else ("--all-namespaces",)
+                    ),
                     f"--leader-election-id={self.lease_name}",
                     "--bind-address",
                     "127.0.0.1",

@@ -163,10 +163,9 @@ class Election:
             if line.split("/", 1)[1].startswith(f"{self.prefix}-")
         ]
         for *scope, kind, name in objects:
-            self.cluster.kubectl(*scope, "patch", kind, name, "--type=merge", "-p", unfinalize, check=False)
-            self.cluster.kubectl(
-                *scope, "delete", kind, name, "--ignore-not-found", "--wait=false", check=False
-            )
+            ref = f"{kind}/{name}"  # TYPE/NAME: kubectl read "infinibox NAME" as two resources here
+            self.cluster.kubectl(*scope, "patch", ref, "--type=merge", "-p", unfinalize, check=False)
+            self.cluster.kubectl(*scope, "delete", ref, "--ignore-not-found", "--wait=false", check=False)
 
 
 @pytest.fixture

@@ -35,7 +35,10 @@ def test_objects_deleted_while_the_watch_was_away_are_forgotten(
 ) -> None:
     if cluster.control_plane is None:
         pytest.skip("restarts the API server: needs the tests' own control plane")
-    proxy, own = proxied_operator("--kube-request-timeout", "2s", "--relist-interval", RELIST_INTERVAL)
+    # Its own namespace only: the objects it counts are this test's, whatever other tests left.
+    proxy, own = proxied_operator(
+        "--kube-request-timeout", "2s", "--relist-interval", RELIST_INTERVAL, "--namespace", env.namespace
+    )
     staying = _replicas(env, env.source, env.target, 1, managementPolicy="ObserveOnly")[0]
     names = [
         env.objects.apply(
