@@ -138,7 +138,7 @@ class Adversary:
             self.last[kind] = time.time()
             getattr(self, "_" + kind.replace("-", "_"))()
             self.figures.operations[kind] += 1
-            time.sleep(self.rng.uniform(0.05, 0.4))
+            time.sleep(self.rng.uniform(0.05, 0.4))  # the adversary's pace: behaviour, not a wait
 
     def calm(self) -> None:
         """The adversary stops: faults cleared, link up, url back, both pods running."""
@@ -267,7 +267,7 @@ class Adversary:
         if plane is None:
             return
         plane.stop_apiserver()
-        time.sleep(self.rng.uniform(0.5, 6.0))
+        time.sleep(self.rng.uniform(0.5, 6.0))  # the outage's length is the fault injected
         plane.start_apiserver()
         self.figures.api_restarts += 1
 

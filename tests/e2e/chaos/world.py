@@ -9,7 +9,6 @@ Full, deletes), and ``movers`` (Full objects the adversary edits, deletes and re
 from __future__ import annotations
 
 import functools
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from replica_operator.api import GROUP, VERSION
 from tests.support.arrays import SimArrays
 from tests.support.kube import Cluster
 from tests.support.operator import OperatorProcess
+from tests.support.wait import wait_for
 
 T = TypeVar("T")
 TAKE_OVER = "replication.infinibox.io/take-over"
@@ -71,16 +71,18 @@ class Thing:
 
 
 def retrying(call: Callable[[], T], timeout: float = 30) -> T:
-    """A Kubernetes call through an API server restart (bounded)."""
-    deadline = time.monotonic() + timeout
-    while True:
+    """A Kubernetes call through an API server restart (bounded); other refusals raise at once."""
+
+    def attempt() -> tuple[T] | None:
         try:
-            return call()
+            return (call(),)
         except (urllib3.exceptions.HTTPError, kubernetes.client.ApiException) as error:
             status = getattr(error, "status", None)
-            if (status is not None and status < 500 and status != 429) or time.monotonic() > deadline:
+            if status is not None and status < 500 and status != 429:
                 raise
-            time.sleep(0.5)
+            return None
+
+    return wait_for(attempt, timeout=timeout, interval=0.5, what="the API server answering")[0]
 
 
 @dataclass
