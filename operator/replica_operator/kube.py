@@ -13,7 +13,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -106,6 +106,27 @@ class Kube:
         finally:
             metrics.KUBE_REQUESTS.labels(verb, resource, result).inc()
 
+    async def _checked(
+        self,
+        verb: str,
+        resource: str,
+        doing: str,
+        method: Callable[..., Any],
+        *args: Any,
+        absent: int | None = None,
+    ) -> Any:
+        """``_call``, its failures as ``KubeError("cannot <doing>: ...")``; None when the
+        server answers ``absent`` (404 for a read or delete of what is gone, 409 for a create of
+        what exists)."""
+        try:
+            return await self._call(verb, resource, method, *args)
+        except ApiException as error:
+            if absent is not None and error.status == absent:
+                return None
+            raise KubeError(error.status or 0, f"cannot {doing}: {error.reason}") from None
+        except urllib3.exceptions.HTTPError as error:
+            raise KubeError(0, f"cannot {doing}: {type(error).__name__}") from None
+
     @classmethod
     def from_environment(cls, read_timeout: float = REQUEST_TIMEOUT[1]) -> Kube:
         """In-cluster credentials when running in a pod, else ``$KUBECONFIG`` / ``~/.kube/config``."""
@@ -122,15 +143,17 @@ class Kube:
 
     async def read_secret(self, namespace: str, name: str) -> SecretData | None:
         """The Secret's data, or None when it does not exist."""
-        try:
-            secret = await self._call("get", "secrets", self._core.read_namespaced_secret, name, namespace)
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            why = f"cannot read Secret {namespace}/{name}: {error.reason}"
-            raise KubeError(error.status or 0, why) from None
-        except urllib3.exceptions.HTTPError as error:
-            raise KubeError(0, f"cannot read Secret {namespace}/{name}: {type(error).__name__}") from None
+        secret = await self._checked(
+            "get",
+            "secrets",
+            f"read Secret {namespace}/{name}",
+            self._core.read_namespaced_secret,
+            name,
+            namespace,
+            absent=404,
+        )
+        if secret is None:
+            return None
         values = {
             key: SecretStr(base64.b64decode(value).decode("utf-8", errors="replace"))
             for key, value in (secret.data or {}).items()
@@ -172,15 +195,7 @@ class Kube:
         else:
             resource = "persistentvolumeclaims"
             call, args = self._core.create_namespaced_persistent_volume_claim, (meta["namespace"], manifest)
-        try:
-            await self._call("create", resource, call, *args)
-        except ApiException as error:
-            if error.status != 409:
-                raise KubeError(
-                    error.status or 0, f"cannot create {resource} {meta['name']}: {error.reason}"
-                ) from None
-        except urllib3.exceptions.HTTPError as error:
-            raise KubeError(0, f"cannot create {resource} {meta['name']}: {type(error).__name__}") from None
+        await self._checked("create", resource, f"create {resource} {meta['name']}", call, *args, absent=409)
 
     async def delete_volume_object(self, kind: str, name: str, namespace: str | None = None) -> None:
         """Delete a PersistentVolume or a claim; one already gone is fine (404)."""
@@ -191,28 +206,15 @@ class Kube:
         else:
             resource = "persistentvolumeclaims"
             call, args = self._core.delete_namespaced_persistent_volume_claim, (name, namespace)
-        try:
-            await self._call("delete", resource, call, *args)
-        except ApiException as error:
-            if error.status != 404:
-                raise KubeError(
-                    error.status or 0, f"cannot delete {resource} {name}: {error.reason}"
-                ) from None
-        except urllib3.exceptions.HTTPError as error:
-            raise KubeError(0, f"cannot delete {resource} {name}: {type(error).__name__}") from None
+        await self._checked("delete", resource, f"delete {resource} {name}", call, *args, absent=404)
 
     async def _read_core(
         self, resource: str, method: Callable[..., Any], *args: str
     ) -> dict[str, Any] | None:
         what = f"{resource} {'/'.join(reversed(args))}"
-        try:
-            answer = await self._call("get", resource, method, *args)
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            raise KubeError(error.status or 0, f"cannot read {what}: {error.reason}") from None
-        except urllib3.exceptions.HTTPError as error:
-            raise KubeError(0, f"cannot read {what}: {type(error).__name__}") from None
+        answer = await self._checked("get", resource, f"read {what}", method, *args, absent=404)
+        if answer is None:
+            return None
         serialized: dict[str, Any] = self._core.api_client.sanitize_for_serialization(answer)
         return serialized
 
@@ -227,18 +229,12 @@ class Kube:
         """
         uids: set[str] = set()
         version = ""
-        for namespace in namespaces or (None,):
-            token: str | None = None
-            while True:
-                page = await self._list_page(resource, namespace, token, label_selector)
-                uids.update(str(item["metadata"]["uid"]) for item in page.get("items") or ())
-                meta = page.get("metadata") or {}
-                # Several namespaces are several views: the oldest bounds what the whole proves.
-                if token is None and (not version or _older(str(meta.get("resourceVersion")), version)):
-                    version = str(meta.get("resourceVersion") or "")
-                token = meta.get("continue") or None
-                if token is None:
-                    break
+        async for first, page in self._pages(resource, namespaces, label_selector):
+            uids.update(str(item["metadata"]["uid"]) for item in page.get("items") or ())
+            meta = page.get("metadata") or {}
+            # Several namespaces are several views: the oldest bounds what the whole proves.
+            if first and (not version or _older(str(meta.get("resourceVersion")), version)):
+                version = str(meta.get("resourceVersion") or "")
         return Listing(frozenset(uids), version, frozenset(namespaces) if namespaces else None)
 
     async def list_objects(
@@ -247,36 +243,39 @@ class Kube:
         """Every object of ``resource`` that matches ``label_selector``, in the cluster or, when
         ``namespaces`` are given (the operator may list only there), in those namespaces; paged."""
         found: list[dict[str, Any]] = []
-        for namespace in namespaces or (None,):
-            token: str | None = None
-            while True:
-                page = await self._list_page(resource, namespace, token, label_selector)
-                found.extend(dict(item) for item in page.get("items") or ())
-                token = (page.get("metadata") or {}).get("continue") or None
-                if token is None:
-                    break
+        async for _, page in self._pages(resource, namespaces, label_selector):
+            found.extend(dict(item) for item in page.get("items") or ())
         return found
 
     async def read_object(self, resource: CustomResource, namespace: str, name: str) -> dict[str, Any] | None:
         """A namespaced custom object as stored now, or None when it does not exist."""
-        try:
-            found = await self._call(
-                "get",
-                resource.plural,
-                self._custom.get_namespaced_custom_object,
-                GROUP,
-                VERSION,
-                namespace,
-                resource.plural,
-                name,
-            )
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            raise KubeError(error.status or 0, f"cannot read {name}: {error.reason}") from None
-        except urllib3.exceptions.HTTPError as error:
-            raise KubeError(0, f"cannot read {name}: {type(error).__name__}") from None
-        return dict(found)
+        found = await self._checked(
+            "get",
+            resource.plural,
+            f"read {name}",
+            self._custom.get_namespaced_custom_object,
+            GROUP,
+            VERSION,
+            namespace,
+            resource.plural,
+            name,
+            absent=404,
+        )
+        return None if found is None else dict(found)
+
+    async def _pages(
+        self, resource: CustomResource, namespaces: tuple[str, ...], label_selector: str | None
+    ) -> AsyncIterator[tuple[bool, Any]]:
+        """Every page of a LIST in each namespace (or the cluster), with whether it is the first
+        of its namespace: one bounded call each, continued at the first page's resourceVersion."""
+        for namespace in namespaces or (None,):
+            token: str | None = None
+            while True:
+                page = await self._list_page(resource, namespace, token, label_selector)
+                yield token is None, page
+                token = (page.get("metadata") or {}).get("continue") or None
+                if token is None:
+                    break
 
     async def _list_page(
         self, resource: CustomResource, namespace: str | None, token: str | None, label_selector: str | None
@@ -284,55 +283,49 @@ class Kube:
         paging: dict[str, Any] = {"limit": LIST_PAGE_SIZE, **({"_continue": token} if token else {})}
         if label_selector:
             paging["label_selector"] = label_selector
-        try:
-            if namespace is None:
-                method = functools.partial(self._custom.list_cluster_custom_object, **paging)
-                return await self._call("list", resource.plural, method, GROUP, VERSION, resource.plural)
-            method = functools.partial(self._custom.list_namespaced_custom_object, **paging)
-            return await self._call(
-                "list", resource.plural, method, GROUP, VERSION, namespace, resource.plural
+        if namespace is None:
+            method = functools.partial(self._custom.list_cluster_custom_object, **paging)
+            return await self._checked(
+                "list", resource.plural, f"list {resource.plural}", method, GROUP, VERSION, resource.plural
             )
-        except ApiException as error:
-            raise KubeError(error.status or 0, f"cannot list {resource.plural}: {error.reason}") from None
-        except urllib3.exceptions.HTTPError as error:
-            raise KubeError(0, f"cannot list {resource.plural}: {type(error).__name__}") from None
+        method = functools.partial(self._custom.list_namespaced_custom_object, **paging)
+        return await self._checked(
+            "list",
+            resource.plural,
+            f"list {resource.plural}",
+            method,
+            GROUP,
+            VERSION,
+            namespace,
+            resource.plural,
+        )
 
     async def patch_status(
         self, resource: CustomResource, namespace: str | None, name: str, status: dict[str, Any]
     ) -> str | None:
         """Merge-patch ``status`` (None values remove fields); the new resourceVersion, None if gone."""
         body = {"status": status}
-        patched: Any
-        try:
-            if namespace is None:
-                patched = await self._call(
-                    "patch",
-                    f"{resource.plural}/status",
-                    self._custom.patch_cluster_custom_object_status,
-                    GROUP,
-                    VERSION,
-                    resource.plural,
-                    name,
-                    body,
-                )
-            else:
-                patched = await self._call(
-                    "patch",
-                    f"{resource.plural}/status",
-                    self._custom.patch_namespaced_custom_object_status,
-                    GROUP,
-                    VERSION,
-                    namespace,
-                    resource.plural,
-                    name,
-                    body,
-                )
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            raise KubeError(error.status or 0, f"cannot patch status of {name}: {error.reason}") from None
-        except urllib3.exceptions.HTTPError as error:
-            raise KubeError(0, f"cannot patch status of {name}: {type(error).__name__}") from None
+        scope = (resource.plural,) if namespace is None else (namespace, resource.plural)
+        method = (
+            self._custom.patch_cluster_custom_object_status
+            if namespace is None
+            else self._custom.patch_namespaced_custom_object_status
+        )
+        subresource = f"{resource.plural}/status"
+        patched = await self._checked(
+            "patch",
+            subresource,
+            f"patch status of {name}",
+            method,
+            GROUP,
+            VERSION,
+            *scope,
+            name,
+            body,
+            absent=404,
+        )
+        if patched is None:
+            return None
         return str(patched["metadata"]["resourceVersion"])
 
     async def post_event(self, involved: dict[str, Any], *, type: str, reason: str, message: str) -> None:
