@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from replica_operator.api import GROUP, VERSION
+from replica_operator.reconcile import ACCEPT_ARRAY_ANNOTATION
 from tests.e2e.chaos import invariants as inv
 from tests.e2e.chaos.world import Thing, World
 from tests.support.wait import WaitTimeout, wait_for
@@ -71,6 +73,21 @@ def role_changes(entries: Iterable[Mapping[str, Any]], marks: Mapping[inv.Key, s
     return found
 
 
+def _reason(body: Mapping[str, Any], kind: str) -> str | None:
+    return _condition(dict(body.get("status") or {}), kind).get("reason")
+
+
+def _accept_the_array(world: World, thing: Thing, body: Mapping[str, Any]) -> None:
+    """An object made or adopted while the source InfiniBox led to the other array keeps that
+    array's ids and, with the url back, stops at ``ArrayChanged`` until the user acts (README,
+    "Ids belong to one system"). The user's documented step: accept the system it leads to now."""
+    infinibox = world.api.get_cluster_custom_object(GROUP, VERSION, "infiniboxes", world.source)
+    serial = (infinibox.get("status") or {}).get("serial")
+    annotations = (body.get("metadata") or {}).get("annotations") or {}
+    if serial is not None and annotations.get(ACCEPT_ARRAY_ANNOTATION) != str(serial):
+        world.patch(thing, {"metadata": {"annotations": {ACCEPT_ARRAY_ANNOTATION: str(serial)}}})
+
+
 def converge(world: World, role_changed: Callable[[], set[str]], timeout: float) -> list[str]:
     """Wait (bounded) until every object has converged; the ones that did not, as violations."""
     # An object that agreed with the arrays once after the calm has converged: volatile fields
@@ -86,7 +103,11 @@ def converge(world: World, role_changed: Callable[[], set[str]], timeout: float)
         for thing in world.things:
             if thing.ref in settled:
                 continue
-            found = problem(world, thing, world.get(thing), changed)
+            body = world.get(thing)
+            if body is not None and _reason(body, "Synced") == "ArrayChanged":
+                _accept_the_array(world, thing, body)
+                continue
+            found = problem(world, thing, body, changed)
             if found:
                 waiting[thing.ref] = found
             else:
