@@ -9,7 +9,8 @@ entity: Retain); Orphan leaves both. See docs/pvc.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from replica_operator.api import (
     ClaimReference,
@@ -86,14 +87,19 @@ async def target_claims(
             if desired.spec.deletion_policy is not DeletionPolicy.DELETE:
                 return refs
             for item in wanted:
-                await kube.delete_volume_object("PersistentVolumeClaim", item.claim, namespace)
+                # Only a claim this object made: a claim of that name made by anyone else (the
+                # application's own, say) is never deleted, whatever the spec names.
+                if _made_here(
+                    await kube.read_volume_object("PersistentVolumeClaim", namespace, item.claim), desired
+                ):
+                    await kube.delete_volume_object("PersistentVolumeClaim", item.claim, namespace)
                 await kube.delete_volume_object("PersistentVolume", item.pv)
             return []
         made = []
         for item, ref in zip(wanted, refs, strict=True):
-            existing = await kube.read_cluster_object("persistentvolumes", item.pv)
+            existing = await kube.read_volume_object("PersistentVolume", None, item.pv)
             if existing is not None and (existing.get("status") or {}).get("phase") == "Bound":
-                made.append(ref)  # made and bound; until then each pass creates what is missing (409s)
+                made.append(ref)  # made and bound (to our claim: the PV names its uid)
                 continue
             if item.entity is None:
                 continue  # no remote entity yet: made on a later pass
@@ -102,21 +108,30 @@ async def target_claims(
             if dataset is None:
                 return Problem("TargetNotFound", f"{item.entity} not found on {array} yet")
             attributes, secret_refs = await _class_csi(kube, storage_class)
-            for manifest in static_manifests(
-                StaticClaim(
-                    pv_name=item.pv,
-                    claim_name=item.claim,
-                    namespace=namespace,
-                    entity_id=dataset.id,
-                    protocol=protocol,
-                    size=str(dataset.size or 0),
-                    storage_class_name=storage_class,
-                    volume_attributes=attributes,
-                    secret_refs=secret_refs,
-                    labels={TARGET_LABEL: desired.uid},
+            want = StaticClaim(
+                pv_name=item.pv,
+                claim_name=item.claim,
+                namespace=namespace,
+                entity_id=dataset.id,
+                protocol=protocol,
+                size=str(dataset.size or 0),
+                storage_class_name=storage_class,
+                volume_attributes=attributes,
+                secret_refs=secret_refs,
+                labels={TARGET_LABEL: desired.uid},
+            )
+            # The claim first, then the PV bound to that claim's uid: a claim of the same name that
+            # this object did not make is refused and can never be bound to the target's PV.
+            await kube.create_volume_object(static_manifests(want)[1])
+            claim = await kube.read_volume_object("PersistentVolumeClaim", namespace, item.claim)
+            if claim is None or not _made_here(claim, desired):
+                return Problem(
+                    "ClaimConflict",
+                    f"a claim {namespace}/{item.claim} not made by this object exists; "
+                    "spec.target.persistentVolumeClaim.name must name a claim of its own",
                 )
-            ):
-                await kube.create_volume_object(manifest)
+            want = replace(want, claim_uid=claim["metadata"]["uid"])
+            await kube.create_volume_object(static_manifests(want)[0])
             made.append(ref)
     except (KubeError, ArrayError) as error:
         return Problem("TargetClaimFailed", f"target claims in {namespace}: {error}")
@@ -135,6 +150,14 @@ def writable(
         pv = status.resolved_source.persistent_volume if status.resolved_source else None
         return ClaimReference(name=claim, namespace=desired.namespace, persistent_volume=pv)
     return None
+
+
+def _made_here(found: dict[str, Any] | None, desired: Desired) -> bool:
+    """Whether a claim (or PV) read from the API server carries this object's mark."""
+    return (
+        found is not None
+        and ((found.get("metadata") or {}).get("labels") or {}).get(TARGET_LABEL) == desired.uid
+    )
 
 
 def _remote_entity(desired: Desired, status: ReplicaStatus) -> str | None:

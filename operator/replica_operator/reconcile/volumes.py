@@ -167,6 +167,7 @@ class StaticClaim:
     volume_attributes: Mapping[str, str] | None = None
     secret_refs: Mapping[str, Mapping[str, str]] | None = None
     labels: Mapping[str, str] | None = None
+    claim_uid: str | None = None  # the claim's uid once made: the PV then binds to that claim only
 
 
 def handle(entity_id: int, protocol: CsiProtocol) -> str:
@@ -198,6 +199,7 @@ def static_manifests(want: StaticClaim) -> tuple[dict[str, Any], dict[str, Any]]
                 "kind": "PersistentVolumeClaim",
                 "namespace": want.namespace,
                 "name": want.claim_name,
+                **({"uid": want.claim_uid} if want.claim_uid else {}),
             },
             "csi": csi,
         },

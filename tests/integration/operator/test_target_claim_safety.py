@@ -1,0 +1,116 @@
+"""Issue 17's target claims under an adversary: a spec that names the application's own claim, and
+a deletion while no operator runs. The operator deletes only the claims it made, and a deletion it
+did not see happen is still carried out (PV, claim and both replicas) when it comes back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.integration.operator.conftest import Env, is_true
+from tests.integration.operator.test_claims import _apply, _claim, _csi_pv, _storage_class, claims
+from tests.support.kube import Cluster
+from tests.support.operator import OperatorProcess
+from tests.support.wait import wait_for
+
+__all__ = ["claims"]  # the fixture, used by name
+
+
+def _bound(cluster: Cluster, namespace: str, claim: str) -> dict[str, Any] | None:
+    found = cluster.kubectl_json("-n", namespace, "get", "pvc", claim)
+    return found if found.get("status", {}).get("phase") == "Bound" else None
+
+
+def _gone(cluster: Cluster, *resource: str) -> bool:
+    return "NotFound" in cluster.kubectl("get", *resource, check=False).stderr
+
+
+def test_a_target_claim_naming_the_applications_claim_is_refused_and_never_deleted(claims: Env) -> None:
+    """A hostile or mistaken spec names an existing claim as its target claim, with deletionPolicy
+    Delete. Before: the 409 on create was taken as "made", and deleting the Replica deleted the
+    application's claim (its PV's reclaim policy Delete would then remove the data)."""
+    env, cluster, ns = claims, claims.objects.cluster, claims.namespace
+    app_claim, volume = env.name("app-data"), env.name("vol")
+    app_volume = env.arrays.volume("ibox-1", app_claim)
+    env.arrays.volume("ibox-1", volume)
+    app_pv = f"pvc-{app_claim}"
+    _apply(cluster, _claim(app_claim, ns), _csi_pv(app_pv, f"{app_volume['id']}$$iscsi", app_claim, ns))
+    try:
+        before = wait_for(
+            lambda: _bound(cluster, ns, app_claim), timeout=60, what="the application's claim bound"
+        )
+        env.replica(
+            volume,
+            volume=volume,
+            target={"persistentVolumeClaim": {"name": app_claim}},
+            deletionPolicy="Delete",
+        )
+
+        def conflict() -> dict[str, Any] | None:
+            events = cluster.kubectl_json("-n", ns, "get", "events")["items"]
+            found = [
+                e for e in events if e["reason"] == "ClaimConflict" and e["involvedObject"]["name"] == volume
+            ]
+            return found[0] if found else None
+
+        event = wait_for(conflict, timeout=60, what="a ClaimConflict Event")
+        assert app_claim in event["message"]
+        assert event["type"] == "Warning"
+        status = env.objects.wait_status("replicas", volume, lambda s: is_true(s, "Ready"))
+        assert "targetClaim" not in status  # replication goes on; no claim is reported as made
+        made = env.objects.get("replicas", volume)
+        assert made is not None
+        assert _gone(cluster, "pv", f"iro-{made['metadata']['uid']}")  # nothing could bind to the app's claim
+
+        env.objects.delete("replicas", volume)
+        env.objects.wait_gone("replicas", volume, timeout=60)
+        after = _bound(cluster, ns, app_claim)
+        assert after is not None, "the application's claim was deleted"
+        assert after["metadata"]["uid"] == before["metadata"]["uid"]
+        assert after["spec"]["volumeName"] == app_pv
+    finally:
+        cluster.kubectl("-n", ns, "delete", "pvc", app_claim, "--wait=false", check=False)
+        cluster.kubectl("delete", "pv", app_pv, "--wait=false", check=False)
+
+
+def test_a_replica_deleted_while_no_operator_runs_loses_its_target_claim_and_replicas(
+    claims: Env, operator: OperatorProcess
+) -> None:
+    env, cluster, ns = claims, claims.objects.cluster, claims.namespace
+    storage_class = f"{env.prefix}-dr"
+    _apply(cluster, _storage_class(storage_class))
+    name = env.name("down")
+    target_claim = f"{name}-dr"
+    volume = env.arrays.volume("ibox-1", name)
+    try:
+        env.replica(
+            name,
+            volume=name,
+            target={"persistentVolumeClaim": {"name": target_claim, "storageClassName": storage_class}},
+            replicationType="SYNC",
+            deletionPolicy="Delete",
+        )
+        status = env.objects.wait_status(
+            "replicas", name, lambda s: is_true(s, "Ready") and s.get("targetClaim") is not None
+        )
+        pv = status["targetClaim"]["persistentVolume"]
+        wait_for(lambda: _bound(cluster, ns, target_claim), timeout=60, what=f"{target_claim} bound")
+        ids = (status["replicaId"], status["remoteReplicaId"])
+
+        operator.kill()
+        env.objects.delete("replicas", name)
+        assert env.objects.get("replicas", name) is not None  # held by the finalizer for the operator
+        assert _bound(cluster, ns, target_claim) is not None  # nothing acted meanwhile
+        operator.start()
+
+        env.objects.wait_gone("replicas", name, timeout=90)
+        wait_for(lambda: _gone(cluster, "pv", pv), timeout=30, what=f"PV {pv} deleted")
+        wait_for(
+            lambda: _gone(cluster, "-n", ns, "pvc", target_claim), timeout=30, what="target claim deleted"
+        )
+        assert env.arrays.replica("ibox-1", ids[0]) is None
+        assert env.arrays.replica("ibox-2", ids[1]) is None
+        assert (
+            env.arrays.call("ibox-1", "GET", f"/volumes/{volume['id']}")["id"] == volume["id"]
+        )  # data stays
+    finally:
+        cluster.kubectl("delete", "storageclass", storage_class, "--wait=false", check=False)
