@@ -173,8 +173,7 @@ def test_cluster_wide_rbac_is_exactly_what_the_operator_needs(helm: Helm) -> Non
         (group, "consistencygroupreplicas/status", ("get", "patch"), ()),
         (group, "replicadrills", ("get", "list", "patch", "watch"), ()),
         (group, "replicadrills/status", ("get", "patch"), ()),
-        ("", "persistentvolumes", ("create", "delete", "get"), ()),
-        ("", "persistentvolumeclaims", ("create", "delete", "get"), ()),
+        ("", "persistentvolumes", ("get",), ()),  # the source claim's PV, by name
         ("", "events", ("create",), ()),
         ("", "persistentvolumeclaims", ("get",), ()),  # spec.source.persistentVolumeClaim, by name
     }
@@ -191,6 +190,20 @@ def test_target_claims_add_only_pv_and_claim_writes(helm: Helm) -> None:
     assert plain <= extended
 
 
+def test_drills_add_only_their_pv_and_claim_writes(helm: Helm) -> None:
+    """ReplicaDrill makes a static PV and claim of its snapshot: allowed only with rbac.drills."""
+    plain = _rules(one(helm.template(), "ClusterRole"))
+    extended = _rules(one(helm.template("--set=rbac.drills=true"), "ClusterRole"))
+    assert extended - plain == {
+        ("", "persistentvolumes", ("create", "delete"), ()),
+        ("", "persistentvolumeclaims", ("create", "delete"), ()),
+    }
+    assert plain <= extended
+    watched = helm.template("--set=rbac.drills=true", "--set=watchNamespaces={team-a}")
+    role = next(doc for doc in watched if doc["kind"] == "Role" and doc["metadata"]["namespace"] == "team-a")
+    assert ("", "persistentvolumeclaims", ("create", "delete"), ()) in _rules(role)
+
+
 @pytest.mark.parametrize(
     "values",
     [
@@ -198,6 +211,7 @@ def test_target_claims_add_only_pv_and_claim_writes(helm: Helm) -> None:
         [f"--values={VALUES_ALL}"],
         ["--set=leaderElection.enabled=false", "--set=replicaCount=1"],
         ["--set=rbac.targetClaims=true"],
+        ["--set=rbac.drills=true", "--set=watchNamespaces={team-a}"],
     ],
 )
 def test_rbac_has_no_wildcards_and_a_comment_per_rule(helm: Helm, values: list[str]) -> None:
@@ -210,7 +224,7 @@ def test_rbac_has_no_wildcards_and_a_comment_per_rule(helm: Helm, values: list[s
                 assert "*" not in rule.get(field, []), (role["metadata"]["name"], rule)
             assert "secrets" not in rule["resources"] or rule["verbs"] == ["get"]
             assert not {"deletecollection", "escalate", "bind", "impersonate"} & set(rule["verbs"])
-            if "delete" in rule["verbs"]:  # only what a ReplicaDrill made (its PV and claim)
+            if "delete" in rule["verbs"]:  # only what a drill or a target claim made (PV and claim)
                 assert set(rule["resources"]) <= {"persistentvolumes", "persistentvolumeclaims"}, rule
             if "update" in rule["verbs"]:  # only the election's own Lease is ever replaced
                 assert rule["resources"] == ["leases"], rule
