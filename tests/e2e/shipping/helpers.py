@@ -20,8 +20,12 @@ from typing import Any
 import kubernetes
 import yaml
 
+from ibox_sim.testing import run_simulator
 from tests.conftest import ROOT
+from tests.support.arrays import SimArrays
+from tests.support.credentials import PASSWORD
 from tests.support.kube import KUBECTL, Cluster
+from tests.support.operator import LEASE_ID_VARIABLE, OperatorProcess
 
 CHART = ROOT / "charts" / "infinibox-replica-operator"
 SHIPPING = Path(__file__).resolve().parent
@@ -173,3 +177,38 @@ def installed(
         yield result
     finally:
         helm.run("uninstall", release, f"--namespace={namespace}", check=False)
+
+
+@dataclass
+class ChartOperator:
+    """The real operator running with the chart's ServiceAccount token, and its two arrays."""
+
+    account: str
+    identity: Identity
+    arrays: SimArrays
+    log: str = ""  # the operator's whole log, once it stopped
+
+
+@contextmanager
+def operator_as_chart_account(
+    helm: Helm, cluster: Cluster, release: str, namespace: str, path: Path, *values: str
+) -> Iterator[ChartOperator]:
+    """Install the chart (Secrets readable in ``namespace``), start a two-array simulator and the
+    operator as the chart's ServiceAccount, leader election on the chart's Lease; stop all after."""
+    with installed(helm, cluster, release, namespace, f"--set=secretNamespaces={{{namespace}}}", *values):
+        accounts = cluster.kubectl_json(
+            "-n", namespace, "get", "serviceaccounts", "-l", f"app.kubernetes.io/instance={release}"
+        )
+        (account,) = [item["metadata"]["name"] for item in accounts["items"]]
+        identity = Identity(serviceaccount_kubeconfig(cluster, namespace, account, path))
+        cluster.credentials_secret(namespace, "creds")
+        with run_simulator(2, initial_sync_seconds=1, password=PASSWORD) as simulator:
+            running = ChartOperator(account, identity, SimArrays(simulator))
+            election = {"POD_NAMESPACE": namespace, LEASE_ID_VARIABLE: account}
+            operator = OperatorProcess(identity.kubeconfig, env=election).start()
+            try:
+                yield running
+                running.log = operator.log()
+            finally:
+                operator.close()
+                running.arrays.close()

@@ -11,12 +11,16 @@ from typing import Any
 
 import pytest
 
-from ibox_sim.testing import run_simulator
-from tests.e2e.shipping.helpers import Helm, Identity, installed, serviceaccount_kubeconfig
+from tests.e2e.shipping.helpers import (
+    Helm,
+    Identity,
+    installed,
+    operator_as_chart_account,
+    serviceaccount_kubeconfig,
+)
 from tests.support.arrays import SimArrays
-from tests.support.credentials import PASSWORD
 from tests.support.kube import Cluster
-from tests.support.operator import LEASE_ID_VARIABLE, OperatorProcess
+from tests.support.operator import OperatorProcess
 from tests.support.wait import wait_for
 
 GROUP = "replication.infinibox.io/v1alpha1"
@@ -68,26 +72,14 @@ def test_target_claims_and_drills_run_with_the_charts_serviceaccount(
     tmp_path: Path,
     exclusive_operator: OperatorProcess,
 ) -> None:
-    values = (
-        f"--set=secretNamespaces={{{namespace}}}",
-        "--set=rbac.targetClaims=true",
-        "--set=rbac.drills=true",
-    )
-    with installed(kube_helm, cluster, release_name, namespace, *values):
-        account, identity = _account(cluster, namespace, release_name, tmp_path / "sa.kubeconfig")
-        assert identity.can_i("create", "persistentvolumes")
-        cluster.credentials_secret(namespace, "creds")
-        with run_simulator(2, initial_sync_seconds=1, password=PASSWORD) as simulator:
-            arrays = SimArrays(simulator)
-            arrays.volume("ibox-1", "sa-db")
-            election = {"POD_NAMESPACE": namespace, LEASE_ID_VARIABLE: account}
-            operator = OperatorProcess(identity.kubeconfig, env=election).start()
-            try:
-                _target_claim_and_drill(cluster, arrays, namespace, release_name)
-                log = operator.log()
-            finally:
-                operator.close()
-            arrays.close()
+    values = ("--set=rbac.targetClaims=true", "--set=rbac.drills=true")
+    with operator_as_chart_account(
+        kube_helm, cluster, release_name, namespace, tmp_path / "sa.kubeconfig", *values
+    ) as running:
+        assert running.identity.can_i("create", "persistentvolumes")
+        running.arrays.volume("ibox-1", "sa-db")
+        _target_claim_and_drill(cluster, running.arrays, namespace, release_name)
+    log = running.log
     assert "Forbidden" not in log
     assert " 403" not in log
 

@@ -9,12 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from ibox_sim.testing import run_simulator
-from tests.e2e.shipping.helpers import Helm, Identity, installed, serviceaccount_kubeconfig
+from tests.e2e.shipping.helpers import Helm, operator_as_chart_account
 from tests.support.arrays import SimArrays
-from tests.support.credentials import PASSWORD
 from tests.support.kube import Cluster
-from tests.support.operator import LEASE_ID_VARIABLE, OperatorProcess
+from tests.support.operator import OperatorProcess
 from tests.support.wait import wait_for
 
 
@@ -34,29 +32,15 @@ def test_operator_runs_a_replica_lifecycle_with_the_charts_serviceaccount(
     tmp_path: Path,
     exclusive_operator: OperatorProcess,
 ) -> None:
-    with installed(kube_helm, cluster, release_name, namespace, f"--set=secretNamespaces={{{namespace}}}"):
-        accounts = cluster.kubectl_json(
-            "-n", namespace, "get", "serviceaccounts", "-l", f"app.kubernetes.io/instance={release_name}"
-        )
-        (account,) = [item["metadata"]["name"] for item in accounts["items"]]
-        kubeconfig = serviceaccount_kubeconfig(cluster, namespace, account, tmp_path / "sa.kubeconfig")
-        identity = Identity(kubeconfig)
-        assert identity.whoami() == f"system:serviceaccount:{namespace}:{account}"
+    with operator_as_chart_account(
+        kube_helm, cluster, release_name, namespace, tmp_path / "sa.kubeconfig"
+    ) as running:
+        identity = running.identity
+        assert identity.whoami() == f"system:serviceaccount:{namespace}:{running.account}"
         assert not identity.can_i("create", "replicas.replication.infinibox.io", namespace=namespace)
-
-        cluster.credentials_secret(namespace, "creds")
-        with run_simulator(2, initial_sync_seconds=1, password=PASSWORD) as simulator:
-            arrays = SimArrays(simulator)
-            arrays.volume("ibox-1", "sa-vol")
-            # Leader election on, on the chart's Lease (its name is the full name, as the account's).
-            election = {"POD_NAMESPACE": namespace, LEASE_ID_VARIABLE: account}
-            operator = OperatorProcess(kubeconfig, env=election).start()
-            try:
-                _lifecycle(cluster, arrays, namespace, release_name)
-                log = operator.log()
-            finally:
-                operator.close()
-            arrays.close()
+        running.arrays.volume("ibox-1", "sa-vol")
+        _lifecycle(cluster, running.arrays, namespace, release_name)
+    log = running.log
     assert "Forbidden" not in log
     assert " 403" not in log
     assert "acquired the lease" in log
