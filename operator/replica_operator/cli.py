@@ -182,6 +182,17 @@ _DURATION = _Duration()
     help="How often every kind is listed to forget objects deleted while the watch was away.",
 )
 @click.option(
+    "--target-claim-namespace",
+    "target_claim_namespaces",
+    multiple=True,
+    envvar=_env("TARGET_CLAIM_NAMESPACES"),
+    help=(
+        "A namespace where Replicas of other namespaces may have their target claim made (repeat "
+        "the flag; the variable takes a space-separated list). Default: a target claim only in the "
+        "Replica's own namespace."
+    ),
+)
+@click.option(
     "--shard",
     default=None,
     envvar=_env("SHARD"),
@@ -207,6 +218,7 @@ def run(
     retry_period: timedelta,
     kube_request_timeout: timedelta,
     relist_interval: timedelta,
+    target_claim_namespaces: tuple[str, ...],
     shard: str | None,
 ) -> None:
     """Run the operator against the cluster named by KUBECONFIG (or the in-cluster config).
@@ -243,6 +255,7 @@ def run(
         debug=debug,
         kube_request_timeout=kube_request_timeout,
         relist_interval=relist_interval,
+        target_claim_namespaces=frozenset(target_claim_namespaces),
         shard=shard,
     )
     operate = prepare_operator(settings)

@@ -42,6 +42,11 @@ class OperatorSettings(BaseModel):
     )
     retry_base: timedelta = Field(default=timedelta(seconds=2), description="First wait after a failed step.")
     retry_max: timedelta = Field(default=timedelta(minutes=5), description="Longest wait between attempts.")
+    target_claim_namespaces: frozenset[str] = Field(
+        default=frozenset(),
+        description="Namespaces besides a Replica's own where its spec.target.persistentVolumeClaim may "
+        "be made (a tenant must not make claims in namespaces it cannot write); empty: only its own.",
+    )
     shard: str | None = Field(
         default=None,
         description="The shard whose objects this instance handles (label value); None: the default shard.",

@@ -71,8 +71,11 @@ class Reconciler:
         kube: KubeSide,
         backoff: Backoff,
         clock: Callable[[], float] = time.monotonic,
+        target_claim_namespaces: frozenset[str] = frozenset(),
     ) -> None:
         self.registry = registry
+        self.target_claim_namespaces = target_claim_namespaces
+        """Where a target claim of another namespace's object may be made (--target-claim-namespace)."""
         self.kube = kube
         self.reporter = Reporter(kube)
         self.observer = Observer(registry)
@@ -196,7 +199,9 @@ class Reconciler:
         status = update.status.model_copy()
         if resolved is not None:
             status.resolved_source = resolved
-        claims = await target_claims(desired, status, self.kube, self.registry, resolved)
+        claims = await target_claims(
+            desired, status, self.kube, self.registry, resolved, allowed=self.target_claim_namespaces
+        )
         if isinstance(claims, Problem):
             if memory.target_claim_problem != claims.message:
                 await self.reporter.post(body, (Event(EventType.WARNING, claims.reason, claims.message),))

@@ -110,7 +110,10 @@ class Runtime:
         kube = Kube.from_environment(settings.kube_request_timeout.total_seconds())
         arrays = Arrays(kube, functools.partial(infinibox_client, user_agent=user_agent(settings.shard)))
         backoff = Backoff(settings.retry_base, settings.retry_max)
-        return cls(settings, kube, arrays, Reconciler(arrays, kube, backoff))
+        reconciler = Reconciler(
+            arrays, kube, backoff, target_claim_namespaces=settings.target_claim_namespaces
+        )
+        return cls(settings, kube, arrays, reconciler)
 
     def lookup(self, name: str) -> Mapping[str, Any] | None:
         return self.indexes.infinibox(name) if self.indexes is not None else None

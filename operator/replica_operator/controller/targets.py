@@ -72,12 +72,24 @@ async def target_claims(
     kube: KubeSide,
     registry: Registry,
     resolved: ResolvedSource | None,
+    *,
+    allowed: frozenset[str] = frozenset(),
 ) -> list[ClaimReference] | Problem | None:
-    """Make (or, on deletion per deletionPolicy, remove) the target claims; their references."""
+    """Make (or, on deletion per deletionPolicy, remove) the target claims; their references.
+
+    ``allowed``: namespaces besides the object's own where claims may be made. Without it a tenant
+    who may create Replicas could have the operator make claims where it may not (a confused
+    deputy). Removing labelled claims on deletion is always allowed."""
     planned = _plan(desired, status)
     if planned is None:
         return None
     wanted, namespace, storage_class = planned
+    if not desired.deleting and namespace != desired.namespace and namespace not in allowed:
+        return Problem(
+            "ClaimNamespaceNotAllowed",
+            f"spec.target.persistentVolumeClaim.namespace {namespace} is not this object's namespace and "
+            "not one the operator may make claims in for other namespaces (--target-claim-namespace)",
+        )
     refs = [ClaimReference(name=w.claim, namespace=namespace, persistent_volume=w.pv) for w in wanted]
     filesystem = bool(getattr(desired.spec.source, "filesystem", None))
     protocol = CsiProtocol(resolved.protocol) if resolved and resolved.protocol else None

@@ -263,6 +263,8 @@ def test_values_all_renders_every_option(helm: Helm) -> None:
         "--lease-duration=20s",
         "--renew-deadline=12s",
         "--retry-period=3s",
+        "--target-claim-namespace=iro-all-dr-a",
+        "--target-claim-namespace=iro-all-dr-b",
     ):
         assert arg in args
     assert args[-1] == "--extra-flag=1"
@@ -318,11 +320,14 @@ def test_values_all_renders_every_option(helm: Helm) -> None:
     )
     assert _rules(roles[("ops", "iro-all-events")]) == {("", "events", ("create",), ())}
     cluster_rules = _rules(one(objects, "ClusterRole"))
-    # Cluster-scoped only: the arrays, and the PersistentVolumes of ReplicaDrills.
+    # Cluster-scoped: the arrays, the PersistentVolumes; with rbac.targetClaims the target claims
+    # (in any namespace the spec names, as the operator allows) and the target StorageClass.
     assert {resource for _, resource, _, _ in cluster_rules} == {
         "infiniboxes",
         "infiniboxes/status",
         "persistentvolumes",
+        "persistentvolumeclaims",
+        "storageclasses",
     }
 
 
@@ -459,6 +464,7 @@ def test_templates_reject_inconsistent_values(helm: Helm, args: list[str], messa
                 "lease_duration": timedelta(seconds=20),
                 "renew_deadline": timedelta(seconds=12),
                 "retry_period": timedelta(seconds=3),
+                "target_claim_namespaces": ("iro-all-dr-a", "iro-all-dr-b"),
             },
         ),
     ],

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.integration.operator.conftest import Env, is_true
+from tests.integration.operator.conftest import Env, ProxiedOperator, is_true
 from tests.integration.operator.test_claims import _apply, _claim, _csi_pv, _storage_class, claims
 from tests.support.kube import Cluster
 from tests.support.operator import OperatorProcess
@@ -114,3 +114,44 @@ def test_a_replica_deleted_while_no_operator_runs_loses_its_target_claim_and_rep
         )  # data stays
     finally:
         cluster.kubectl("delete", "storageclass", storage_class, "--wait=false", check=False)
+
+
+def test_a_target_claim_in_another_namespace_needs_the_operators_leave(
+    claims: Env, proxied_operator: ProxiedOperator
+) -> None:
+    """A tenant who may create Replicas in its namespace must not have claims made, with the
+    operator's rights, in a namespace it cannot write: only --target-claim-namespace opens one."""
+    env, cluster, ns = claims, claims.objects.cluster, claims.namespace
+    other = f"{env.prefix}-dr"
+    cluster.kubectl("create", "namespace", other)
+    name = env.name("far")
+    env.arrays.volume("ibox-1", name)
+    try:
+        env.replica(
+            name,
+            volume=name,
+            target={"persistentVolumeClaim": {"name": name, "namespace": other}},
+            replicationType="SYNC",
+        )
+
+        def refused() -> dict[str, Any] | None:
+            events = cluster.kubectl_json("-n", ns, "get", "events")["items"]
+            found = [e for e in events if e["reason"] == "ClaimNamespaceNotAllowed"]
+            return found[0] if found else None
+
+        event = wait_for(refused, timeout=60, what="a ClaimNamespaceNotAllowed Event")
+        assert other in event["message"]
+        env.objects.wait_status("replicas", name, lambda s: is_true(s, "Ready"))  # replication goes on
+        assert _gone(cluster, "-n", other, "pvc", name)
+
+        proxied_operator("--target-claim-namespace", other)
+        wait_for(
+            lambda: _bound(cluster, other, name), timeout=90, what=f"the claim made and bound in {other}"
+        )
+        status = env.objects.wait_status("replicas", name, lambda s: s.get("targetClaim") is not None)
+        assert status["targetClaim"]["namespace"] == other
+        env.objects.delete("replicas", name)
+        env.objects.wait_gone("replicas", name, timeout=60)
+        wait_for(lambda: _gone(cluster, "-n", other, "pvc", name), timeout=30, what="the far claim deleted")
+    finally:
+        cluster.kubectl("delete", "namespace", other, "--wait=false", check=False)
