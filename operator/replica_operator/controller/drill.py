@@ -25,6 +25,7 @@ from replica_operator.reconcile import (
     Problem,
     claim_manifests,
     drill_conditions,
+    marked_in_another_namespace,
     snapshot_name,
     target_of,
     volume_name,
@@ -83,6 +84,8 @@ class DrillController:
         else:
             replica = await self.kube.read_object(REPLICA, namespace, spec.replica_ref.name)
             target = target_of(replica, spec.replica_ref.name)
+            if not isinstance(target, Problem) and replica is not None:
+                target = await self._not_another_namespaces(replica, namespace) or target
         if isinstance(target, Problem):
             return target
         client = self._client(target.array)
@@ -188,6 +191,34 @@ class DrillController:
         with contextlib.suppress(NotFound):  # gone already: that is what was wanted
             await client.delete_snapshot(found.id)
         return None
+
+    async def _not_another_namespaces(self, replica: Mapping[str, Any], namespace: str) -> Problem | None:
+        """Refuse to expose a pair another namespace's object marked (read on each array that
+        answers; a side that does not answer is left out, as ownership decisions do)."""
+        spec, status = replica.get("spec") or {}, replica.get("status") or {}
+        descriptions = []
+        for array, replica_id in (
+            ((spec.get("source") or {}).get("array"), status.get("replicaId")),
+            ((spec.get("target") or {}).get("array"), status.get("remoteReplicaId")),
+        ):
+            if not array or replica_id is None:
+                continue
+            client = self._client(str(array))
+            if isinstance(client, Problem):
+                continue
+            try:
+                descriptions.append((await client.get_replica(int(replica_id))).description)
+            except ArrayError:
+                continue
+        owner = marked_in_another_namespace(replica["metadata"]["uid"], namespace, descriptions)
+        if owner is None:
+            return None
+        return Problem(
+            "NotOwned",
+            f"Replica {replica['metadata']['name']} reports a replica of {owner}: a drill exposes only "
+            f"data of namespace {namespace}",
+            retryable=False,
+        )
 
     def _client(self, array: str) -> ArrayClient | Problem:
         connection = self.arrays.get(array)

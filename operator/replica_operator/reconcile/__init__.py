@@ -21,7 +21,14 @@ from .drill import (
 from .events import Event, EventType, StepResult
 from .identity import accept_new_system, array_changed
 from .observed import ArrayReplica, Observation, Problem, Role, Side, SideName
-from .ownership import describe_owner, foreign_uid, not_ours, owner_mark, owner_uid
+from .ownership import (
+    describe_owner,
+    foreign_uid,
+    marked_in_another_namespace,
+    not_ours,
+    owner_mark,
+    owner_uid,
+)
 from .plan import Plan, action_pending, adoptable, decide
 from .progress import array_progress
 from .status import (
@@ -114,6 +121,7 @@ __all__ = [
     "drill_conditions",
     "entity_kind",
     "foreign_uid",
+    "marked_in_another_namespace",
     "member_claim_name",
     "member_pv_name",
     "merge",

@@ -56,3 +56,25 @@ def not_ours(uid: str, descriptions: Iterable[str | None]) -> str | None:
     if any(owner_uid(d) == uid for d in seen):
         return None
     return describe_owner(next((d for d in seen if d), None))
+
+
+_OBJECT_NAMESPACE = re.compile(r"(?:^|\s)k8s-object=([^/\s]+)/")
+
+
+def marked_in_another_namespace(uid: str, namespace: str, descriptions: Iterable[str | None]) -> str | None:
+    """Who owns a pair marked by an object of another namespace and never by ``uid``, else None.
+
+    What a ReplicaDrill checks before it exposes a replica's target as a claim: an ObserveOnly
+    object may report anyone's replica, but a writable snapshot of it would hand that namespace's
+    data to this one. A mark of this namespace's object passes (on a DR site the marking object
+    lives in the other cluster under the same namespace); so does a pair nobody marked."""
+    seen = list(descriptions)
+    if any(owner_uid(d) == uid for d in seen):
+        return None
+    for description in seen:
+        if owner_uid(description) is None:
+            continue
+        found = _OBJECT_NAMESPACE.search(description or "")
+        if found is None or found.group(1) != namespace:
+            return describe_owner(description)
+    return None
