@@ -185,6 +185,7 @@ class Dataset(_ArrayModel):
     cg_name: str | None = None
     rmr_source: Flag = False
     rmr_target: Flag = False
+    mapped: Flag = False  # mapped to a host (infinisdk's dataset field ``mapped``)
     replica_ids: Ids = ()
     replication_types: Names = ()
     created_at: MsDatetime = None

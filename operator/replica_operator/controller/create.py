@@ -71,7 +71,7 @@ async def _dataset_request(
         )
     if remote.mode is TargetMode.EXISTING:
         assert remote.name is not None
-        found = await find_dataset(target, kind, remote.name)
+        found = unmapped(await find_dataset(target, kind, remote.name), target)
         return CreateReplicaRequest.existing_target(
             entity_type=kind, local_entity_id=entity_id, remote_entity_id=found.id, **common
         )
@@ -110,7 +110,7 @@ async def _group_request(
         pairs: dict[int, int] = {}
         for local_name, remote_name in remote.members:
             local = await find_dataset(source, EntityType.VOLUME, local_name)
-            paired = await find_dataset(target, EntityType.VOLUME, remote_name)
+            paired = unmapped(await find_dataset(target, EntityType.VOLUME, remote_name), target)
             pairs[local.id] = paired.id
         return CreateReplicaRequest.cg_existing_target(
             local_cg_id=group_id, remote_cg_id=remote_group.id, member_mappings=pairs, **common
@@ -173,6 +173,22 @@ async def find_snapshot(connection: ArrayConnection, kind: EntityType, name: str
             Problem("SnapshotNotFound", f"snapshot {name} does not exist on {connection.name}")
         )
     return found
+
+
+def unmapped(dataset: Dataset, connection: ArrayConnection) -> Dataset:
+    """An existing target that no host has mapped: replication overwrites a target with the
+    source's data, so a mapped one (another application's volume, say, named by mistake or by a
+    hostile tenant) is refused before the create is sent. Whether the array itself would refuse is
+    not evidenced; the ``mapped`` field is infinisdk's (``Dataset`` fields)."""
+    if dataset.mapped:
+        raise LookupProblem(
+            Problem(
+                "TargetInUse",
+                f"{dataset.name} on {connection.name} is mapped to a host: replicating onto it would "
+                "overwrite data in use (unmap it, or name another target)",
+            )
+        )
+    return dataset
 
 
 def parent_of(snapshot: Dataset, connection: ArrayConnection) -> int:

@@ -218,6 +218,20 @@ class _Admin:
             self.writes[key] = self.writes.get(key, 0) + 1
             return {"system": system_name, "id": volume_id, "writes": self.writes[key]}
 
+    async def mapped(self, request: Request) -> Any:
+        """A host maps (or unmaps) a dataset: what the array reports as its ``mapped`` field."""
+        system_name, dataset_id = _replica_ref(request)
+        body = await request.json()
+        if not isinstance(body, dict) or not isinstance(body.get("mapped"), bool):
+            raise ApiError(400, "INVALID_VALUE", 'the body is {"mapped": true|false}')
+        with self.sim.lock:
+            dataset = self.sim.system(system_name).dataset(dataset_id)
+            if dataset is None:
+                raise ApiError(404, "DATASET_NOT_FOUND", f"no dataset {dataset_id} on {system_name}")
+            dataset.mapped = body["mapped"]
+            self.sim.changed()
+            return {"system": system_name, "id": dataset_id, "mapped": dataset.mapped}
+
     async def reset(self, request: Request) -> Any:
         with self.sim.lock:
             self.sim.reset()
@@ -250,6 +264,7 @@ ROUTES: list[tuple[str, str, str]] = [
     ("/_sim/replicas/{system}/{id}/fields", "PUT", "put_fields"),
     ("/_sim/replicas/{system}/{id}/fields", "DELETE", "clear_fields"),
     ("/_sim/volumes/{system}/{id}/write", "POST", "write"),
+    ("/_sim/volumes/{system}/{id}/mapped", "PUT", "mapped"),
     ("/_sim/sessions", "DELETE", "expire_sessions"),
     ("/_sim/reset", "POST", "reset"),
     ("/_sim/systems", "GET", "systems"),

@@ -56,6 +56,8 @@ class Dataset(BaseModel):
     updated_at: float
     cg_id: int | None = None
     write_protected: bool = False
+    #: Mapped to a host (a LUN). The simulator has no hosts: ``PUT /_sim/volumes/{system}/{id}/mapped``.
+    mapped: bool = False
     ssd_enabled: bool = True
     compression_enabled: bool = True
     lock_expires_at: int | None = None

@@ -241,6 +241,7 @@ def render_dataset(world: World, system: System, d: Dataset) -> dict[str, Any]:
         updated_at=to_ms(d.updated_at),
         ssd_enabled=d.ssd_enabled,
         write_protected=d.write_protected or target,
+        mapped=d.mapped,
         compression_enabled=d.compression_enabled,
         serial=f"742b0f{system.serial:08x}{d.id:018x}",
         nguid=f"742b0f{system.serial:010x}{d.id:016x}",
