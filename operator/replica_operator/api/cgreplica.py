@@ -120,6 +120,10 @@ class MemberStatus(StatusModel):
 
     local: EntityName | None = Field(default=None, description="Member volume on spec.source.array.")
     remote: EntityName | None = Field(default=None, description="Its replica on spec.target.array.")
+    persistent_volume_claim: ObjectName | None = Field(
+        default=None,
+        description="With spec.source.persistentVolumeClaimSelector: the claim whose volume this member is.",
+    )
 
 
 class ConsistencyGroupReplicaStatus(ReplicaStatus):
