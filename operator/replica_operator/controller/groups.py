@@ -18,12 +18,16 @@ from typing import Any
 from replica_operator.api import ConsistencyGroupReplicaStatus, LabelSelector
 from replica_operator.array import ArrayError, ConsistencyGroup, Dataset, NotFound
 from replica_operator.kube import KubeError
-from replica_operator.reconcile import Event, EventType, Problem, owner_mark, owner_uid
-from replica_operator.reconcile.groups import (
+from replica_operator.reconcile import (
     OWNER_KEY,
     ClaimVolume,
-    group_name,
+    Event,
+    EventType,
+    Problem,
     membership,
+    owned_group_name,
+    owner_mark,
+    owner_uid,
     selected_volumes,
     selector_string,
 )
@@ -52,7 +56,7 @@ def selector_of(body: Mapping[str, Any]) -> LabelSelector | None:
 
 def owned_group(body: Mapping[str, Any]) -> str:
     meta = body["metadata"]
-    return group_name(str(meta["namespace"]), str(meta["name"]), str(meta["uid"]))
+    return owned_group_name(str(meta["namespace"]), str(meta["name"]), str(meta["uid"]))
 
 
 async def ensure_group(

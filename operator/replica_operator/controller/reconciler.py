@@ -165,7 +165,8 @@ class Reconciler:
             memory.note_results(results, self.backoff, self.clock())
         after = await self._refresh(observed, results)
         update = summarize(desired, plan, results, after, datetime.now(UTC))
-        update = await self._claims(desired, update, claim, resolved_source, body, memory, grouped)
+        seen = after.source.replica is not None or after.target.replica is not None
+        update = await self._claims(desired, update, claim, resolved_source, body, memory, grouped, seen)
         if (
             update.changed
             and not (desired.deleting and plan.release)
@@ -208,6 +209,7 @@ class Reconciler:
         body: Mapping[str, Any],
         memory: ObjectMemory,
         grouped: Grouped | None = None,
+        members_seen: bool = False,
     ) -> StatusUpdate:
         """The claims in status: the resolved source, each member's source claim, the target
         claims (made here), the writable one."""
@@ -219,7 +221,7 @@ class Reconciler:
                 m.model_copy(update={"persistent_volume_claim": grouped.claims.get(m.local or "")})
                 for m in status.members
             ]
-        claims = await target_claims(desired, status, self.kube, self.registry, resolved)
+        claims = await target_claims(desired, status, self.kube, self.registry, resolved, members_seen)
         if isinstance(claims, Problem):
             if memory.target_claim_problem != claims.message:
                 await self.reporter.post(body, (Event(EventType.WARNING, claims.reason, claims.message),))

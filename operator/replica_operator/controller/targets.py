@@ -58,7 +58,11 @@ def _plan(desired: Desired, status: ReplicaStatus) -> tuple[list[_Wanted], str, 
         return [_Wanted(wanted.name, pv, _remote_entity(desired, status))], namespace, storage_class
     members = status.members if isinstance(status, ConsistencyGroupReplicaStatus) else []
     claims = [
-        _Wanted(member_claim_name(wanted.name, member.local), member_pv_name(pv, member.local), member.remote)
+        _Wanted(
+            member_claim_name(wanted.name, member.persistent_volume_claim or member.local),
+            member_pv_name(pv, member.local),
+            member.remote,
+        )
         for member in members
         if member.local
     ]
@@ -71,8 +75,12 @@ async def target_claims(
     kube: KubeSide,
     registry: Registry,
     resolved: ResolvedSource | None,
+    members_seen: bool = False,
 ) -> list[ClaimReference] | Problem | None:
-    """Make (or, on deletion per deletionPolicy, remove) the target claims; their references."""
+    """Make (or, on deletion per deletionPolicy, remove) the target claims; their references.
+
+    ``members_seen``: this pass read the group's members from the array, so a target claim of a
+    member no longer in it is a removed member's, removed with deletionPolicy Delete."""
     planned = _plan(desired, status)
     if planned is None:
         return None
@@ -88,7 +96,11 @@ async def target_claims(
             for item in wanted:
                 await kube.delete_volume_object("PersistentVolumeClaim", item.claim, namespace)
                 await kube.delete_volume_object("PersistentVolume", item.pv)
+            if desired.is_group:
+                await _prune(desired, kube, keep=set())
             return []
+        if desired.is_group and members_seen and desired.spec.deletion_policy is DeletionPolicy.DELETE:
+            await _prune(desired, kube, keep={w.pv for w in wanted})
         made = []
         for item, ref in zip(wanted, refs, strict=True):
             existing = await kube.read_cluster_object("persistentvolumes", item.pv)
@@ -121,6 +133,21 @@ async def target_claims(
     except (KubeError, ArrayError) as error:
         return Problem("TargetClaimFailed", f"target claims in {namespace}: {error}")
     return made
+
+
+async def _prune(desired: Desired, kube: KubeSide, keep: set[str]) -> None:
+    """Delete the target PVs (and the claims they are bound for) made for this object that are not
+    in ``keep``: those of members that left the group. Found by their label, so a member removed
+    while the operator was away loses its claim too. The array volume stays (reclaim Retain)."""
+    selector = f"{TARGET_LABEL}={desired.uid}"
+    for pv in await kube.list_volume_objects("PersistentVolume", None, selector):
+        name = str(pv["metadata"]["name"])
+        if name in keep:
+            continue
+        ref = (pv.get("spec") or {}).get("claimRef") or {}
+        if ref.get("name") and ref.get("namespace"):
+            await kube.delete_volume_object("PersistentVolumeClaim", str(ref["name"]), str(ref["namespace"]))
+        await kube.delete_volume_object("PersistentVolume", name)
 
 
 def writable(

@@ -8,8 +8,6 @@ path's. See docs/pvc.md "Groups of claims".
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,18 +21,6 @@ from .volumes import CsiVolume, bound_volume, parse_pv
 OWNER_KEY = "k8s-owner"
 """The metadata key on an owned group whose value is :func:`~.ownership.owner_mark` (CGs have no
 description, but are metadata holders: infinibox-api.md §9)."""
-
-MAX_GROUP_NAME = 64
-"""Bounded well below the array's 255 so that the target group (named after it) fits any prefix."""
-
-
-def group_name(namespace: str, name: str, uid: str) -> str:
-    """``iro-<namespace>-<name>-<digest of the uid>``, the readable part cut to fit: deterministic
-    (found again after a restart), unique per object (a re-created object gets a new group)."""
-    digest = hashlib.sha256(uid.encode()).hexdigest()[:10]
-    readable = re.sub(r"[^A-Za-z0-9_-]+", "-", f"{namespace}-{name}")
-    room = MAX_GROUP_NAME - len("iro-") - len(digest) - 1
-    return f"iro-{readable[:room].rstrip('-')}-{digest}"
 
 
 def selector_string(selector: LabelSelector) -> str:

@@ -176,7 +176,8 @@ def test_cluster_wide_rbac_is_exactly_what_the_operator_needs(helm: Helm) -> Non
         ("", "persistentvolumes", ("create", "delete", "get"), ()),
         ("", "persistentvolumeclaims", ("create", "delete", "get"), ()),
         ("", "events", ("create",), ()),
-        ("", "persistentvolumeclaims", ("get",), ()),  # spec.source.persistentVolumeClaim, by name
+        # spec.source.persistentVolumeClaim, by name; persistentVolumeClaimSelector, listed
+        ("", "persistentvolumeclaims", ("get", "list"), ()),
     }
 
 
@@ -186,6 +187,7 @@ def test_target_claims_add_only_pv_and_claim_writes(helm: Helm) -> None:
     assert extended - plain == {
         ("", "persistentvolumes", ("create", "delete"), ()),
         ("", "persistentvolumeclaims", ("create", "delete"), ()),
+        ("", "persistentvolumes", ("list",), ()),  # a group's target PVs, by the operator's label
         ("storage.k8s.io", "storageclasses", ("get",), ()),
     }
     assert plain <= extended
