@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
+from ibox_sim.testing import RunningSimulator
 from replica_operator.reconcile import OWNER_KEY, owned_group_name
-from tests.integration.operator.conftest import Env, condition_of, is_true
+from tests.integration.operator.conftest import Env, EnvFactory, condition_of, is_true
 from tests.integration.operator.test_claims import _apply, _claim, _csi_pv, _storage_class
 from tests.support.kube import Cluster
+from tests.support.operator import OperatorProcess
 from tests.support.wait import wait_for
 
 PLURAL = "consistencygroupreplicas"
@@ -255,4 +257,66 @@ def test_orphan_leaves_the_replica_and_the_group(claims: Env) -> None:
         env.arrays.call("ibox-1", "DELETE", f"/replicas/{replica['id']}")  # the test's own clean-up
         env.arrays.call("ibox-1", "DELETE", f"/cgs/{group['id']}")
     finally:
+        world.close()
+
+
+def test_group_changes_whose_answers_are_lost_or_cut_by_a_restart_are_made_once(
+    make_env: EnvFactory,
+    private_simulator: Callable[..., RunningSimulator],
+    volume_binder: Cluster,
+    operator: OperatorProcess,
+) -> None:
+    """The array makes the group, marks it and adds each member, but every answer is lost: each
+    pass re-reads the group and its members before acting, so nothing is made twice. Then the
+    operator is killed while a member's addition is unanswered, and finishes the job after its
+    restart."""
+    env = make_env(private_simulator(initial_sync_seconds=1))
+    world = World(env)
+    lost = {
+        "drop_rate": 1.0,
+        "methods": ["POST", "PUT"],
+        "path_regex": "^/api/rest/(cgs|metadata)",
+        "phase": "after",
+    }
+    try:
+        first, second = world.claim("data-0"), world.claim("data-1")
+        env.arrays.admin("PUT", "/_sim/faults", lost)
+        name = world.group_object(env.name("lossy"))
+        owned = world.owned_name(name)
+
+        def both_added() -> bool:
+            group = world.cg("ibox-1", owned)
+            return group is not None and world.members("ibox-1", group["id"]) == {first, second}
+
+        wait_for(both_added, timeout=60, what="both members added although no answer came back")
+        env.arrays.admin("DELETE", "/_sim/faults")
+        status = env.objects.wait_status(PLURAL, name, _members_are({first, second}), timeout=60)
+        assert len(env.arrays.call("ibox-1", "GET", "/cgs", name=f"eq:{owned}")) == 1
+        changes = [
+            r
+            for r in env.arrays.requests()
+            if r["method"] == "POST" and r["path"].startswith("/api/rest/cgs")
+        ]
+        # each made once, each answer lost (the client saw no status), none refused as a repeat
+        assert [(r["path"].rsplit("/", 1)[-1], r["status"], r["array_status"]) for r in changes] == [
+            ("cgs", 0, 200),
+            ("members", 0, 200),
+            ("members", 0, 200),
+        ]
+
+        slow = {"latency_ms": 30_000, "methods": ["POST"], "path_regex": "/members$", "phase": "after"}
+        env.arrays.admin("PUT", "/_sim/faults", slow)
+        third = world.claim("data-2")
+        group = world.cg("ibox-1", owned)
+        assert group is not None
+        wait_for(lambda: third in world.members("ibox-1", group["id"]), timeout=30, what="the addition made")
+        operator.kill()
+        env.arrays.admin("DELETE", "/_sim/faults")
+        operator.start()
+        env.objects.wait_status(PLURAL, name, _members_are({first, second, third}), timeout=60)
+        remote = env.arrays.replica("ibox-2", status["remoteReplicaId"])
+        assert remote is not None
+        assert len(world.members("ibox-2", remote["local_cg_id"])) == 3
+    finally:
+        env.arrays.admin("DELETE", "/_sim/faults")
         world.close()
