@@ -4,6 +4,7 @@ the claims (bound by Kubernetes' own PV binder) on both arrays."""
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Callable
 from typing import Any
 
@@ -191,6 +192,8 @@ def test_labelled_claims_make_an_owned_group_that_follows_them_on_both_arrays(cl
         for member in (first, late):
             (volume,) = env.arrays.call("ibox-1", "GET", "/volumes", name=f"eq:{member}")
             assert volume["cg_id"] is None
+        # the target group replication made stays with its volumes, as for a consistencyGroup source
+        assert len(world.members("ibox-2", remote_cg)) == 2
     finally:
         world.close()
         cluster.kubectl("delete", "storageclass", storage_class, "--wait=false", check=False)
@@ -319,4 +322,41 @@ def test_group_changes_whose_answers_are_lost_or_cut_by_a_restart_are_made_once(
         assert len(world.members("ibox-2", remote["local_cg_id"])) == 3
     finally:
         env.arrays.admin("DELETE", "/_sim/faults")
+        world.close()
+
+
+def test_a_quiet_group_writes_nothing_and_reads_its_members_once_per_poll(
+    make_env: EnvFactory, private_simulator: Callable[..., RunningSimulator], volume_binder: Cluster
+) -> None:
+    """Claims are not watched, so each poll looks at them; when nothing changed that costs reads
+    (one per member volume, the group, its mark, its members) and no write of any kind."""
+    env = make_env(private_simulator(initial_sync_seconds=0.5))
+    world = World(env)
+    try:
+        names = {world.claim(f"d{n}") for n in range(3)}
+        name = world.group_object(env.name("quiet"))
+        env.objects.wait_status(PLURAL, name, _members_are(names), timeout=60)
+        wait_for(
+            lambda: (
+                (env.objects.get(PLURAL, name) or {}).get("status", {}).get("syncState") == "SYNCHRONIZED"
+            ),
+            timeout=30,
+            what="SYNCHRONIZED",
+        )
+        version = env.objects.get(PLURAL, name)["metadata"]["resourceVersion"]  # type: ignore[index]
+        mark = env.arrays.requests()[-1]["seq"]
+
+        def passes() -> list[dict[str, Any]] | None:
+            seen = [r for r in env.arrays.requests(mark) if r["path"].startswith("/api/rest/metadata/")]
+            return env.arrays.requests(mark) if len(seen) >= 4 else None
+
+        window = wait_for(passes, timeout=30, interval=0.5, what="four passes")
+        assert [r for r in window if r["method"] != "GET"] == []
+        count = collections.Counter(r["path"].split("/")[3] for r in window if r["system"] == "ibox-1")
+        marks = count["metadata"]
+        # the window's edges may cut one pass
+        assert abs(count["volumes"] - 3 * marks) <= 3
+        assert abs(count["cgs"] - 2 * marks) <= 2
+        assert env.objects.get(PLURAL, name)["metadata"]["resourceVersion"] == version  # type: ignore[index]
+    finally:
         world.close()
