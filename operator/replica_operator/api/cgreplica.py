@@ -37,8 +37,9 @@ class ConsistencyGroupSource(SpecModel):
         default=None,
         description="A label selector over PersistentVolumeClaims in this namespace (of "
         "infinibox-csi-driver, on array, all of one protocol): the operator creates and owns a consistency "
-        "group holding exactly their volumes and keeps its members in line as matching claims come and go. "
-        "Exactly one of consistencyGroup or persistentVolumeClaimSelector. Immutable.",
+        "group holding exactly their volumes and keeps its members in line as matching claims come and go "
+        "(on both arrays once replicated). No matching claim, or one not bound yet: it waits (no empty "
+        "group is made). Exactly one of consistencyGroup or persistentVolumeClaimSelector. Immutable.",
     )
 
 
