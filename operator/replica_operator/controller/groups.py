@@ -21,6 +21,7 @@ from replica_operator.kube import KubeError
 from replica_operator.reconcile import (
     OWNER_KEY,
     ClaimVolume,
+    CsiProtocol,
     Event,
     EventType,
     Problem,
@@ -44,6 +45,7 @@ class Grouped:
     group: str
     claims: Mapping[str, str] = field(default_factory=dict)  # member volume name -> claim name
     events: tuple[Event, ...] = ()
+    protocols: Mapping[str, CsiProtocol] = field(default_factory=dict)  # member volume -> protocol
 
 
 def selector_of(body: Mapping[str, Any]) -> LabelSelector | None:
@@ -90,16 +92,18 @@ async def ensure_group(
             retryable=False,
         )
     claims = {d.name: claim for claim, d in datasets.items()}
+    by_claim = {item.claim: item.volume.protocol for item in selected}
+    protocols = {d.name: by_claim[claim] for claim, d in datasets.items()}
     try:
         group = await _owned(connection.client, body, name, next(iter(pools)) or 0, array)
         if isinstance(group, Problem):
             return group
-        if _switched(body):  # the group on spec.source.array is a replication target now
-            return Grouped(rewritten, name, claims)
-        events = await _align(connection.client, group, datasets)
+        events: tuple[Event, ...] = ()
+        if not _switched(body):  # else the group on spec.source.array is a replication target now
+            events = await _align(connection.client, group, datasets)
     except ArrayError as error:
         return Problem("MembershipFailed", f"consistency group {name} on {array}: {error}")
-    return Grouped(rewritten, name, claims, events)
+    return Grouped(rewritten, name, claims, events, protocols)
 
 
 async def release_group(body: Mapping[str, Any], registry: Registry) -> Problem | None:

@@ -174,8 +174,9 @@ class Reconciler:
         ):
             await self.reporter.write(body, desired, update, memory)
             memory.status_written_at = self.clock()
+        await self.reporter.post(body, grouped.events if grouped else ())  # changes made this pass
         if not replayed:
-            await self.reporter.post(body, (*(grouped.events if grouped else ()), *update.events))
+            await self.reporter.post(body, update.events)
         self.reporter.export(desired, after)
         if update.status.pending_replication_type and not desired.status.pending_replication_type:
             metrics.DEFERRED_TYPE_CHANGES.inc()
@@ -221,7 +222,10 @@ class Reconciler:
                 m.model_copy(update={"persistent_volume_claim": grouped.claims.get(m.local or "")})
                 for m in status.members
             ]
-        claims = await target_claims(desired, status, self.kube, self.registry, resolved, members_seen)
+        protocols = grouped.protocols if grouped else None
+        claims = await target_claims(
+            desired, status, self.kube, self.registry, resolved, members_seen, protocols
+        )
         if isinstance(claims, Problem):
             if memory.target_claim_problem != claims.message:
                 await self.reporter.post(body, (Event(EventType.WARNING, claims.reason, claims.message),))

@@ -9,6 +9,7 @@ entity: Retain); Orphan leaves both. See docs/pvc.md.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from replica_operator.api import (
@@ -44,9 +45,12 @@ class _Wanted:
     claim: str
     pv: str
     entity: str | None  # None: not known yet (the replica is being made)
+    protocol: CsiProtocol | None = None  # a selector group's member: its source claim's
 
 
-def _plan(desired: Desired, status: ReplicaStatus) -> tuple[list[_Wanted], str, str] | None:
+def _plan(
+    desired: Desired, status: ReplicaStatus, protocols: Mapping[str, CsiProtocol]
+) -> tuple[list[_Wanted], str, str] | None:
     """The claims the spec asks for, their namespace and StorageClass (None: none asked for)."""
     spec = desired.spec
     wanted = spec.target.persistent_volume_claim
@@ -62,6 +66,7 @@ def _plan(desired: Desired, status: ReplicaStatus) -> tuple[list[_Wanted], str, 
             member_claim_name(wanted.name, member.persistent_volume_claim or member.local),
             member_pv_name(pv, member.local),
             member.remote,
+            protocols.get(member.local),
         )
         for member in members
         if member.local
@@ -76,19 +81,21 @@ async def target_claims(
     registry: Registry,
     resolved: ResolvedSource | None,
     members_seen: bool = False,
+    protocols: Mapping[str, CsiProtocol] | None = None,
 ) -> list[ClaimReference] | Problem | None:
     """Make (or, on deletion per deletionPolicy, remove) the target claims; their references.
 
     ``members_seen``: this pass read the group's members from the array, so a target claim of a
-    member no longer in it is a removed member's, removed with deletionPolicy Delete."""
-    planned = _plan(desired, status)
+    member no longer in it is a removed member's, removed with deletionPolicy Delete.
+    ``protocols``: a selector group's member volumes and their source claims' protocols."""
+    planned = _plan(desired, status, protocols or {})
     if planned is None:
         return None
     wanted, namespace, storage_class = planned
     refs = [ClaimReference(name=w.claim, namespace=namespace, persistent_volume=w.pv) for w in wanted]
     filesystem = bool(getattr(desired.spec.source, "filesystem", None))
     protocol = CsiProtocol(resolved.protocol) if resolved and resolved.protocol else None
-    protocol = protocol or (CsiProtocol.NFS if filesystem else CsiProtocol.ISCSI)
+    default = protocol or (CsiProtocol.NFS if filesystem else CsiProtocol.ISCSI)
     try:
         if desired.deleting:
             if desired.spec.deletion_policy is not DeletionPolicy.DELETE:
@@ -109,8 +116,8 @@ async def target_claims(
                 continue
             if item.entity is None:
                 continue  # no remote entity yet: made on a later pass
-            array = desired.spec.target.array
-            dataset = await _find(registry, array, item.entity, filesystem=filesystem)
+            array, protocol = desired.spec.target.array, item.protocol or default
+            dataset = await _find(registry, array, item.entity, filesystem=protocol is CsiProtocol.NFS)
             if dataset is None:
                 return Problem("TargetNotFound", f"{item.entity} not found on {array} yet")
             attributes, secret_refs = await _class_csi(kube, storage_class)

@@ -360,3 +360,47 @@ def test_a_quiet_group_writes_nothing_and_reads_its_members_once_per_poll(
         assert env.objects.get(PLURAL, name)["metadata"]["resourceVersion"] == version  # type: ignore[index]
     finally:
         world.close()
+
+
+def test_a_group_of_nfs_claims_holds_filesystems_and_its_target_claims_say_nfs(claims: Env) -> None:
+    world, env = World(claims), claims
+    cluster, ns = world.cluster, world.ns
+    storage_class = f"{env.prefix}-dr"
+    _apply(cluster, _storage_class(storage_class))
+    try:
+        shares = {world.claim("share-0", protocol="nfs"), world.claim("share-1", protocol="nfs")}
+        name = world.group_object(
+            env.name("files"),
+            target={"persistentVolumeClaim": {"name": "{member}-dr", "storageClassName": storage_class}},
+            replicationType="ASYNC",
+            rpo="2m",
+            syncInterval="30s",
+        )
+        status = env.objects.wait_status(PLURAL, name, _members_are(shares), timeout=60)
+        replica = env.arrays.replica("ibox-1", status["replicaId"])
+        assert replica is not None
+        assert replica["entity_type"] == "CONSISTENCY_GROUP"
+        members = env.arrays.call("ibox-1", "GET", f"/cgs/{replica['local_cg_id']}/members")
+        assert {m["dataset_type"] for m in members} == {"FILESYSTEM"}
+        refs = wait_for(
+            lambda: (
+                len((env.objects.get(PLURAL, name) or {})["status"].get("targetClaims") or []) == 2
+                and env.objects.get(PLURAL, name)["status"]["targetClaims"]
+            ),  # type: ignore[index]
+            timeout=60,
+            what="2 target claims",
+        )
+        world.pvs.extend(ref["persistentVolume"] for ref in refs)
+        for ref in refs:
+            volume = cluster.kubectl_json("get", "pv", ref["persistentVolume"])
+            share = ref["name"].removesuffix("-dr")
+            (remote,) = env.arrays.call("ibox-2", "GET", "/filesystems", name=f"eq:{share}")
+            assert volume["spec"]["csi"]["volumeHandle"] == f"{remote['id']}$$nfs"
+            assert volume["spec"]["claimRef"] == {
+                **volume["spec"]["claimRef"],
+                "name": ref["name"],
+                "namespace": ns,
+            }
+    finally:
+        world.close()
+        cluster.kubectl("delete", "storageclass", storage_class, "--wait=false", check=False)
