@@ -210,6 +210,15 @@ def test_claims_of_mixed_protocols_are_refused_naming_them(claims: Env) -> None:
         assert files in message
         assert "replicaId" not in status
         assert world.cg("ibox-1", world.owned_name(name)) is None
+
+        def warned() -> bool:
+            events = world.cluster.kubectl_json("-n", world.ns, "get", "events")["items"]
+            return any(
+                (e["type"], e["reason"], e["involvedObject"]["name"]) == ("Warning", "MixedProtocols", name)
+                for e in events
+            )
+
+        wait_for(warned, timeout=30, what="a MixedProtocols Warning")
     finally:
         world.close()
 
