@@ -28,21 +28,17 @@ class GroupsMixin(ReadingCore):
         await self._session.call("DELETE", "/cgs/{id}", ident=cg_id, params=(("delete_members", "false"),))
 
     async def add_cg_member(self, cg_id: int, dataset_id: int) -> None:
-        """``POST cgs/<id>/members`` ``{"dataset_id"}``: infinisdk's body for a group that is not
-        replicated or has one replica; on a replicated group the array makes the remote member."""
+        """``POST cgs/<id>/members`` ``{"dataset_id"}``: infinisdk's ``ConsGroup.add_member(member)``
+        without ``remote_entity`` (its docstring: ``remote_entity`` "assuming this CG is currently
+        being replicated, specifies the remote entity", so without it the array makes one)."""
         await self._session.call("POST", "/cgs/{id}/members", ident=cg_id, body={"dataset_id": dataset_id})
 
     async def remove_cg_member(self, cg_id: int, dataset_id: int) -> None:
-        """``DELETE cgs/<id>/members/<dataset id>`` with ``retain_staging_area=false``: the dataset
-        leaves the group (and its replication); on the target its counterpart leaves the remote
-        group and stays (a replica deletion never deletes datasets)."""
-        await self._session.call(
-            "DELETE",
-            "/cgs/{id}/members/{member}",
-            ident=cg_id,
-            member=dataset_id,
-            params=(("retain_staging_area", "false"),),
-        )
+        """``DELETE cgs/<id>/members/<dataset id>``, as infinisdk's ``remove_member(member)`` with its
+        defaults (it sends a flag only when true: no staging area kept, no replica of its own made):
+        the dataset leaves the group and its replication; its counterpart on the target leaves the
+        remote group and stays (replication never deletes datasets)."""
+        await self._session.call("DELETE", "/cgs/{id}/members/{member}", ident=cg_id, member=dataset_id)
 
     async def get_metadata_value(self, object_id: int, key: str) -> str | None:
         """One metadata key of an object (``GET metadata/<id>/<key>``), None when it has none."""
