@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from replica_operator.api import ConsistencyGroupReplicaStatus, LabelSelector
+from replica_operator.api import ConsistencyGroupReplicaStatus, LabelSelector, ManagementPolicy
 from replica_operator.array import ArrayError, ConsistencyGroup, Dataset, NotFound
 from replica_operator.kube import KubeError
 from replica_operator.reconcile import (
@@ -94,6 +94,9 @@ async def ensure_group(
     claims = {d.name: claim for claim, d in datasets.items()}
     by_claim = {item.claim: item.volume.protocol for item in selected}
     protocols = {d.name: by_claim[claim] for claim, d in datasets.items()}
+    policy = body["spec"].get("managementPolicy") or ManagementPolicy.FULL
+    if policy != ManagementPolicy.FULL:  # ObserveOnly: look, never make or change
+        return Grouped(rewritten, name, claims, (), protocols)
     try:
         group = await _owned(connection.client, body, name, next(iter(pools)) or 0, array)
         if isinstance(group, Problem):

@@ -174,3 +174,14 @@ async def _owned_group(array: FakeArray, members: tuple[str, ...]) -> Consistenc
     array.metadata[group.id] = {OWNER_KEY: owner_mark(UID, "shop", "orders")}
     array.log.clear()
     return group
+
+
+async def test_observe_only_makes_and_changes_nothing() -> None:
+    world, array = await _world("data-0")
+    body = _body()
+    body["spec"]["managementPolicy"] = "ObserveOnly"
+    grouped = await ensure_group(body, SELECTOR, world.kube, world.registry)
+    assert isinstance(grouped, Grouped)
+    assert grouped.body["spec"]["source"]["consistencyGroup"] == owned_group(body)
+    assert _changes(world) == []
+    assert array.groups == {}
