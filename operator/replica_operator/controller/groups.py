@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from replica_operator.api import ConsistencyGroupReplicaStatus, LabelSelector, ManagementPolicy
 from replica_operator.array import ArrayError, ConsistencyGroup, Dataset, NotFound
@@ -22,9 +22,11 @@ from replica_operator.reconcile import (
     OWNER_KEY,
     ClaimVolume,
     CsiProtocol,
+    Desired,
     Event,
     EventType,
     Problem,
+    array_changed,
     membership,
     owned_group_name,
     owner_mark,
@@ -33,8 +35,11 @@ from replica_operator.reconcile import (
     selector_string,
 )
 
-from .ports import ArrayClient, KubeSide, Registry
+from .ports import ArrayClient, InfiniBoxLookup, KubeSide, Registry
 from .sources import entity_on_array
+
+if TYPE_CHECKING:
+    from .connections import ArrayConnection
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,11 @@ def owned_group(body: Mapping[str, Any]) -> str:
 
 
 async def ensure_group(
-    body: Mapping[str, Any], selector: LabelSelector, kube: KubeSide, registry: Registry
+    body: Mapping[str, Any],
+    selector: LabelSelector,
+    kube: KubeSide,
+    registry: Registry,
+    infiniboxes: InfiniBoxLookup,
 ) -> Grouped | Problem:
     """The owned group holding exactly the selected claims' volumes, or why not (yet)."""
     name = owned_group(body)
@@ -73,9 +82,10 @@ async def ensure_group(
     if isinstance(selected, Problem):
         return selected
     array = str(body["spec"]["source"]["array"])
-    connection = registry.get(array)
-    if connection is None or connection.client is None:
-        return Problem("ArrayUnreachable", f"InfiniBox {array} is not connected yet")
+    connection = await _connection(Desired.from_body(rewritten), infiniboxes, registry)
+    if isinstance(connection, Problem):
+        return connection
+    assert connection.client is not None
     datasets: dict[str, Dataset] = {}
     for item in selected:
         entity = await entity_on_array(item.volume, array, registry)
@@ -107,6 +117,34 @@ async def ensure_group(
     except ArrayError as error:
         return Problem("MembershipFailed", f"consistency group {name} on {array}: {error}")
     return Grouped(rewritten, name, claims, events, protocols)
+
+
+async def _connection(
+    desired: Desired, infiniboxes: InfiniBoxLookup, registry: Registry
+) -> ArrayConnection | Problem:
+    """spec.source.array's connection, if this object may act there now: the InfiniBox exists and
+    allows the namespace, the array answers, and it is the system status recorded (ArrayChanged
+    otherwise, as for every call of the object's pass), or the one the user accepted."""
+    array = desired.spec.source.array
+    body = infiniboxes(array)
+    if body is None:
+        return Problem("ArrayNotFound", f"there is no InfiniBox object named {array}")
+    allowed = body["spec"].get("allowedNamespaces") or []
+    if allowed and desired.namespace not in allowed:
+        message = (
+            f"InfiniBox {array} does not allow namespace {desired.namespace} (see its spec.allowedNamespaces)"
+        )
+        return Problem("NamespaceNotAllowed", message, retryable=False)
+    connection = await registry.ensure_polled(array, body)
+    if connection.problem is not None:
+        return connection.problem
+    if connection.client is None:
+        return Problem("ArrayUnreachable", f"InfiniBox {array} is not connected yet")
+    recorded = desired.status.source_serial
+    now = connection.system.serial if connection.system is not None else None
+    if recorded is not None and now is not None and now != recorded and desired.accept_serial != now:
+        return array_changed(array, recorded, now)
+    return connection
 
 
 async def release_group(body: Mapping[str, Any], registry: Registry) -> Problem | None:

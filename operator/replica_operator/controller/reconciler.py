@@ -142,7 +142,7 @@ class Reconciler:
         working = body
         selector = selector_of(body)
         if selector is not None:
-            found = await ensure_group(body, selector, self.kube, self.registry)
+            found = await ensure_group(body, selector, self.kube, self.registry, infiniboxes)
             if isinstance(found, Problem):
                 return await self._unresolved(body, found, memory)
             working, grouped = found.body, found

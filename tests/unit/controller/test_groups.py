@@ -9,7 +9,7 @@ from typing import Any
 from replica_operator.api import LabelSelector
 from replica_operator.array import ConsistencyGroup, NotFound
 from replica_operator.controller.groups import Grouped, ensure_group, owned_group, release_group
-from replica_operator.reconcile import OWNER_KEY, Problem, owner_mark
+from replica_operator.reconcile import ACCEPT_ARRAY_ANNOTATION, OWNER_KEY, Problem, owner_mark
 from tests.unit.controller.fakes import FakeArray, World
 
 UID = "0b9c7c1e-5a3f-4c1e-9d2a-7f00c0ffee01"
@@ -60,7 +60,7 @@ def _changes(world: World) -> list[tuple[Any, ...]]:
 
 async def test_the_group_is_made_marked_then_filled_and_the_pass_goes_on_with_its_name() -> None:
     world, array = await _world("data-0", "data-1")
-    grouped = await ensure_group(_body(), SELECTOR, world.kube, world.registry)
+    grouped = await ensure_group(_body(), SELECTOR, world.kube, world.registry, world.lookup)
     assert isinstance(grouped, Grouped)
     name = owned_group(_body())
     group = array.groups[name]
@@ -76,7 +76,7 @@ async def test_the_group_is_made_marked_then_filled_and_the_pass_goes_on_with_it
     assert ("kube", "list_volume_objects", "PersistentVolumeClaim", "shop", "app=db") in world.log.calls
 
     world.log.clear()
-    again = await ensure_group(_body(), SELECTOR, world.kube, world.registry)
+    again = await ensure_group(_body(), SELECTOR, world.kube, world.registry, world.lookup)
     assert isinstance(again, Grouped)
     assert _changes(world) == []  # re-read: nothing left to do
     assert again.events == ()
@@ -85,7 +85,7 @@ async def test_the_group_is_made_marked_then_filled_and_the_pass_goes_on_with_it
 async def test_members_are_brought_to_exactly_the_claims_from_what_the_array_holds() -> None:
     world, array = await _world("data-0", "data-1")
     group = await _owned_group(array, members=("pvc-data-0", "stray"))
-    grouped = await ensure_group(_body(), SELECTOR, world.kube, world.registry)
+    grouped = await ensure_group(_body(), SELECTOR, world.kube, world.registry, world.lookup)
     assert isinstance(grouped, Grouped)
     stray, wanted = array.datasets["stray"].id, array.datasets["pvc-data-1"].id
     assert _changes(world) == [("remove_cg_member", group.id, stray), ("add_cg_member", group.id, wanted)]
@@ -96,7 +96,7 @@ async def test_a_removal_answered_not_found_is_done() -> None:
     world, array = await _world("data-0")
     await _owned_group(array, members=("pvc-data-0", "stray"))
     array.fail["remove_cg_member"] = NotFound("ibox-1", "gone", code="VOLUME_NOT_FOUND")
-    grouped = await ensure_group(_body(), SELECTOR, world.kube, world.registry)
+    grouped = await ensure_group(_body(), SELECTOR, world.kube, world.registry, world.lookup)
     assert isinstance(grouped, Grouped)
     assert grouped.events == ()
 
@@ -112,7 +112,7 @@ async def test_a_group_of_the_name_that_is_someone_elses_is_a_conflict_and_untou
         array.members[group.id] = [array.add_dataset(m) for m in members]
         if mark:
             array.metadata[group.id] = {OWNER_KEY: mark}
-        found = await ensure_group(_body(), SELECTOR, world.kube, world.registry)
+        found = await ensure_group(_body(), SELECTOR, world.kube, world.registry, world.lookup)
         assert isinstance(found, Problem)
         assert (found.reason, found.retryable) == ("Conflict", False)
         assert group.name in found.message
@@ -123,7 +123,7 @@ async def test_an_empty_unmarked_group_of_the_name_is_this_objects_own_from_a_lo
     world, array = await _world("data-0")
     group = ConsistencyGroup(id=901, name=owned_group(_body()), pool_id=11)
     array.groups[group.name] = group
-    grouped = await ensure_group(_body(), SELECTOR, world.kube, world.registry)
+    grouped = await ensure_group(_body(), SELECTOR, world.kube, world.registry, world.lookup)
     assert isinstance(grouped, Grouped)
     assert _changes(world) == [
         ("set_metadata", 901, {OWNER_KEY: owner_mark(UID, "shop", "orders")}),
@@ -135,7 +135,7 @@ async def test_after_a_switch_the_members_are_left_alone() -> None:
     world, array = await _world("data-0")
     await _owned_group(array, members=())
     body = _body(currentSource={"array": "ibox-2", "entity": "x"})
-    grouped = await ensure_group(body, SELECTOR, world.kube, world.registry)
+    grouped = await ensure_group(body, SELECTOR, world.kube, world.registry, world.lookup)
     assert isinstance(grouped, Grouped)
     assert _changes(world) == []
 
@@ -147,7 +147,7 @@ async def test_a_deleted_object_resolves_nothing_and_release_removes_only_its_ow
     group = await _owned_group(array, members=("pvc-data-0",))
     body = _body()
     body["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
-    grouped = await ensure_group(body, SELECTOR, world.kube, world.registry)
+    grouped = await ensure_group(body, SELECTOR, world.kube, world.registry, world.lookup)
     assert isinstance(grouped, Grouped)
     assert [c for c in world.log.calls if c[0] == "kube"] == []  # no claim read on the way out
 
@@ -180,8 +180,37 @@ async def test_observe_only_makes_and_changes_nothing() -> None:
     world, array = await _world("data-0")
     body = _body()
     body["spec"]["managementPolicy"] = "ObserveOnly"
-    grouped = await ensure_group(body, SELECTOR, world.kube, world.registry)
+    grouped = await ensure_group(body, SELECTOR, world.kube, world.registry, world.lookup)
     assert isinstance(grouped, Grouped)
     assert grouped.body["spec"]["source"]["consistencyGroup"] == owned_group(body)
+    assert _changes(world) == []
+    assert array.groups == {}
+
+
+async def test_nothing_is_made_on_a_system_other_than_the_recorded_one_until_the_user_accepts_it() -> None:
+    world, _ = await _world("data-0")
+    changed = await ensure_group(_body(sourceSerial=2), SELECTOR, world.kube, world.registry, world.lookup)
+    assert isinstance(changed, Problem)
+    assert changed.reason == "ArrayChanged"
+    assert _changes(world) == []
+    accepted = _body(sourceSerial=2)
+    accepted["metadata"]["annotations"] = {ACCEPT_ARRAY_ANNOTATION: "1"}  # the fake systems' serial
+    grouped = await ensure_group(accepted, SELECTOR, world.kube, world.registry, world.lookup)
+    assert isinstance(grouped, Grouped)
+    assert [c[0] for c in _changes(world)] == ["create_consistency_group", "set_metadata", "add_cg_member"]
+
+
+async def test_nothing_is_made_for_a_namespace_the_infinibox_does_not_allow() -> None:
+    world, array = await _world("data-0")
+
+    def lookup(name: str) -> dict[str, Any] | None:
+        body = world.lookup(name)
+        if body is not None:
+            body["spec"]["allowedNamespaces"] = ["databases"]
+        return body
+
+    refused = await ensure_group(_body(), SELECTOR, world.kube, world.registry, lookup)
+    assert isinstance(refused, Problem)
+    assert (refused.reason, refused.retryable) == ("NamespaceNotAllowed", False)
     assert _changes(world) == []
     assert array.groups == {}
