@@ -87,12 +87,18 @@ async def ensure_group(
         return connection
     assert connection.client is not None
     datasets: dict[str, Dataset] = {}
+    refused: list[str] = []
     for item in selected:
         entity = await entity_on_array(item.volume, array, registry)
+        if isinstance(entity, Problem) and entity.retryable:
+            return Problem(entity.reason, f"PersistentVolumeClaim {item.claim}: {entity.message}")
         if isinstance(entity, Problem):
-            message = f"PersistentVolumeClaim {item.claim}: {entity.message}"
-            return Problem(entity.reason, message, retryable=entity.retryable)
-        datasets[item.claim] = entity
+            refused.append(f"{item.claim}: {entity.message}")
+        else:
+            datasets[item.claim] = entity
+    if refused:  # every claim named, as the claims the group cannot hold are
+        message = f"PersistentVolumeClaims refused: {'; '.join(refused)}"
+        return Problem("EntityNotFound", message, retryable=False)
     pools = {d.pool_id for d in datasets.values()}
     if len(pools) != 1 or None in pools:
         by_pool = ", ".join(f"{c} ({d.pool_name or d.pool_id})" for c, d in sorted(datasets.items()))

@@ -214,3 +214,16 @@ async def test_nothing_is_made_for_a_namespace_the_infinibox_does_not_allow() ->
     assert (refused.reason, refused.retryable) == ("NamespaceNotAllowed", False)
     assert _changes(world) == []
     assert array.groups == {}
+
+
+async def test_claims_whose_volumes_the_array_lacks_are_all_named() -> None:
+    world, array = await _world("data-0", "data-1", "data-2")
+    for claim in ("data-0", "data-2"):  # their PVs name ids this array does not have
+        del array.datasets[f"pvc-{claim}"]
+    refused = await ensure_group(_body(), SELECTOR, world.kube, world.registry, world.lookup)
+    assert isinstance(refused, Problem)
+    assert (refused.reason, refused.retryable) == ("EntityNotFound", False)
+    assert "data-0:" in refused.message
+    assert "data-2:" in refused.message
+    assert "data-1" not in refused.message
+    assert _changes(world) == []
