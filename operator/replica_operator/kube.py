@@ -208,6 +208,22 @@ class Kube:
             call, args = self._core.delete_namespaced_persistent_volume_claim, (name, namespace)
         await self._checked("delete", resource, f"delete {resource} {name}", call, *args, absent=404)
 
+    async def list_volume_objects(
+        self, kind: str, namespace: str | None, label_selector: str
+    ) -> list[dict[str, Any]]:
+        """Claims in ``namespace`` (or PersistentVolumes, ``namespace`` None) matching the selector,
+        camelCase. One call: a selector group holds at most MAX_MEMBERS claims."""
+        method: Callable[..., Any]
+        if namespace is None:
+            resource, method = "persistentvolumes", self._core.list_persistent_volume
+        else:
+            resource = "persistentvolumeclaims"
+            method = functools.partial(self._core.list_namespaced_persistent_volume_claim, namespace)
+        method = functools.partial(method, label_selector=label_selector)
+        answer = await self._checked("list", resource, f"list {resource}", method)
+        items = self._core.api_client.sanitize_for_serialization(answer).get("items") or []
+        return [dict(item) for item in items]
+
     async def _read_core(
         self, resource: str, method: Callable[..., Any], *args: str
     ) -> dict[str, Any] | None:

@@ -37,8 +37,9 @@ class ConsistencyGroupSource(SpecModel):
         default=None,
         description="A label selector over PersistentVolumeClaims in this namespace (of "
         "infinibox-csi-driver, on array, all of one protocol): the operator creates and owns a consistency "
-        "group holding exactly their volumes and keeps its members in line as matching claims come and go. "
-        "Exactly one of consistencyGroup or persistentVolumeClaimSelector. Immutable.",
+        "group holding exactly their volumes and keeps its members in line as matching claims come and go "
+        "(on both arrays once replicated). No matching claim, or one not bound yet: it waits (no empty "
+        "group is made). Exactly one of consistencyGroup or persistentVolumeClaimSelector. Immutable.",
     )
 
 
@@ -120,6 +121,10 @@ class MemberStatus(StatusModel):
 
     local: EntityName | None = Field(default=None, description="Member volume on spec.source.array.")
     remote: EntityName | None = Field(default=None, description="Its replica on spec.target.array.")
+    persistent_volume_claim: ObjectName | None = Field(
+        default=None,
+        description="With spec.source.persistentVolumeClaimSelector: the claim whose volume this member is.",
+    )
 
 
 class ConsistencyGroupReplicaStatus(ReplicaStatus):

@@ -153,12 +153,17 @@ class ArraySession:
         params: Sequence[tuple[str, str]] = (),
         body: Any = NO_BODY,
         headers: tuple[tuple[str, str], ...] = (),
+        member: int | None = None,
     ) -> Reply:
         """One API call: authenticated, repeated when safe, answered or mapped to an ``ArrayError``.
 
-        ``body`` is sent as JSON when given (``None`` sends JSON ``null``).
+        ``body`` is sent as JSON when given (``None`` sends JSON ``null``). ``member`` fills a
+        ``{member}`` in the template (``/cgs/{id}/members/{member}``; the endpoint label keeps it).
         """
-        path = API_PREFIX + (template.format(id=int(ident)) if ident is not None else template)
+        ids = {"id": int(ident)} if ident is not None else {}
+        if member is not None:
+            ids["member"] = int(member)
+        path = API_PREFIX + (template.format(**ids) if ids else template)
         if method != "GET":
             params = (*params, ("approved", "true"))  # infinisdk's convention for every change (§8)
         call = _Call(

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from replica_operator import metrics
-from replica_operator.api import ConsistencyGroupReplicaStatus, ResolvedSource
+from replica_operator.api import ConsistencyGroupReplicaStatus, DeletionPolicy, ResolvedSource
 from replica_operator.array import ArrayError
 from replica_operator.reconcile import (
     PROGRESS_WRITE_SECONDS,
@@ -41,11 +41,12 @@ from replica_operator.reconcile import (
 )
 
 from .execute import StepContext, assume_it_exists, execute
+from .groups import Grouped, ensure_group, release_group, selector_of
 from .memory import Backoff, Memories, ObjectMemory
 from .observe import Observer
 from .ports import InfiniBoxLookup, KubeSide, Registry
 from .report import Reporter, known_replicas
-from .sources import claim_of, resolve, selector_group
+from .sources import claim_of, resolve
 from .targets import target_claims, writable
 
 
@@ -60,6 +61,8 @@ class Outcome:
     plan: Plan
     results: tuple[StepResult, ...]
     update: StatusUpdate
+    held: Problem | None = None
+    """Why the object may not go yet although its replica is gone (its owned group is not)."""
 
 
 class Reconciler:
@@ -138,11 +141,14 @@ class Reconciler:
     async def _pass(
         self, body: Mapping[str, Any], trigger: Trigger, infiniboxes: InfiniBoxLookup, memory: ObjectMemory
     ) -> Outcome:
-        claim, resolved_source = claim_of(body), None
+        claim, resolved_source, grouped = claim_of(body), None, None
         working = body
-        unsupported = selector_group(body)
-        if unsupported is not None:
-            return await self._unresolved(body, unsupported, memory)
+        selector = selector_of(body)
+        if selector is not None:
+            found = await ensure_group(body, selector, self.kube, self.registry, infiniboxes)
+            if isinstance(found, Problem):
+                return await self._unresolved(body, found, memory)
+            working, grouped = found.body, found
         if claim is not None:
             resolved = await resolve(body, claim, self.kube, self.registry)
             if isinstance(resolved, Problem):
@@ -162,7 +168,8 @@ class Reconciler:
             memory.note_results(results, self.backoff, self.clock())
         after = await self._refresh(observed, results)
         update = summarize(desired, plan, results, after, datetime.now(UTC))
-        update = await self._claims(desired, update, claim, resolved_source, body, memory)
+        seen = after.source.replica is not None or after.target.replica is not None
+        update = await self._claims(desired, update, claim, resolved_source, body, memory, grouped, seen)
         if (
             update.changed
             and not (desired.deleting and plan.release)
@@ -170,12 +177,23 @@ class Reconciler:
         ):
             await self.reporter.write(body, desired, update, memory)
             memory.status_written_at = self.clock()
+        await self.reporter.post(body, grouped.events if grouped else ())  # changes made this pass
         if not replayed:
             await self.reporter.post(body, update.events)
         self.reporter.export(desired, after)
         if update.status.pending_replication_type and not desired.status.pending_replication_type:
             metrics.DEFERRED_TYPE_CHANGES.inc()
-        return Outcome(plan, results, update)
+        held = await self._release_group(desired, plan, results, body) if grouped else None
+        return Outcome(plan, results, update, held)
+
+    async def _release_group(
+        self, desired: Desired, plan: Plan, results: Sequence[StepResult], body: Mapping[str, Any]
+    ) -> Problem | None:
+        """Once a deleted object's replica is gone, its owned group goes (deletionPolicy Delete)."""
+        gone = plan.release or any(isinstance(r.step, Delete) and r.problem is None for r in results)
+        if not (desired.deleting and gone and desired.spec.deletion_policy is DeletionPolicy.DELETE):
+            return None
+        return await release_group(body, self.registry)
 
     def _hold(self, desired: Desired, update: StatusUpdate, memory: ObjectMemory) -> bool:
         """A move of progress alone is written once PROGRESS_WRITE_SECONDS passed since the last write."""
@@ -194,13 +212,29 @@ class Reconciler:
         resolved: ResolvedSource | None,
         body: Mapping[str, Any],
         memory: ObjectMemory,
+        grouped: Grouped | None = None,
+        members_seen: bool = False,
     ) -> StatusUpdate:
-        """The claims in status: the resolved source, the target claim (made here), the writable one."""
+        """The claims in status: the resolved source, each member's source claim, the target
+        claims (made here), the writable one."""
         status = update.status.model_copy()
         if resolved is not None:
             status.resolved_source = resolved
+        if grouped is not None and isinstance(status, ConsistencyGroupReplicaStatus):
+            status.members = [
+                m.model_copy(update={"persistent_volume_claim": grouped.claims.get(m.local or "")})
+                for m in status.members
+            ]
+        protocols = grouped.protocols if grouped else None
         claims = await target_claims(
-            desired, status, self.kube, self.registry, resolved, allowed=self.target_claim_namespaces
+            desired,
+            status,
+            self.kube,
+            self.registry,
+            resolved,
+            members_seen,
+            protocols,
+            allowed=self.target_claim_namespaces,
         )
         if isinstance(claims, Problem):
             if memory.target_claim_problem != claims.message:
@@ -213,7 +247,7 @@ class Reconciler:
             else:
                 status.target_claim = claims[0] if claims else None
         status.writable_claim = writable(desired, status, claim, status.target_claim)
-        fields = ("resolved_source", "target_claim", "writable_claim", "target_claims")
+        fields = ("resolved_source", "target_claim", "writable_claim", "target_claims", "members")
         if all(getattr(status, f, None) == getattr(update.status, f, None) for f in fields):
             return update
         return replace(update, status=status, changed=True)
@@ -262,7 +296,10 @@ class Reconciler:
     def _fingerprint(self, body: Mapping[str, Any], infiniboxes: InfiniBoxLookup) -> Hashable:
         """Everything a quiet pass depends on: the object, both arrays' view of its replica, the
         arrays' objects, problems and link states, and whether the RPO is breached by now. Fields
-        that move without being a transition (last sync time, an async job's progress) are left out."""
+        that move without being a transition (last sync time, an async job's progress) are left out.
+        A claim selector's group has none: claims are not watched, each poll looks at them."""
+        if selector_of(body) is not None:
+            return None
         sides = []
         for array, replica_id in known_replicas(body):
             connection, array_body = self.registry.get(array), infiniboxes(array)

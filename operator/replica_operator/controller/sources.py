@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from replica_operator.api import ResolvedSource
-from replica_operator.array import ArrayError, NotFound
+from replica_operator.array import ArrayError, Dataset, NotFound
 from replica_operator.kube import KubeError
 from replica_operator.reconcile import (
     CsiProtocol,
@@ -46,20 +46,6 @@ def claim_of(body: Mapping[str, Any]) -> str | None:
     return str(claim) if claim else None
 
 
-def selector_group(body: Mapping[str, Any]) -> Problem | None:
-    """A claim-selector ConsistencyGroupReplica: accepted by the API, not reconciled yet (issue 17
-    item 2 is not built): refused with a reason rather than misread as a group named None."""
-    source = (body.get("spec") or {}).get("source") or {}
-    if body.get("kind") != "ConsistencyGroupReplica" or "persistentVolumeClaimSelector" not in source:
-        return None
-    return Problem(
-        "Unsupported",
-        "spec.source.persistentVolumeClaimSelector is not reconciled by this operator version yet; "
-        "name an existing consistencyGroup instead",
-        retryable=False,
-    )
-
-
 async def resolve(
     body: Mapping[str, Any], claim: str, kube: KubeSide, registry: Registry
 ) -> Resolved | Problem:
@@ -84,25 +70,29 @@ async def resolve(
     if isinstance(parsed, Problem):
         return Problem(parsed.reason, f"PersistentVolumeClaim {claim}: {parsed.message}", retryable=False)
     array = str(body["spec"]["source"]["array"])
-    name = await _entity_name(parsed, array, registry)
-    if isinstance(name, Problem):
+    entity = await entity_on_array(parsed, array, registry)
+    if isinstance(entity, Problem):
         return Problem(
-            name.reason, f"PersistentVolumeClaim {claim}: {name.message}", retryable=name.retryable
+            entity.reason, f"PersistentVolumeClaim {claim}: {entity.message}", retryable=entity.retryable
         )
     source = ResolvedSource(
-        persistent_volume=parsed.pv, protocol=parsed.protocol.value, entity_id=parsed.entity_id, entity=name
+        persistent_volume=parsed.pv,
+        protocol=parsed.protocol.value,
+        entity_id=parsed.entity_id,
+        entity=entity.name,
     )
-    return Resolved(_rewritten(body, claim, parsed.kind, name), source)
+    return Resolved(_rewritten(body, claim, parsed.kind, entity.name), source)
 
 
-async def _entity_name(volume: CsiVolume, array: str, registry: Registry) -> str | Problem:
+async def entity_on_array(volume: CsiVolume, array: str, registry: Registry) -> Dataset | Problem:
+    """The volume or filesystem a PV names, read by id on ``array`` (an id it lacks: refused)."""
     connection = registry.get(array)
     if connection is None or connection.client is None:
         return Problem("ArrayUnreachable", f"InfiniBox {array} is not connected yet")
     what = "volume" if volume.kind is EntityKind.VOLUME else "filesystem"
     try:
         if volume.kind is EntityKind.VOLUME:
-            entity = await connection.client.get_volume(volume.entity_id)
+            entity: Dataset = await connection.client.get_volume(volume.entity_id)
         else:
             entity = await connection.client.get_filesystem(volume.entity_id)
     except NotFound:
@@ -114,7 +104,7 @@ async def _entity_name(volume: CsiVolume, array: str, registry: Registry) -> str
         )
     except ArrayError as error:
         return Problem("ArrayUnreachable", f"cannot read {what} id {volume.entity_id} on {array}: {error}")
-    return entity.name
+    return entity
 
 
 def _rewritten(body: Mapping[str, Any], claim: str, kind: EntityKind, name: str) -> dict[str, Any]:

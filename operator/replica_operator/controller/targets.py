@@ -9,6 +9,7 @@ entity: Retain); Orphan leaves both. See docs/pvc.md.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -45,9 +46,12 @@ class _Wanted:
     claim: str
     pv: str
     entity: str | None  # None: not known yet (the replica is being made)
+    protocol: CsiProtocol | None = None  # a selector group's member: its source claim's
 
 
-def _plan(desired: Desired, status: ReplicaStatus) -> tuple[list[_Wanted], str, str] | None:
+def _plan(
+    desired: Desired, status: ReplicaStatus, protocols: Mapping[str, CsiProtocol]
+) -> tuple[list[_Wanted], str, str] | None:
     """The claims the spec asks for, their namespace and StorageClass (None: none asked for)."""
     spec = desired.spec
     wanted = spec.target.persistent_volume_claim
@@ -59,7 +63,12 @@ def _plan(desired: Desired, status: ReplicaStatus) -> tuple[list[_Wanted], str, 
         return [_Wanted(wanted.name, pv, _remote_entity(desired, status))], namespace, storage_class
     members = status.members if isinstance(status, ConsistencyGroupReplicaStatus) else []
     claims = [
-        _Wanted(member_claim_name(wanted.name, member.local), member_pv_name(pv, member.local), member.remote)
+        _Wanted(
+            member_claim_name(wanted.name, member.persistent_volume_claim or member.local),
+            member_pv_name(pv, member.local),
+            member.remote,
+            protocols.get(member.local),
+        )
         for member in members
         if member.local
     ]
@@ -72,15 +81,20 @@ async def target_claims(
     kube: KubeSide,
     registry: Registry,
     resolved: ResolvedSource | None,
+    members_seen: bool = False,
+    protocols: Mapping[str, CsiProtocol] | None = None,
     *,
     allowed: frozenset[str] = frozenset(),
 ) -> list[ClaimReference] | Problem | None:
     """Make (or, on deletion per deletionPolicy, remove) the target claims; their references.
 
+    ``members_seen``: this pass read the group's members from the array, so a target claim of a
+    member no longer in it is a removed member's, removed with deletionPolicy Delete.
+    ``protocols``: a selector group's member volumes and their source claims' protocols.
     ``allowed``: namespaces besides the object's own where claims may be made. Without it a tenant
     who may create Replicas could have the operator make claims where it may not (a confused
     deputy). Removing labelled claims on deletion is always allowed."""
-    planned = _plan(desired, status)
+    planned = _plan(desired, status, protocols or {})
     if planned is None:
         return None
     wanted, namespace, storage_class = planned
@@ -93,7 +107,7 @@ async def target_claims(
     refs = [ClaimReference(name=w.claim, namespace=namespace, persistent_volume=w.pv) for w in wanted]
     filesystem = bool(getattr(desired.spec.source, "filesystem", None))
     protocol = CsiProtocol(resolved.protocol) if resolved and resolved.protocol else None
-    protocol = protocol or (CsiProtocol.NFS if filesystem else CsiProtocol.ISCSI)
+    default = protocol or (CsiProtocol.NFS if filesystem else CsiProtocol.ISCSI)
     try:
         if desired.deleting:
             if desired.spec.deletion_policy is not DeletionPolicy.DELETE:
@@ -106,7 +120,11 @@ async def target_claims(
                 ):
                     await kube.delete_volume_object("PersistentVolumeClaim", item.claim, namespace)
                 await kube.delete_volume_object("PersistentVolume", item.pv)
+            if desired.is_group:
+                await _prune(desired, kube, keep=set())
             return []
+        if desired.is_group and members_seen and desired.spec.deletion_policy is DeletionPolicy.DELETE:
+            await _prune(desired, kube, keep={w.pv for w in wanted})
         made = []
         for item, ref in zip(wanted, refs, strict=True):
             existing = await kube.read_volume_object("PersistentVolume", None, item.pv)
@@ -115,8 +133,8 @@ async def target_claims(
                 continue
             if item.entity is None:
                 continue  # no remote entity yet: made on a later pass
-            array = desired.spec.target.array
-            dataset = await _find(registry, array, item.entity, filesystem=filesystem)
+            array, protocol = desired.spec.target.array, item.protocol or default
+            dataset = await _find(registry, array, item.entity, filesystem=protocol is CsiProtocol.NFS)
             if dataset is None:
                 return Problem("TargetNotFound", f"{item.entity} not found on {array} yet")
             attributes, secret_refs = await _class_csi(kube, storage_class)
@@ -148,6 +166,24 @@ async def target_claims(
     except (KubeError, ArrayError) as error:
         return Problem("TargetClaimFailed", f"target claims in {namespace}: {error}")
     return made
+
+
+async def _prune(desired: Desired, kube: KubeSide, keep: set[str]) -> None:
+    """Delete the target PVs (and the claims they are bound for) made for this object that are not
+    in ``keep``: those of members that left the group. Found by their label, so a member removed
+    while the operator was away loses its claim too. The array volume stays (reclaim Retain)."""
+    selector = f"{TARGET_LABEL}={desired.uid}"
+    for pv in await kube.list_volume_objects("PersistentVolume", None, selector):
+        name = str(pv["metadata"]["name"])
+        if name in keep:
+            continue
+        ref = (pv.get("spec") or {}).get("claimRef") or {}
+        claim, claim_namespace = str(ref.get("name") or ""), str(ref.get("namespace") or "")
+        if claim and claim_namespace:  # only a claim this object made, whatever the PV points at
+            found = await kube.read_volume_object("PersistentVolumeClaim", claim_namespace, claim)
+            if _made_here(found, desired):
+                await kube.delete_volume_object("PersistentVolumeClaim", claim, claim_namespace)
+        await kube.delete_volume_object("PersistentVolume", name)
 
 
 def writable(

@@ -222,8 +222,9 @@ for _plural in REPLICATION_KINDS:
             return
         outcome = await runtime.reconciler.reconcile(_snapshot(body), Trigger.DELETE, runtime.lookup)
         done = outcome.plan.release or (outcome.results and all(r.problem is None for r in outcome.results))
-        if not done:
-            problem = outcome.plan.blocked or next((r.problem for r in outcome.results if r.problem), None)
+        if not done or outcome.held is not None:
+            problem = outcome.held or outcome.plan.blocked
+            problem = problem or next((r.problem for r in outcome.results if r.problem), None)
             raise kopf.TemporaryError(
                 problem.message if problem else "waiting to delete the replica", delay=DELETION_RETRY_SECONDS
             )

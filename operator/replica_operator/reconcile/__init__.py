@@ -7,7 +7,14 @@ without either. ``decide`` plans, :mod:`replica_operator.controller` executes, `
 from .claims import conflict
 from .conditions import Verdict, camel_reason, merge
 from .creation import create_step, recreate_step
-from .desired import ACCEPT_ARRAY_ANNOTATION, RECREATE_ANNOTATION, TAKE_OVER_ANNOTATION, Desired, EntityKind
+from .desired import (
+    ACCEPT_ARRAY_ANNOTATION,
+    RECREATE_ANNOTATION,
+    TAKE_OVER_ANNOTATION,
+    Desired,
+    EntityKind,
+    owned_group_name,
+)
 from .drill import (
     DRILL_LABEL,
     DrillTarget,
@@ -19,6 +26,7 @@ from .drill import (
     volume_name,
 )
 from .events import Event, EventType, StepResult
+from .groups import OWNER_KEY, ClaimVolume, Membership, membership, selected_volumes, selector_string
 from .identity import accept_new_system, array_changed
 from .observed import ArrayReplica, Observation, Problem, Role, Side, SideName
 from .ownership import (
@@ -73,12 +81,14 @@ __all__ = [
     "CSI_DRIVER",
     "DRILL_LABEL",
     "NOT_RECORDED",
+    "OWNER_KEY",
     "PROGRESS_WRITE_SECONDS",
     "RECREATE_ANNOTATION",
     "TAKE_OVER_ANNOTATION",
     "TARGET_LABEL",
     "ArrayReplica",
     "ChangeType",
+    "ClaimVolume",
     "Create",
     "CsiProtocol",
     "CsiVolume",
@@ -88,6 +98,7 @@ __all__ = [
     "EntityKind",
     "Event",
     "EventType",
+    "Membership",
     "Observation",
     "Plan",
     "Problem",
@@ -124,14 +135,18 @@ __all__ = [
     "marked_in_another_namespace",
     "member_claim_name",
     "member_pv_name",
+    "membership",
     "merge",
     "not_ours",
     "only_progress_moved",
+    "owned_group_name",
     "owner_mark",
     "owner_uid",
     "parse_handle",
     "parse_pv",
     "recreate_step",
+    "selected_volumes",
+    "selector_string",
     "snapshot_name",
     "static_manifests",
     "storage_class_csi",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -96,7 +98,7 @@ class Desired:
         """Name of the replicated entity on spec.source.array."""
         source = self.spec.source
         if isinstance(self.spec, ConsistencyGroupReplicaSpec):
-            return self.spec.source.consistency_group or owned_group_name(self.namespace, self.name)
+            return self.spec.source.consistency_group or owned_group_name(self.namespace, self.name, self.uid)
         return str(getattr(source, "volume", None) or getattr(source, "filesystem", None))
 
     @property
@@ -122,9 +124,18 @@ class Desired:
         return None
 
 
-def owned_group_name(namespace: str, name: str) -> str:
-    """The consistency group a claim-selector ConsistencyGroupReplica owns on its source array."""
-    return f"k8s-{namespace}-{name}"[:255]
+MAX_GROUP_NAME = 64
+"""Bounded well below the array's 255 so that the target group (named after it) fits any prefix."""
+
+
+def owned_group_name(namespace: str, name: str, uid: str) -> str:
+    """The consistency group a claim-selector ConsistencyGroupReplica owns on its source array:
+    ``iro-<namespace>-<name>-<digest of the uid>``, the readable part cut to fit. Deterministic
+    (found again after a restart), unique per object (a re-created object gets a new group)."""
+    digest = hashlib.sha256(uid.encode()).hexdigest()[:10]
+    readable = re.sub(r"[^A-Za-z0-9_-]+", "-", f"{namespace}-{name}")
+    room = MAX_GROUP_NAME - len("iro-") - len(digest) - 1
+    return f"iro-{readable[:room].rstrip('-')}-{digest}"
 
 
 def _positive_int(value: object) -> int | None:

@@ -49,7 +49,7 @@ class StepResult:
 
 _WARN_ON_ENTRY = frozenset(
     {"Conflict", "NotFound", "Drifted", "ArrayUnreachable", "RoleConflict", "DeletionBlocked", "Unauthorized"}
-    | {"Unsupported", "InvalidConfiguration"}
+    | {"Unsupported", "InvalidConfiguration", "MembershipFailed"}
     | REFUSED_CLAIM_REASONS
 )
 

@@ -146,7 +146,11 @@ def _copy_replica(status: Status, desired: Desired, replica: ArrayReplica) -> No
     in_progress = status.sync_state in (INITIALIZING, SYNC_IN_PROGRESS)
     status.progress = max(0, min(100, replica.progress or 0)) if in_progress else 100
     if isinstance(status, ConsistencyGroupReplicaStatus):
-        status.members = [MemberStatus(local=local, remote=remote) for local, remote in replica.members]
+        claims = {m.local: m.persistent_volume_claim for m in status.members}  # kept: the controller's
+        status.members = [
+            MemberStatus(local=local, remote=remote, persistent_volume_claim=claims.get(local))
+            for local, remote in replica.members
+        ]
 
 
 def _endpoints(

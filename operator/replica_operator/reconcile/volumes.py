@@ -27,7 +27,7 @@ CSI_DRIVER = "infinibox-csi-driver"
 
 REFUSED_CLAIM_REASONS = frozenset(
     {"NotInfiniboxVolume", "TreeqNotReplicable", "InvalidVolumeHandle", "EntityNotFound", "ClaimLost"}
-    | {"ClaimNotFound", "VolumeNotFound"}
+    | {"ClaimNotFound", "VolumeNotFound", "MixedProtocols", "MixedPools"}
 )
 """Synced=False reasons of a claim that names nothing to replicate: a Warning Event on entry."""
 

@@ -175,7 +175,8 @@ def test_cluster_wide_rbac_is_exactly_what_the_operator_needs(helm: Helm) -> Non
         (group, "replicadrills/status", ("get", "patch"), ()),
         ("", "persistentvolumes", ("get",), ()),  # the source claim's PV, by name
         ("", "events", ("create",), ()),
-        ("", "persistentvolumeclaims", ("get",), ()),  # spec.source.persistentVolumeClaim, by name
+        # spec.source.persistentVolumeClaim, by name; persistentVolumeClaimSelector, listed
+        ("", "persistentvolumeclaims", ("get", "list"), ()),
     }
 
 
@@ -185,6 +186,7 @@ def test_target_claims_add_only_pv_and_claim_writes(helm: Helm) -> None:
     assert extended - plain == {
         ("", "persistentvolumes", ("create", "delete"), ()),
         ("", "persistentvolumeclaims", ("create", "delete"), ()),
+        ("", "persistentvolumes", ("list",), ()),  # a group's target PVs, by the operator's label
         ("storage.k8s.io", "storageclasses", ("get",), ()),
     }
     assert plain <= extended

@@ -1,6 +1,6 @@
 """Issue 7: the chart's RBAC is enough. The real operator runs with a token of the chart's own
 ServiceAccount (no admin rights at all) through a whole Replica life: create, status, a type
-change, delete."""
+change, delete; then a Replica of a claim and a group of the claims a selector picks (issue 17)."""
 
 from __future__ import annotations
 
@@ -124,31 +124,9 @@ def _lifecycle(cluster: Cluster, arrays: SimArrays, namespace: str, prefix: str)
 
 def _claim_replica(cluster: Cluster, arrays: SimArrays, namespace: str, source: str, target: str) -> None:
     """A Replica of a claim: the chart's get on claims and PersistentVolumes is enough to resolve it."""
-    volume = arrays.volume("ibox-1", "sa-claimed")
     claim, pv = "sa-data", f"pvc-{namespace}-sa"
     manifests = [
-        {
-            "apiVersion": "v1",
-            "kind": "PersistentVolume",
-            "metadata": {"name": pv},
-            "spec": {
-                "capacity": {"storage": "1Gi"},
-                "accessModes": ["ReadWriteOnce"],
-                "storageClassName": "ibox",
-                "claimRef": {"kind": "PersistentVolumeClaim", "namespace": namespace, "name": claim},
-                "csi": {"driver": "infinibox-csi-driver", "volumeHandle": f"{volume['id']}$$iscsi"},
-            },
-        },
-        {
-            "apiVersion": "v1",
-            "kind": "PersistentVolumeClaim",
-            "metadata": {"name": claim, "namespace": namespace},
-            "spec": {
-                "accessModes": ["ReadWriteOnce"],
-                "resources": {"requests": {"storage": "1Gi"}},
-                "storageClassName": "ibox",
-            },
-        },
+        *_bound_claim(arrays, namespace, claim, pv, "sa-claimed"),
         {
             "apiVersion": "replication.infinibox.io/v1alpha1",
             "kind": "Replica",
@@ -173,3 +151,86 @@ def _claim_replica(cluster: Cluster, arrays: SimArrays, namespace: str, source: 
         assert arrays.replica("ibox-1", int(str(replica_id))) is None
     finally:
         cluster.kubectl("delete", "pv", pv, "--wait=false", check=False)
+    _claim_group(cluster, arrays, namespace, source, target)
+
+
+def _bound_claim(
+    arrays: SimArrays,
+    namespace: str,
+    claim: str,
+    pv: str,
+    volume_name: str,
+    labels: dict[str, str] | None = None,
+) -> list[dict[str, object]]:
+    """A volume on ibox-1 and the CSI PV and claim for it, as the driver's provisioner makes them."""
+    volume = arrays.volume("ibox-1", volume_name)
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolume",
+            "metadata": {"name": pv},
+            "spec": {
+                "capacity": {"storage": "1Gi"},
+                "accessModes": ["ReadWriteOnce"],
+                "storageClassName": "ibox",
+                "claimRef": {"kind": "PersistentVolumeClaim", "namespace": namespace, "name": claim},
+                "csi": {"driver": "infinibox-csi-driver", "volumeHandle": f"{volume['id']}$$iscsi"},
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": claim, "namespace": namespace, "labels": labels or {}},
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": "1Gi"}},
+                "storageClassName": "ibox",
+            },
+        },
+    ]
+
+
+def _claim_group(cluster: Cluster, arrays: SimArrays, namespace: str, source: str, target: str) -> None:
+    """A group of the claims a selector picks: the chart's list on claims is enough to find them,
+    and the operator makes, replicates and deletes its own consistency group."""
+    claim, pv = "sa-grouped", f"pvc-{namespace}-sa-g"
+    made = _bound_claim(arrays, namespace, claim, pv, "sa-grouped", {"sa-group": "yes"})
+    group = {
+        "apiVersion": "replication.infinibox.io/v1alpha1",
+        "kind": "ConsistencyGroupReplica",
+        "metadata": {"name": "sa-group", "namespace": namespace},
+        "spec": {
+            "source": {
+                "array": source,
+                "persistentVolumeClaimSelector": {"matchLabels": {"sa-group": "yes"}},
+            },
+            "target": {"array": target, "pool": "pool-1"},
+        },
+    }
+    cluster.kubectl("apply", "-f", "-", input="\n---\n".join(json.dumps(m) for m in (*made, group)))
+    try:
+        _group_lifecycle(cluster, arrays, namespace, claim)
+    finally:
+        cluster.kubectl("delete", "pv", pv, "--wait=false", check=False)
+
+
+def _group_lifecycle(cluster: Cluster, arrays: SimArrays, namespace: str, claim: str) -> None:
+    """The group made and replicated, then deleted with its owned consistency group."""
+
+    def replicated() -> object:
+        status = cluster.kubectl_json("-n", namespace, "get", "consistencygroupreplica", "sa-group").get(
+            "status"
+        )
+        members = [m.get("persistentVolumeClaim") for m in (status or {}).get("members") or []]
+        if members != [claim] or not (status or {}).get("replicaId"):
+            raise AssertionError(f"status: {status}")
+        return (status or {}).get("replicaId")
+
+    replica_id = wait_for(replicated, timeout=60, interval=0.5, what="the selected claim's group replicated")
+    replica = arrays.replica("ibox-1", int(str(replica_id)))
+    assert replica is not None
+    (owned,) = arrays.call("ibox-1", "GET", f"/cgs/{replica['local_entity_id']}/members")
+    assert owned["name"] == "sa-grouped"
+    cluster.kubectl("-n", namespace, "delete", "consistencygroupreplica", "sa-group", "--timeout=60s")
+    assert arrays.replica("ibox-1", int(str(replica_id))) is None
+    assert arrays.call("ibox-1", "GET", "/cgs", name=f"eq:{replica['local_cg_name']}") == []

@@ -282,32 +282,6 @@ def test_the_target_claim_is_bound_writable_after_a_switch_and_follows_deletion_
         cluster.kubectl("delete", "storageclass", storage_class, "--wait=false", check=False)
 
 
-def test_a_claim_selector_group_is_refused_until_supported(claims: Env) -> None:
-    """Not built yet (docs/pvc.md): said in status, nothing sent to the arrays, deletion not held."""
-    name = claims.name("sts")
-    claims.objects.apply(
-        {
-            "kind": "ConsistencyGroupReplica",
-            "metadata": {"name": name, "namespace": claims.namespace},
-            "spec": {
-                "source": {
-                    "array": claims.source,
-                    "persistentVolumeClaimSelector": {"matchLabels": {"app": "db"}},
-                },
-                "target": {"array": claims.target, "pool": "pool-1"},
-            },
-        }
-    )
-    status = claims.objects.wait_status(
-        "consistencygroupreplicas",
-        name,
-        lambda s: condition_of(s, "Synced").get("reason") == "Unsupported",
-        what="Synced Unsupported",
-    )
-    assert "persistentVolumeClaimSelector" in condition_of(status, "Synced")["message"]
-    assert "replicaId" not in status
-
-
 def test_a_group_gets_one_bound_target_claim_per_member_removed_with_it(claims: Env) -> None:
     env, cluster, ns = claims, claims.objects.cluster, claims.namespace
     group, members = env.name("cg"), [env.name("m1"), env.name("m2")]

@@ -7,6 +7,7 @@ was called, with what, and in which order (e.g. the status patch before the role
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -73,6 +74,23 @@ class FakeKube:
     listed: list[dict[str, Any]] = field(default_factory=list)
     """What ``list_objects`` finds (the selector is the caller's business: see the log)."""
     refuse_list: bool = False
+    volume_objects: dict[tuple[str, str | None, str], dict[str, Any]] = field(default_factory=dict)
+    """Claims and PVs by (kind, namespace or None for a PV, name)."""
+
+    async def list_volume_objects(
+        self, kind: str, namespace: str | None, label_selector: str
+    ) -> list[dict[str, Any]]:
+        """Every object of ``kind`` in ``namespace`` (the selector is the caller's: see the log)."""
+        self.log.add("kube", "list_volume_objects", kind, namespace, label_selector)
+        return [o for (k, ns, _), o in self.volume_objects.items() if k == kind and ns == namespace]
+
+    async def read_cluster_object(self, resource: str, name: str) -> dict[str, Any] | None:
+        self.log.add("kube", "read_cluster_object", resource, name)
+        return (
+            self.volume_objects.get(("PersistentVolume", None, name))
+            if resource == "persistentvolumes"
+            else None
+        )
 
     async def read_secret(self, namespace: str, name: str) -> SecretData | None:
         self.log.add("kube", "read_secret", namespace, name)
@@ -128,6 +146,7 @@ class FakeArray:
     created: list[CreateReplicaRequest] = field(default_factory=list)
     delete_options: list[DeleteOptions | None] = field(default_factory=list)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(500))
+    metadata: dict[int, dict[str, str]] = field(default_factory=dict)
     version: str = "7.3"
     features: tuple[str, ...] = ("sync_replication", "filesystem_replicas", "replica_auto_create")
 
@@ -140,7 +159,9 @@ class FakeArray:
     def add_dataset(
         self, name: str, kind: EntityType = EntityType.VOLUME, parent_id: int | None = None
     ) -> Dataset:
-        dataset = Dataset(id=next(self.ids), name=name, dataset_type=kind.value, parent_id=parent_id)
+        dataset = Dataset(
+            id=next(self.ids), name=name, dataset_type=kind.value, parent_id=parent_id, pool_id=11
+        )
         self.datasets[name] = dataset
         return dataset
 
@@ -210,6 +231,41 @@ class FakeArray:
         self._call("find_snapshot", name, entity_type)
         found = self.datasets.get(name)
         return found if found is not None and found.parent_id is not None else None
+
+    async def get_volume(self, volume_id: int) -> Dataset:
+        self._call("get_volume", volume_id)
+        found = next((d for d in self.datasets.values() if d.id == volume_id), None)
+        if found is None:
+            raise NotFound(self.name, f"volume {volume_id} not found", code="VOLUME_NOT_FOUND")
+        return found
+
+    async def create_consistency_group(self, name: str, pool_id: int) -> ConsistencyGroup:
+        self._call("create_consistency_group", name, pool_id)
+        group = ConsistencyGroup(id=next(self.ids), name=name, pool_id=pool_id)
+        self.groups[name] = group
+        self.members[group.id] = []
+        return group
+
+    async def delete_consistency_group(self, cg_id: int) -> None:
+        self._call("delete_consistency_group", cg_id)
+        self.groups = {n: g for n, g in self.groups.items() if g.id != cg_id}
+
+    async def add_cg_member(self, cg_id: int, dataset_id: int) -> None:
+        self._call("add_cg_member", cg_id, dataset_id)
+        dataset = next(d for d in self.datasets.values() if d.id == dataset_id)
+        self.members.setdefault(cg_id, []).append(dataset)
+
+    async def remove_cg_member(self, cg_id: int, dataset_id: int) -> None:
+        self._call("remove_cg_member", cg_id, dataset_id)
+        self.members[cg_id] = [d for d in self.members.get(cg_id, []) if d.id != dataset_id]
+
+    async def get_metadata_value(self, object_id: int, key: str) -> str | None:
+        self._call("get_metadata_value", object_id, key)
+        return self.metadata.get(object_id, {}).get(key)
+
+    async def set_metadata(self, object_id: int, values: Mapping[str, str]) -> None:
+        self._call("set_metadata", object_id, dict(values))
+        self.metadata.setdefault(object_id, {}).update(values)
 
     async def find_consistency_group(self, name: str) -> ConsistencyGroup | None:
         self._call("find_consistency_group", name)

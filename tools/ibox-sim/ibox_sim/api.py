@@ -45,6 +45,7 @@ FEATURES: list[dict[str, Any]] = [
         ("network_configuration", 2),
         ("local_users_auth", 1),
         ("user_management", 1),
+        ("metadata", 2),
     )
 ]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ibox_sim import replicas
+from ibox_sim import metadata, replicas
 from ibox_sim.context import (
     Ctx,
     check_keys,
@@ -20,7 +20,7 @@ from ibox_sim.context import (
     require_dict,
     require_int,
 )
-from ibox_sim.errors import bad_request, conflict, invalid_value, not_found
+from ibox_sim.errors import bad_request, conflict, invalid_value, not_found, unknown_parameter
 from ibox_sim.model import ConsGroup, Dataset
 from ibox_sim.objects import check_mutable, remove_dataset
 from ibox_sim.store import (
@@ -117,6 +117,7 @@ def delete_cg(ctx: Ctx, cg_id: int, params: Mapping[str, str]) -> ConsGroup:
     if parent is not None and cg.id in parent.child_ids:
         parent.child_ids.remove(cg.id)
     system.cgs.pop(cg.id, None)
+    metadata.forget(system, cg.id)
     return cg
 
 
@@ -158,7 +159,34 @@ def add_member(ctx: Ctx, cg_id: int, body: Any) -> ConsGroup:
     return cg
 
 
+#: The query parameters infinisdk's ``ConsGroup.remove_member`` may send (infinibox-api.md §5.4).
+REMOVE_MEMBER_FLAGS = frozenset(
+    {
+        "retain_staging_area",
+        "create_replica",
+        "replica_name",
+        "force_if_no_remote_credentials",
+        "force_if_remote_error",
+        "force_on_target",
+        "force_on_local",
+        "keep_serial_on_local",
+        "approved",
+    }
+)
+
+
 def remove_member(ctx: Ctx, cg_id: int, dataset_id: int, params: Mapping[str, str]) -> Dataset:
+    """A member leaves its group; of a replicated group, its pair goes and the remote dataset stays.
+
+    ``create_replica=true`` (keep replicating the member on its own) is not simulated: 400.
+    """
+    for key in params:
+        if key not in REMOVE_MEMBER_FLAGS:
+            raise unknown_parameter(key)
+    if flag(params, "create_replica"):
+        raise bad_request("create_replica=true is not simulated", "NOT_SUPPORTED")
+    for key in REMOVE_MEMBER_FLAGS - {"replica_name", "approved", "create_replica"}:
+        flag(params, key)  # a malformed boolean is refused before anything changes
     system = ctx.system
     cg = get_cg(system, cg_id)
     dataset = system.dataset(dataset_id)

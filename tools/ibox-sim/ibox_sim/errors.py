@@ -21,6 +21,7 @@ NOT_FOUND_CODES: dict[str, str] = {
     "network_space": "NETWORK_SPACE_NOT_FOUND",
     "route": "ROUTE_NOT_FOUND",
     "system": "SYSTEM_NOT_FOUND",
+    "metadata": "METADATA_NOT_FOUND",
 }
 
 

@@ -156,6 +156,14 @@ class Replica(BaseModel):
     overrides: dict[str, Any] = {}
 
 
+class MetadataEntry(BaseModel):
+    """One key of an object's metadata (``PUT metadata/<object id>``)."""
+
+    id: int
+    key: str
+    value: str
+
+
 class System(BaseModel):
     """One simulated InfiniBox and everything on it; ids are unique across its collections."""
 
@@ -171,6 +179,8 @@ class System(BaseModel):
     network_spaces: dict[int, NetworkSpace] = {}
     links: dict[int, Link] = {}
     replicas: dict[int, Replica] = {}
+    #: Object id -> its metadata keys (replicas are not metadata holders).
+    metadata: dict[int, dict[str, MetadataEntry]] = {}
 
     def allocate_id(self) -> int:
         ident = self.next_id

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ibox_sim import metadata
 from ibox_sim.context import (
     Ctx,
     check_keys,
@@ -274,3 +275,4 @@ def remove_dataset(system: System, dataset: Dataset) -> None:
     if cg is not None and dataset.id in cg.member_ids:
         cg.member_ids.remove(dataset.id)
     collection.pop(dataset.id, None)
+    metadata.forget(system, dataset.id)

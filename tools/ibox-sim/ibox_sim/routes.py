@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ibox_sim import cgs, network, objects, replicas, store
+from ibox_sim import cgs, metadata, network, objects, replicas, store
 from ibox_sim.context import Ctx, require_dict
 from ibox_sim.envelope import ApiRequest, Reply, ok
 from ibox_sim.errors import ApiError
@@ -144,7 +144,18 @@ def _ip(call: Call) -> str:
     return call.match.group("ip")
 
 
+def _key(call: Call) -> str:
+    return call.match.group("key")
+
+
+def _listed(items: list[Any]) -> Reply:
+    """A list envelope of one page holding everything (an object has few metadata keys)."""
+    meta = {"ready": True, "page": 1, "page_size": max(len(items), 1), "pages_total": 1}
+    return Reply(200, {"result": items, "error": None, "metadata": {**meta, "number_of_objects": len(items)}})
+
+
 _ID = r"(?P<id>\d+)"
+_KEY = r"(?P<key>[^/]+)"
 _DS = r"(?P<kind>volumes|filesystems)"
 _SPACE = render_network_space
 _M = True  # mutates
@@ -288,6 +299,11 @@ TABLE: list[tuple[str, str, Handler, bool, LatencyClass]] = [
         "deletes",
     ),
     ("POST", rf"/replicas/{_ID}/(?P<action>[a-z_]+)", replica_action, _M, "actions"),
+    ("GET", rf"/metadata/{_ID}", lambda c: _listed(metadata.listed(c.ctx, c.id)), False, "reads"),
+    ("GET", rf"/metadata/{_ID}/{_KEY}", lambda c: metadata.get(c.ctx, c.id, _key(c)), False, "reads"),
+    ("PUT", rf"/metadata/{_ID}", lambda c: metadata.put(c.ctx, c.id, c.body), _M, "actions"),
+    ("DELETE", rf"/metadata/{_ID}", lambda c: metadata.delete(c.ctx, c.id, None), _M, "deletes"),
+    ("DELETE", rf"/metadata/{_ID}/{_KEY}", lambda c: metadata.delete(c.ctx, c.id, _key(c)), _M, "deletes"),
 ]
 
 
