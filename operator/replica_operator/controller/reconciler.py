@@ -46,7 +46,7 @@ from .observe import Observer
 from .ports import InfiniBoxLookup, KubeSide, Registry
 from .report import Reporter, known_replicas
 from .sources import claim_of, resolve, selector_group
-from .targets import target_claims, writable
+from .targets import local_claim, target_claims, writable
 
 
 class Trigger(StrEnum):
@@ -197,18 +197,22 @@ class Reconciler:
         if resolved is not None:
             status.resolved_source = resolved
         claims = await target_claims(desired, status, self.kube, self.registry, resolved)
-        if isinstance(claims, Problem):
-            if memory.target_claim_problem != claims.message:
-                await self.reporter.post(body, (Event(EventType.WARNING, claims.reason, claims.message),))
-            memory.target_claim_problem = claims.message
-        else:
-            memory.target_claim_problem = None
+        local = await local_claim(desired, self.kube, self.registry)
+        problems = [found for found in (claims, local) if isinstance(found, Problem)]
+        message = "; ".join(problem.message for problem in problems) or None
+        if message is not None and memory.target_claim_problem != message:
+            events = tuple(Event(EventType.WARNING, p.reason, p.message) for p in problems)
+            await self.reporter.post(body, events)
+        memory.target_claim_problem = message
+        if not isinstance(claims, Problem):
             if isinstance(status, ConsistencyGroupReplicaStatus):
                 status.target_claims = claims or None
             else:
                 status.target_claim = claims[0] if claims else None
+        if not isinstance(local, Problem):
+            status.local_claim = local[0] if local else None
         status.writable_claim = writable(desired, status, claim, status.target_claim)
-        fields = ("resolved_source", "target_claim", "writable_claim", "target_claims")
+        fields = ("resolved_source", "target_claim", "local_claim", "writable_claim", "target_claims")
         if all(getattr(status, f, None) == getattr(update.status, f, None) for f in fields):
             return update
         return replace(update, status=status, changed=True)

@@ -1,6 +1,9 @@
 """spec.target.persistentVolumeClaim of a Replica: a static PV for the remote entity and a claim
 bound to it, so the application mounts the replica after a failover with no hand edits (issue 17).
 
+spec.source.localClaim is the same for the entity on spec.source.array (the DR site's own array,
+whose object names it as source): see :func:`local_claim`.
+
 The PV is made once the remote entity is known (status.currentTarget or, after a role switch,
 currentSource on spec.target.array), in the CSI driver's format for the target array's entity id,
 reclaim Retain. deletionPolicy Delete removes claim and PV with the Replica (never the array
@@ -27,6 +30,7 @@ from replica_operator.reconcile import (
     Desired,
     Problem,
     StaticClaim,
+    local_pv_name,
     member_claim_name,
     member_pv_name,
     static_manifests,
@@ -77,10 +81,54 @@ async def target_claims(
     if planned is None:
         return None
     wanted, namespace, storage_class = planned
-    refs = [ClaimReference(name=w.claim, namespace=namespace, persistent_volume=w.pv) for w in wanted]
     filesystem = bool(getattr(desired.spec.source, "filesystem", None))
     protocol = CsiProtocol(resolved.protocol) if resolved and resolved.protocol else None
     protocol = protocol or (CsiProtocol.NFS if filesystem else CsiProtocol.ISCSI)
+    where = _Where(desired.spec.target.array, namespace, storage_class, protocol, filesystem)
+    return await _claims(desired, wanted, where, kube, registry)
+
+
+async def local_claim(
+    desired: Desired, kube: KubeSide, registry: Registry
+) -> list[ClaimReference] | Problem | None:
+    """spec.source.localClaim: the claim of the entity on spec.source.array, made on this cluster.
+
+    Only GETs go to the array (the entity's id and size), so an ObserveOnly object makes it too:
+    asking for the claim is the user's consent to this Kubernetes write (docs/disaster-recovery.md).
+    """
+    source = desired.spec.source
+    wanted = getattr(source, "local_claim", None)
+    if wanted is None:
+        return None
+    filesystem = bool(getattr(source, "filesystem", None))
+    entity = getattr(source, "volume", None) or getattr(source, "filesystem", None)
+    item = _Wanted(wanted.name, local_pv_name(desired.uid), entity)
+    protocol = CsiProtocol.NFS if filesystem else CsiProtocol.ISCSI
+    namespace = wanted.namespace or desired.namespace
+    where = _Where(
+        source.array, namespace, wanted.storage_class_name or "", protocol, filesystem, "SourceNotFound"
+    )
+    return await _claims(desired, [item], where, kube, registry)
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Where the claims go and what their PVs name: the array of the entities, and how."""
+
+    array: str
+    namespace: str
+    storage_class: str
+    protocol: CsiProtocol
+    filesystem: bool
+    missing: str = "TargetNotFound"  # the reason when the entity is not on the array (yet)
+
+
+async def _claims(
+    desired: Desired, wanted: list[_Wanted], where: _Where, kube: KubeSide, registry: Registry
+) -> list[ClaimReference] | Problem:
+    """Make the static PV + claim of each entity (or remove them on deletion per deletionPolicy)."""
+    namespace = where.namespace
+    refs = [ClaimReference(name=w.claim, namespace=namespace, persistent_volume=w.pv) for w in wanted]
     try:
         if desired.deleting:
             if desired.spec.deletion_policy is not DeletionPolicy.DELETE:
@@ -96,21 +144,20 @@ async def target_claims(
                 made.append(ref)  # made and bound; until then each pass creates what is missing (409s)
                 continue
             if item.entity is None:
-                continue  # no remote entity yet: made on a later pass
-            array = desired.spec.target.array
-            dataset = await _find(registry, array, item.entity, filesystem=filesystem)
+                continue  # no entity yet: made on a later pass
+            dataset = await _find(registry, where.array, item.entity, filesystem=where.filesystem)
             if dataset is None:
-                return Problem("TargetNotFound", f"{item.entity} not found on {array} yet")
-            attributes, secret_refs = await _class_csi(kube, storage_class)
+                return Problem(where.missing, f"{item.entity} not found on {where.array} yet")
+            attributes, secret_refs = await _class_csi(kube, where.storage_class)
             for manifest in static_manifests(
                 StaticClaim(
                     pv_name=item.pv,
                     claim_name=item.claim,
                     namespace=namespace,
                     entity_id=dataset.id,
-                    protocol=protocol,
+                    protocol=where.protocol,
                     size=str(dataset.size or 0),
-                    storage_class_name=storage_class,
+                    storage_class_name=where.storage_class,
                     volume_attributes=attributes,
                     secret_refs=secret_refs,
                     labels={TARGET_LABEL: desired.uid},
@@ -119,18 +166,21 @@ async def target_claims(
                 await kube.create_volume_object(manifest)
             made.append(ref)
     except (KubeError, ArrayError) as error:
-        return Problem("TargetClaimFailed", f"target claims in {namespace}: {error}")
+        return Problem("TargetClaimFailed", f"claims in {namespace}: {error}")
     return made
 
 
 def writable(
     desired: Desired, status: ReplicaStatus, claim: str | None, target: ClaimReference | None
 ) -> ClaimReference | None:
-    """The claim on the side that is the source now (``claim``: spec.source.persistentVolumeClaim)."""
+    """The claim on the side that is the source now (``claim``: spec.source.persistentVolumeClaim;
+    status.localClaim stands for spec.source.array's entity when the operator made that claim)."""
     spec = desired.spec
     primary = status.current_source.array if status.current_source else None
     if primary == spec.target.array:
         return target
+    if primary == spec.source.array and status.local_claim is not None:
+        return status.local_claim
     if primary == spec.source.array and claim:
         pv = status.resolved_source.persistent_volume if status.resolved_source else None
         return ClaimReference(name=claim, namespace=desired.namespace, persistent_volume=pv)

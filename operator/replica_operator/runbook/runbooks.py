@@ -22,7 +22,15 @@ from replica_operator.api import (
 from replica_operator.reconcile import TAKE_OVER_ANNOTATION
 
 from .sites import Site, StepFailed, create, delete, wait
-from .state import SiteView, action_outcome, handed_over, planned_blocker, unplanned_blocker
+from .state import (
+    SiteView,
+    action_outcome,
+    claim_writable,
+    handed_over,
+    own_claim,
+    planned_blocker,
+    unplanned_blocker,
+)
 
 Echo = Callable[[str], None]
 
@@ -99,7 +107,27 @@ def planned(source: Site, target: Site, name: str, *, echo: Echo, timeout: float
         timeout=timeout,
         echo=echo,
     )
+    writable_claim(target, name, echo=echo, timeout=timeout)
     return time.monotonic() - started
+
+
+def writable_claim(site: Site, name: str, *, echo: Echo, timeout: float) -> None:
+    """Wait until ``site``'s own claim is reported writable (status.writableClaim) and print it; a
+    site whose object asks for no claim has nothing to wait for."""
+    if own_claim(site.view(name)) is None:
+        echo(f"  site {site.name} has no claim of its volume (spec.source.localClaim): none to wait for")
+        return
+    wait(
+        f"site {site.name}'s claim writable",
+        _observing(site, name, claim_writable),
+        timeout=timeout,
+        echo=echo,
+    )
+    shown = site.view(name).status.get("writableClaim") or {}
+    echo(
+        f"  claim {shown.get('namespace')}/{shown.get('name')} is writable on site {site.name} "
+        f"(PersistentVolume {shown.get('persistentVolume')}): start the application there"
+    )
 
 
 def take_over(site: Site, name: str, *, echo: Echo, extra: dict[str, Any] | None = None) -> None:
@@ -126,6 +154,7 @@ def unplanned(survivor: Site, lost: Site | None, name: str, *, echo: Echo, timeo
         raise StepFailed(blocker)
     if view.role == "SOURCE" and view.full:
         echo(f"site {survivor.name} already manages the pair as its SOURCE")
+        writable_claim(survivor, name, echo=echo, timeout=timeout)
         return time.monotonic() - started
     identifier = action_id(ActionType.CHANGE_ROLE)
     take_over(survivor, name, echo=echo, extra={"action": {"id": identifier, "type": "ChangeRole"}})
@@ -142,6 +171,7 @@ def unplanned(survivor: Site, lost: Site | None, name: str, *, echo: Echo, timeo
         timeout=timeout,
         echo=echo,
     )
+    writable_claim(survivor, name, echo=echo, timeout=timeout)
     return time.monotonic() - started
 
 

@@ -159,6 +159,24 @@ def handed_over(new: SiteView) -> str | None:
     )
 
 
+def own_claim(view: SiteView) -> str | None:
+    """The claim this site's object has of its own array's entity: spec.source.localClaim (made by
+    the operator) or spec.source.persistentVolumeClaim (the application's); None: it has none."""
+    source = view.spec.get("source") or {}
+    local = source.get("localClaim") or {}
+    name = local.get("name") or source.get("persistentVolumeClaim")
+    return str(name) if name else None
+
+
+def claim_writable(view: SiteView) -> str | None:
+    """None once status.writableClaim is this site's own claim; else what it shows."""
+    wanted = own_claim(view)
+    shown = view.status.get("writableClaim") or {}
+    if wanted is not None and shown.get("name") == wanted:
+        return None
+    return f"site {view.site}: writableClaim {shown.get('name') or '-'} (waiting for {wanted})"
+
+
 def unplanned_blocker(survivor: SiteView, lost: SiteView | None) -> str | None:
     """Why ChangeRole on ``survivor`` must not be started (None: it may)."""
     if not survivor.reachable or survivor.body is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 import httpx
-from tests.e2e.dr.world import Sampler, World, observing, wait_gone
+from tests.e2e.dr.world import Sampler, Site, World, claim_of, observing, wait_gone, writable_claim
 from tests.integration.operator.conftest import condition_of, is_true
 from tests.support.wait import wait_for
 
@@ -22,6 +22,27 @@ def _pair(world: World, name: str) -> tuple[int, int]:
     b = world.b.objects.wait_status("replicas", name, observing("TARGET"), timeout=60, what="site B")
     assert (a["replicaId"], a["remoteReplicaId"]) == (b["remoteReplicaId"], b["replicaId"])
     return int(a["replicaId"]), int(b["replicaId"])
+
+
+def _claims_before_failover(world: World, name: str) -> None:
+    """Site B's claim of its own volume exists and is bound, and is not the writable one; site A's
+    application claim is."""
+    target_id = int(world.arrays.call("ibox-2", "GET", "/volumes", name=f"eq:{name}")[0]["id"])
+    wait_for(lambda: claim_of(world.b, name).get("status", {}).get("phase") == "Bound", timeout=60)
+    local = world.b.objects.wait_status("replicas", name, lambda s: bool(s.get("localClaim")), timeout=60)
+    pv = world.b.cluster.kubectl_json("get", "pv", local["localClaim"]["persistentVolume"])
+    assert pv["spec"]["csi"]["volumeHandle"] == f"{target_id}$$iscsi"
+    assert pv["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
+    assert claim_of(world.b, name)["spec"]["volumeName"] == pv["metadata"]["name"]
+    assert writable_claim(world.b, name) is None, world.b.status(name)
+    wait_for(lambda: writable_claim(world.a, name) == name, timeout=60, what="A's claim writable")
+
+
+def _writable_on(world: World, site: Site, name: str) -> None:
+    """``site``'s claim is the writable one; the other site reports none."""
+    other = world.b if site is world.a else world.a
+    assert writable_claim(site, name) == name, site.status(name)
+    wait_for(lambda: writable_claim(other, name) is None, timeout=60, what=f"site {other.name} not writable")
 
 
 def test_site_b_observes_the_pair_from_the_target_side(world: World) -> None:
@@ -47,11 +68,14 @@ def test_site_b_observes_the_pair_from_the_target_side(world: World) -> None:
 
 def test_planned_failover_to_b_and_failback_to_a(world: World) -> None:
     name = "planned"
-    world.replica(name, **ASYNC)
+    world.replica(name, claims=True, **ASYNC)
     on_a, on_b = _pair(world, name)
+    _claims_before_failover(world, name)
     mark = world.mark()
 
     out = world.dr("failover", name, "--to", "B").stdout
+    assert f"claim app/{name} is writable on site B" in out, out
+    _writable_on(world, world.b, name)
     steps = [line for line in out.splitlines() if line.startswith("site ")]
     assert [s.split(":")[1].split()[0] for s in steps] == [
         "spec.action",
@@ -85,27 +109,32 @@ def test_planned_failover_to_b_and_failback_to_a(world: World) -> None:
     world.dr("failover", name, "--to", "B")
     assert world.mutations(again, "switch_role") == []
 
-    world.dr("failback", name)
+    back = world.dr("failback", name).stdout
+    assert f"claim app/{name} is writable on site A" in back, back
+    _writable_on(world, world.a, name)
     world.a.objects.wait_status("replicas", name, observing("SOURCE"), timeout=60, what="A manages again")
     world.b.objects.wait_status("replicas", name, observing("TARGET"), timeout=60, what="B observes again")
     assert world.on_array("ibox-1", on_a)["role"] == "SOURCE"
     wait_for(lambda: world.on_array("ibox-1", on_a)["replication_type"] == "ASYNC", timeout=60)
     assert len(world.mutations(mark, "switch_role")) == 2
-    for site in (world.a, world.b):
-        wait_gone(site, name)
+    world.remove(name)
 
 
 def test_unplanned_failover_with_site_a_lost_then_site_a_returns(world: World) -> None:
     name = "unplanned"
-    world.replica(name, **ASYNC)
+    world.replica(name, claims=True, **ASYNC)
     on_a, on_b = _pair(world, name)
+    _claims_before_failover(world, name)
     lost_at = world.lose_site_a()
     mark = world.mark()
     try:
         out = world.dr("failover", name, "--to", "B", "--unplanned").stdout
         writable = time.monotonic() - lost_at
         assert world.on_array("ibox-2", on_b)["role"] == "SOURCE"  # writable on B
-        print(f"\nsite A lost -> writable on B: {writable:.1f} s\n{out}")
+        assert f"claim app/{name} is writable on site B" in out, out
+        assert writable_claim(world.b, name) == name, world.b.status(name)
+        assert claim_of(world.b, name)["status"]["phase"] == "Bound"
+        print(f"\nsite A lost -> claim writable on B: {writable:.1f} s\n{out}")
         changes = world.mutations(mark, "change_role")
         assert [(r["system"], r["status"]) for r in changes] == [("ibox-2", 200)], changes
         b = world.b.status(name)
@@ -141,8 +170,8 @@ def test_unplanned_failover_with_site_a_lost_then_site_a_returns(world: World) -
     world.dr("failback", name)
     world.a.objects.wait_status("replicas", name, observing("SOURCE"), timeout=60, what="A manages again")
     assert world.on_array("ibox-1", on_a)["role"] == "SOURCE"
-    for site in (world.a, world.b):
-        wait_gone(site, name)
+    _writable_on(world, world.a, name)
+    world.remove(name)
 
 
 def test_a_drill_on_site_b_tests_a_writable_snapshot_while_the_pair_keeps_replicating(world: World) -> None:

@@ -18,6 +18,7 @@ from replica_operator.api import (
     GroupTargetClaims,
     InfiniBoxStatus,
     LabelSelector,
+    LocalClaim,
     MemberStatus,
     ReplicaSource,
     ReplicaStatus,
@@ -232,6 +233,8 @@ def test_explain_documents_the_claim_fields(cluster: Cluster, crds: list[str]) -
     fields = {
         "replica.spec.source.persistentVolumeClaim": ReplicaSource.model_fields["persistent_volume_claim"],
         "replica.spec.target.persistentVolumeClaim": ReplicaTarget.model_fields["persistent_volume_claim"],
+        "replica.spec.source.localClaim": ReplicaSource.model_fields["local_claim"],
+        "replica.status.localClaim": ReplicaStatus.model_fields["local_claim"],
         "replica.status.resolvedSource": ReplicaStatus.model_fields["resolved_source"],
         "replica.status.targetClaim": ReplicaStatus.model_fields["target_claim"],
         "replica.status.writableClaim": ReplicaStatus.model_fields["writable_claim"],
@@ -244,6 +247,8 @@ def test_explain_documents_the_claim_fields(cluster: Cluster, crds: list[str]) -
     }
     for model, prefix in (
         (TargetClaim, "replica.spec.target.persistentVolumeClaim"),
+        (LocalClaim, "replica.spec.source.localClaim"),
+        (ClaimReference, "replica.status.localClaim"),
         (GroupTargetClaims, "consistencygroupreplica.spec.target.persistentVolumeClaim"),
         (LabelSelector, "consistencygroupreplica.spec.source.persistentVolumeClaimSelector"),
         (ResolvedSource, "replica.status.resolvedSource"),

@@ -74,6 +74,20 @@ CASES = [
         "exactly one of volume, filesystem or persistentVolumeClaim must be set",
     ),
     Invalid(
+        "local-claim-with-a-source-claim",
+        REP,
+        _spec(source={"volume": None, "persistentVolumeClaim": "data", "localClaim": {"name": "data-b"}}),
+        "spec.source.localClaim",
+        "localClaim is only allowed with volume or filesystem",
+    ),
+    Invalid(
+        "local-claim-without-name",
+        REP,
+        _spec(source={"localClaim": {"namespace": "dr"}}),
+        "spec.source.localClaim.name",
+        "Required value",
+    ),
+    Invalid(
         "target-claim-without-name",
         REP,
         _spec(target={"persistentVolumeClaim": {"storageClassName": "ibox-dr"}}),
