@@ -185,6 +185,7 @@ class Dataset(_ArrayModel):
     cg_name: str | None = None
     rmr_source: Flag = False
     rmr_target: Flag = False
+    write_protected: Flag = False
     replica_ids: Ids = ()
     replication_types: Names = ()
     created_at: MsDatetime = None

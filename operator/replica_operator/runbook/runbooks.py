@@ -14,6 +14,8 @@ from typing import Any
 
 from replica_operator.api import (
     API_VERSION,
+    CONSISTENCY_GROUP_REPLICA,
+    CONSISTENCY_GROUP_REPLICA_KIND,
     REPLICA_DRILL_KIND,
     REPLICA_DRILL_PLURAL,
     ActionType,
@@ -238,7 +240,7 @@ def drill(site: Site, name: str, drill_name: str, *, end: bool, echo: Echo, time
         "apiVersion": API_VERSION,
         "kind": REPLICA_DRILL_KIND,
         "metadata": {"name": drill_name, "namespace": site.namespace},
-        "spec": {"replicaRef": {"name": name}},
+        "spec": {"replicaRef": {"name": name, **_kind(site)}},
     }
     create(site, REPLICA_DRILL_PLURAL, body)
 
@@ -250,6 +252,15 @@ def drill(site: Site, name: str, drill_name: str, *, end: bool, echo: Echo, time
         return view.is_true("Ready"), None, f"claim {claim}" if claim else view.reason("Ready") or "starting"
 
     wait(f"drill {drill_name} Ready", ready, timeout=timeout, echo=echo)
-    claim = site.view(drill_name, REPLICA_DRILL_PLURAL).status.get("persistentVolumeClaim")
-    echo(f"  the test workload mounts claim {claim} in namespace {site.namespace}")
+    shown = site.view(drill_name, REPLICA_DRILL_PLURAL).status
+    members = shown.get("members") or []
+    claims = [m.get("persistentVolumeClaim") for m in members] or [shown.get("persistentVolumeClaim")]
+    echo(f"  the test workload mounts claim {', '.join(map(str, claims))} in namespace {site.namespace}")
     return time.monotonic() - started
+
+
+def _kind(site: Site) -> dict[str, str]:
+    """replicaRef.kind of a drill of the kind the command works on (absent: a Replica)."""
+    if site.plural == CONSISTENCY_GROUP_REPLICA.plural:
+        return {"kind": CONSISTENCY_GROUP_REPLICA_KIND}
+    return {}

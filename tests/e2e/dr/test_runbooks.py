@@ -255,3 +255,79 @@ def test_a_drill_on_site_b_tests_a_writable_snapshot_while_the_pair_keeps_replic
     assert world.on_array("ibox-2", on_b)["role"] == "TARGET"
     for site in (world.a, world.b):
         wait_gone(site, name)
+
+
+def test_a_drill_of_a_group_snapshots_the_target_group_and_claims_every_member(world: World) -> None:
+    name, members = "cgdrill", ["cgdrill-m1", "cgdrill-m2"]
+    plural = "consistencygroupreplicas"
+    b = world.group(name, members, replicationType="SYNC")
+    on_a = int(world.a.objects.get(plural, name)["status"]["replicaId"])  # type: ignore[index]
+    assert b["currentTarget"]["array"] == "ibox-b", b  # the drill snapshots site B's own group
+    group = world.arrays.call("ibox-2", "GET", "/cgs", name=f"eq:{b['currentTarget']['entity']}")[0]
+    targets = {m["id"]: m for m in world.arrays.call("ibox-2", "GET", f"/cgs/{group['id']}/members")}
+    assert len(targets) == 2
+    mark = world.mark()
+    with Sampler(world, on_a) as sampler:
+        started = time.monotonic()
+        out = world.dr("--kind=ConsistencyGroupReplica", "drill", name, "--site", "B").stdout
+        start_seconds = time.monotonic() - started
+        status = world.b.objects.get("replicadrills", f"{name}-drill")["status"]  # type: ignore[index]
+        assert is_true(status, "Ready"), status
+        assert status["members"][0]["persistentVolumeClaim"] in out, out
+        snapshot = status["snapshot"]
+        sg = world.arrays.call("ibox-2", "GET", f"/cgs/{snapshot['id']}")
+        assert (sg["parent_id"], snapshot["array"]) == (group["id"], "ibox-b"), (sg, snapshot)
+        snaps = {m["id"]: m for m in world.arrays.call("ibox-2", "GET", f"/cgs/{sg['id']}/members")}
+        assert {s["parent_id"] for s in snaps.values()} == set(targets)
+        assert len(status["members"]) == 2
+        for member in status["members"]:
+            assert member["phase"] == "Bound", member  # Ready only once every claim is bound
+            assert targets[snaps[member["snapshotId"]]["parent_id"]]["name"] == member["parent"]
+            claim = world.b.cluster.kubectl_json("-n", "app", "get", "pvc", member["persistentVolumeClaim"])
+            volume = world.b.cluster.kubectl_json("get", "pv", member["persistentVolume"])
+            assert claim["status"]["phase"] == "Bound"
+            assert claim["spec"]["volumeName"] == volume["metadata"]["name"]
+            assert volume["spec"]["csi"]["volumeHandle"] == f"{member['snapshotId']}$$iscsi"
+        # The test workload writes to a member's snapshot; the group's own members stay protected.
+        some = status["members"][0]
+        wrote = world.arrays.admin("POST", f"/_sim/volumes/ibox-2/{some['snapshotId']}/write")
+        assert wrote["writes"] == 1
+        target_member = snaps[some["snapshotId"]]["parent_id"]
+        refused = httpx.post(
+            f"{world.arrays.url('ibox-2')}/_sim/volumes/ibox-2/{target_member}/write", timeout=10
+        )
+        assert (refused.status_code, refused.json()["error"]["code"]) == (409, "WRITE_PROTECTED")
+
+        started = time.monotonic()
+        world.b.objects.delete("replicadrills", f"{name}-drill")
+        wait_for(
+            lambda: world.b.objects.get("replicadrills", f"{name}-drill") is None,
+            timeout=90,
+            what="drill gone",
+        )
+        end_seconds = time.monotonic() - started
+    print(f"\ngroup drill start {start_seconds:.1f} s, end {end_seconds:.1f} s")
+    assert world.arrays.api("ibox-2").get(f"/cgs/{sg['id']}").status_code == 404
+    for snap_id in snaps:
+        assert world.arrays.api("ibox-2").get(f"/volumes/{snap_id}").status_code == 404
+    for member in status["members"]:
+        assert world.b.cluster.kubectl("get", "pv", member["persistentVolume"], check=False).returncode != 0
+        claim = member["persistentVolumeClaim"]
+        assert world.b.cluster.kubectl("-n", "app", "get", "pvc", claim, check=False).returncode != 0
+    # The drill's only array changes: the snapshot group made, and deleted with its members.
+    changes = [
+        (r["system"], r["method"], r["path"])
+        for r in world.arrays.requests(mark)
+        if r["method"] != "GET" and not r["path"].endswith("/users/login")
+    ]
+    assert changes == [
+        ("ibox-2", "POST", "/api/rest/cgs"),
+        ("ibox-2", "DELETE", f"/api/rest/cgs/{sg['id']}"),
+    ], changes
+    assert sampler.seen, "no sample taken"
+    assert {state for state, _ in sampler.seen} == {"ACTIVE"}, sampler.seen
+    assert {m["id"] for m in world.arrays.call("ibox-2", "GET", f"/cgs/{group['id']}/members")} == set(
+        targets
+    )
+    for site in (world.a, world.b):
+        wait_gone(site, name, plural)

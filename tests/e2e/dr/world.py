@@ -88,6 +88,24 @@ class World:
             _replica(name, self.b, {"mode": "Existing", "name": name}, "ObserveOnly", spec, local)
         )
 
+    def group(self, name: str, members: list[str], **spec: Any) -> dict[str, Any]:
+        """A ConsistencyGroupReplica ``name`` of a group on ibox-1: Full on site A, ObserveOnly on
+        site B (its source the target group on ibox-2); site A's status once synchronised."""
+        self.arrays.consistency_group("ibox-1", name, members)
+        plural = "consistencygroupreplicas"
+        for site, source, target, policy in (
+            (self.a, name, {"pool": "pool-1"}, "Full"),
+            (self.b, None, {"mode": "Existing", "name": name}, "ObserveOnly"),
+        ):
+            if source is None:
+                remote = self.a.objects.wait_status(plural, name, _synchronized, timeout=90, what="A Ready")
+                source = str(remote["currentTarget"]["entity"])
+                pairs = [{"local": m["remote"], "remote": m["local"]} for m in remote["members"]]
+                target = {**target, "memberMappings": pairs}
+            body = _replica(name, site, target, policy, spec, {"consistencyGroup": source})
+            site.objects.apply({**body, "kind": "ConsistencyGroupReplica"})
+        return self.b.objects.wait_status(plural, name, observing("TARGET"), timeout=90, what="B observes")
+
     def remove(self, name: str) -> None:
         """The pair's objects deleted on both sites (Orphan: the arrays keep the replica), and the
         claims and PersistentVolumes a ``claims`` pair has (Retain: the volumes stay)."""
@@ -201,12 +219,10 @@ def observing(role: str) -> Any:
     return check
 
 
-def wait_gone(site: Site, name: str) -> None:
-    site.objects.patch("replicas", name, {"spec": {"deletionPolicy": "Orphan"}})
-    site.objects.delete("replicas", name)
-    wait_for(
-        lambda: site.objects.get("replicas", name) is None, timeout=60, what=f"{name} gone on {site.name}"
-    )
+def wait_gone(site: Site, name: str, plural: str = "replicas") -> None:
+    site.objects.patch(plural, name, {"spec": {"deletionPolicy": "Orphan"}})
+    site.objects.delete(plural, name)
+    wait_for(lambda: site.objects.get(plural, name) is None, timeout=60, what=f"{name} gone on {site.name}")
 
 
 class Sampler:

@@ -486,6 +486,13 @@ CASES = [
     ),
     Invalid("drill-without-replica", DRILL, _spec(replicaRef=None), "spec.replicaRef", "Required value"),
     Invalid(
+        "drill-of-an-unknown-kind",
+        DRILL,
+        _spec(replicaRef={"kind": "InfiniBox", "name": "db-vol-1"}),
+        "spec.replicaRef.kind",
+        'supported values: "Replica", "ConsistencyGroupReplica"',
+    ),
+    Invalid(
         "drill-unknown-protocol",
         DRILL,
         _spec(claim={"protocol": "nfs"}),

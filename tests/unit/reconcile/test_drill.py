@@ -11,6 +11,8 @@ from replica_operator.reconcile import (
     Problem,
     claim_manifests,
     drill_conditions,
+    is_group,
+    member_names,
     snapshot_name,
     target_of,
     volume_name,
@@ -87,3 +89,31 @@ def test_conditions_follow_kstatus_and_keep_their_transition_time() -> None:
         for c in drill_conditions([], Problem("ArrayUnreachable", "away"), "", generation=1, now=NOW)
     }
     assert (retrying["Reconciling"]["status"], retrying["Stalled"]["status"]) == ("True", "False")
+
+
+def test_a_group_drill_snapshots_the_group_replicas_current_target_group() -> None:
+    group = {"spec": {"source": {"array": "ibox-b", "consistencyGroup": "cg"}}, "status": {}}
+    assert isinstance(target_of(group, "cg", group=True), Problem)
+    group["status"] = {"currentTarget": {"array": "ibox-b", "entity": "cg"}}
+    assert target_of(group, "cg", group=True) == DrillTarget(array="ibox-b", volume="cg", group=True)
+    missing = target_of(None, "cg", group=True)
+    assert isinstance(missing, Problem)
+    assert "ConsistencyGroupReplica cg" in missing.message
+    spec = ReplicaDrillSpec.model_validate({"replicaRef": {"kind": "ConsistencyGroupReplica", "name": "cg"}})
+    assert is_group(spec)
+    assert not is_group(ReplicaDrillSpec.model_validate({"replicaRef": {"name": "db"}}))
+
+
+def test_a_group_drill_names_one_claim_and_pv_per_member_uniquely() -> None:
+    spec = ReplicaDrillSpec.model_validate({"replicaRef": {"kind": "ConsistencyGroupReplica", "name": "cg"}})
+    first = member_names(spec, "app", "cg-drill", UID, "DB_Data")
+    second = member_names(spec, "app", "cg-drill", UID, "db-log")
+    assert first[1] == "cg-drill-db-data"  # a DNS name
+    assert first[0].startswith(volume_name("app", "cg-drill", UID))
+    assert first[0] != second[0]
+    volume, claim = claim_manifests(
+        spec, namespace="app", drill="cg-drill", uid=UID, snapshot_id=42, size=10, member="DB_Data"
+    )
+    assert (volume["metadata"]["name"], claim["metadata"]["name"]) == first
+    assert volume["spec"]["csi"]["volumeHandle"] == "42$$iscsi"
+    assert claim["metadata"]["labels"] == {DRILL_LABEL: UID}
