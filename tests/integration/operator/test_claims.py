@@ -361,3 +361,86 @@ def test_a_group_gets_one_bound_target_claim_per_member_removed_with_it(claims: 
             )
     finally:
         cluster.kubectl("delete", "pv", *pvs, "--wait=false", check=False)
+
+
+def test_a_local_claim_is_made_under_observe_only_and_writable_once_its_array_is_the_source(
+    claims: Env,
+) -> None:
+    """spec.source.localClaim (issue 18): the DR side's object, naming its own array as source, gets
+    a bound claim of its own volume; no array is changed for it; writable after the switch."""
+    env, cluster, ns = claims, claims.objects.cluster, claims.namespace
+    storage_class = f"{env.prefix}-local"
+    _apply(cluster, _storage_class(storage_class))
+    primary, observer, local = env.name("primary"), env.name("observer"), env.name("local")
+    env.arrays.volume("ibox-1", primary)
+    env.objects.apply(
+        {
+            "kind": "Replica",
+            "metadata": {"name": primary, "namespace": ns},
+            "spec": {
+                "source": {"array": env.source, "volume": primary},
+                "target": {"array": env.target, "pool": "pool-1"},
+                "replicationType": "SYNC",
+                "deletionPolicy": "Orphan",
+            },
+        }
+    )
+    status = env.objects.wait_status("replicas", primary, _ready)
+    remote = env.arrays.replica("ibox-2", status["remoteReplicaId"])
+    assert remote is not None
+    log = env.arrays.requests()
+    mark = int(log[-1]["seq"]) if log else 0
+    env.objects.apply(
+        {
+            "kind": "Replica",
+            "metadata": {"name": observer, "namespace": ns},
+            "spec": {
+                "source": {
+                    "array": env.target,
+                    "volume": status["currentTarget"]["entity"],
+                    "localClaim": {"name": local, "storageClassName": storage_class},
+                },
+                "target": {"array": env.source, "mode": "Existing", "name": primary},
+                "replicationType": "SYNC",
+                "managementPolicy": "ObserveOnly",
+            },
+        }
+    )
+    pv = ""
+    try:
+        seen = env.objects.wait_status(
+            "replicas", observer, lambda s: bool(s.get("localClaim")) and s.get("role") == "TARGET"
+        )
+        pv = seen["localClaim"]["persistentVolume"]
+        assert seen["localClaim"] == {"name": local, "namespace": ns, "persistentVolume": pv}
+        wait_for(
+            lambda: (
+                cluster.kubectl_json("-n", ns, "get", "pvc", local).get("status", {}).get("phase") == "Bound"
+            ),
+            timeout=60,
+            what=f"{local} bound by the PV controller",
+        )
+        volume = cluster.kubectl_json("get", "pv", pv)
+        assert volume["spec"]["csi"]["volumeHandle"] == f"{remote['local_entity_id']}$$iscsi"
+        assert volume["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
+        assert volume["spec"]["csi"]["volumeAttributes"]["network_space"] == "iscsi-dr"
+        assert env.objects.get("replicas", observer)["status"].get("writableClaim") is None  # type: ignore[index]
+        changed = [
+            r for r in env.arrays.requests(mark) if r["method"] != "GET" and "/users/login" not in r["path"]
+        ]
+        assert changed == [], changed  # ObserveOnly: the claim is a Kubernetes write only
+
+        env.objects.patch("replicas", primary, {"spec": {"action": {"id": "switch-1", "type": "SwitchRole"}}})
+        switched = env.objects.wait_status(
+            "replicas", observer, lambda s: (s.get("writableClaim") or {}).get("name") == local, timeout=60
+        )
+        assert switched["role"] == "SOURCE"
+        # An ObserveOnly object has no finalizer: deleting it leaves its claim and PV.
+        env.objects.delete("replicas", observer)
+        env.objects.wait_gone("replicas", observer)
+        assert cluster.kubectl_json("-n", ns, "get", "pvc", local)["status"]["phase"] == "Bound"
+    finally:
+        cluster.kubectl("-n", ns, "delete", "pvc", local, "--wait=false", check=False)
+        if pv:
+            cluster.kubectl("delete", "pv", pv, "--wait=false", check=False)
+        cluster.kubectl("delete", "storageclass", storage_class, "--wait=false", check=False)
