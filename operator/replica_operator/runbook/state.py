@@ -99,6 +99,7 @@ def row(view: SiteView) -> dict[str, str]:
         "synced": f"{view.condition('Synced').get('status', '-')}/{view.reason('Synced') or '-'}",
         "rpo": f"{view.condition('RPOCompliant').get('status', '-')}/{view.reason('RPOCompliant') or '-'}",
         "lastAction": f"{last.get('type', '')} {last.get('result', '')}".strip() or "-",
+        "writableClaim": str((status.get("writableClaim") or {}).get("name") or "-"),
     }
 
 

@@ -76,6 +76,9 @@ def test_planned_failover_to_b_and_failback_to_a(world: World) -> None:
     out = world.dr("failover", name, "--to", "B").stdout
     assert f"claim app/{name} is writable on site B" in out, out
     _writable_on(world, world.b, name)
+    shown = world.dr("status", name).stdout
+    claims = {line.split()[0]: line.split()[-1] for line in shown.splitlines()[1:]}
+    assert claims == {"A": "-", "B": name}, shown
     steps = [line for line in out.splitlines() if line.startswith("site ")]
     assert [s.split(":")[1].split()[0] for s in steps] == [
         "spec.action",
@@ -288,6 +291,15 @@ def test_a_drill_of_a_group_snapshots_the_target_group_and_claims_every_member(w
             assert claim["status"]["phase"] == "Bound"
             assert claim["spec"]["volumeName"] == volume["metadata"]["name"]
             assert volume["spec"]["csi"]["volumeHandle"] == f"{member['snapshotId']}$$iscsi"
+        # Site B's operator restarts: the drill finds its snapshot group by name, makes nothing twice.
+        world.b.operator.kill()
+        offset = len(world.b.operator.log())
+        world.b.operator.start()
+        wait_for(
+            lambda: "Handler 'start_drill' succeeded" in world.b.operator.log()[offset:],
+            timeout=60,
+            what="the group drill resumed",
+        )
         # The test workload writes to a member's snapshot; the group's own members stay protected.
         some = status["members"][0]
         wrote = world.arrays.admin("POST", f"/_sim/volumes/ibox-2/{some['snapshotId']}/write")

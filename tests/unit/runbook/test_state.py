@@ -109,6 +109,7 @@ def test_status_row_and_take_over_annotation() -> None:
         "True/Synced",
     )
     assert view.taking_over == 7
+    assert line["writableClaim"] == "-"
     assert row(SiteView("A", error="ConnectTimeoutError")) == {
         "site": "A",
         "object": "unreachable: ConnectTimeoutError",
