@@ -21,6 +21,7 @@ from .timestamps import Timestamp
 
 __all__ = [
     "DrillClaim",
+    "DrillExport",
     "DrillMemberClaim",
     "DrillProtocol",
     "DrillReplicaKind",
@@ -37,6 +38,7 @@ class DrillProtocol(StrEnum):
 
     ISCSI = "iscsi"
     FC = "fc"
+    NFS = "nfs"
 
 
 class DrillReplicaKind(StrEnum):
@@ -72,7 +74,14 @@ class DrillClaim(SpecModel):
         'only matched, nothing is provisioned). Default: none ("").',
     )
     protocol: DrillProtocol | None = Field(
-        default=None, description="iscsi (default) or fc: the volumeHandle protocol of the PersistentVolume."
+        default=None,
+        description="The volumeHandle protocol of the PersistentVolume: iscsi (default) or fc for a volume, "
+        "nfs (the only one, and the default) for a filesystem.",
+    )
+    network_space: ObjectName | None = Field(
+        default=None,
+        description="A filesystem Replica: the NAS network space on the DR array whose address the claim's "
+        "PersistentVolume mounts (the driver's StorageClass parameter network_space). Required there.",
     )
 
 
@@ -94,6 +103,14 @@ class DrillSnapshot(StatusModel):
     id: int = Field(ge=0, description="Id of the snapshot on that array.")
     name: EntityName = Field(description="Name of the snapshot on that array.")
     parent: EntityName = Field(description="The target volume it is a snapshot of (never changed).")
+
+
+class DrillExport(StatusModel):
+    """A filesystem drill: the NFS export of the snapshot on the DR array."""
+
+    id: int = Field(ge=0, description="Id of the export on the array.")
+    path: ArrayText = Field(description="The export path the PersistentVolume mounts (volPathd).")
+    address: ArrayText = Field(description="The NAS address it is mounted from (ipAddress).")
 
 
 class DrillMemberClaim(StatusModel):
@@ -122,6 +139,9 @@ class ReplicaDrillStatus(StatusModel):
         default=None, description="The claim in the drill's namespace that the test workload mounts."
     )
     phase: ArrayText | None = Field(default=None, description="Phase of the claim (Pending, Bound).")
+    export: DrillExport | None = Field(
+        default=None, description="A filesystem drill: the snapshot's NFS export (removed with the drill)."
+    )
     members: list[DrillMemberClaim] | None = Field(
         default=None,
         max_length=MAX_DRILL_MEMBERS,

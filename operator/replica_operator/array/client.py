@@ -28,6 +28,7 @@ from replica_operator.array.errors import NotFound
 from replica_operator.array.listing import IssueObserver
 from replica_operator.array.lookups import LookupsMixin
 from replica_operator.array.models import Link
+from replica_operator.array.nas import NasMixin
 from replica_operator.array.observe import Observer
 from replica_operator.array.remote import (
     PeerCredentials,
@@ -49,7 +50,7 @@ __all__ = ["API_PREFIX", "DEFAULT_TIMEOUT", "InfiniBoxClient"]
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=10.0, pool=10.0)
 
 
-class InfiniBoxClient(LookupsMixin, ReplicasMixin, SnapshotsMixin):
+class InfiniBoxClient(LookupsMixin, ReplicasMixin, SnapshotsMixin, NasMixin):
     """An async client of one InfiniBox array's REST API.
 
     ``url`` is the array's management address (``https://host[:port]``); ``name`` labels

@@ -31,7 +31,9 @@ from replica_operator.reconcile import (
     Problem,
     claim_manifests,
     drill_conditions,
+    is_filesystem,
     is_group,
+    protocol_problem,
     snapshot_name,
     target_of,
     volume_name,
@@ -40,6 +42,7 @@ from replica_operator.reconcile import (
 from .adapter import problem_from
 from .connections import Arrays
 from .drill_group import end_group, start_group
+from .drill_nfs import end_filesystem, start_filesystem
 from .ports import ArrayClient
 
 log = logging.getLogger(__name__)
@@ -73,6 +76,8 @@ class DrillController:
         previous = (body.get("status") or {}).get("conditions") or []
         snapshot_id = (status.get("snapshot") or {}).get("id")
         message = f"claim {status.get('persistentVolumeClaim')} holds snapshot {snapshot_id}"
+        if status.get("export"):
+            message += f" (exported at {status['export']['address']}:{status['export']['path']})"
         if status.get("members"):
             message = f"{len(status['members'])} claims hold the snapshot group {snapshot_id}"
         if problem is None:
@@ -94,14 +99,25 @@ class DrillController:
         recorded = (body.get("status") or {}).get("snapshot")
         group = is_group(spec)
         if recorded:  # a drill stays with the snapshot it took, wherever the pair's target went since
-            target: DrillTarget | Problem = DrillTarget(recorded["array"], recorded["parent"], group)
+            target: DrillTarget | Problem = DrillTarget(
+                recorded["array"], recorded["parent"], group, filesystem=is_filesystem(spec)
+            )
         else:
             target = await self._target(namespace, spec)
         if isinstance(target, Problem):
             return target
+        wrong = None if target.group else protocol_problem(spec, target)
+        if wrong is not None:
+            return wrong
         client = self._client(target.array)
         if isinstance(client, Problem):
             return client
+        if target.filesystem:
+            started = (body.get("status") or {}).get("startedAt") or format_timestamp(datetime.now(UTC))
+            status["startedAt"] = started
+            return await start_filesystem(
+                self.kube, client, body, spec, target, snapshot_name(name, uid), status
+            )
         if target.group:
             started = (body.get("status") or {}).get("startedAt") or format_timestamp(datetime.now(UTC))
             status["startedAt"] = started
@@ -194,6 +210,11 @@ class DrillController:
                 if isinstance(target, Problem):
                     return None if target.reason == "ReplicaNotFound" else target
                 array = target.array
+            if is_filesystem(spec):
+                client = self._client(array)
+                if isinstance(client, Problem):
+                    return client
+                return await end_filesystem(client, body, snapshot_name(name, uid))
             return await self._delete_snapshot(array, snapshot_name(name, uid))
         except KubeError as error:
             return Problem("KubernetesError", str(error))

@@ -343,3 +343,66 @@ def test_a_drill_of_a_group_snapshots_the_target_group_and_claims_every_member(w
     )
     for site in (world.a, world.b):
         wait_gone(site, name, plural)
+
+
+def test_a_drill_of_a_filesystem_exports_a_writable_snapshot_as_an_nfs_claim(world: World) -> None:
+    name = "fsdrill"
+    world.filesystem_replica(name, **ASYNC)
+    on_a, _ = _pair(world, name)
+    world.nas_space("ibox-2", "nas-b", "10.2.0.5")
+    target_id = int(world.arrays.call("ibox-2", "GET", "/filesystems", name=f"eq:{name}")[0]["id"])
+    mark = world.mark()
+    drill = {
+        "apiVersion": "replication.infinibox.io/v1alpha1",
+        "kind": "ReplicaDrill",
+        "metadata": {"name": f"{name}-drill", "namespace": "app"},
+        "spec": {"replicaRef": {"name": name}, "claim": {"networkSpace": "nas-b"}},
+    }
+    with Sampler(world, on_a) as sampler:
+        world.b.objects.apply(drill)
+        status = world.b.objects.wait_status(
+            "replicadrills", f"{name}-drill", lambda s: is_true(s, "Ready"), timeout=90, what="drill Ready"
+        )
+        snapshot, export = status["snapshot"], status["export"]
+        on_array = world.arrays.call("ibox-2", "GET", f"/filesystems/{snapshot['id']}")
+        assert (on_array["parent_id"], on_array["write_protected"]) == (target_id, False)
+        exported = world.arrays.call("ibox-2", "GET", f"/exports/{export['id']}")
+        assert (exported["filesystem_id"], exported["export_path"]) == (snapshot["id"], export["path"])
+        volume = world.b.cluster.kubectl_json("get", "pv", status["persistentVolume"])
+        assert volume["spec"]["csi"]["volumeHandle"] == f"{snapshot['id']}$$nfs"
+        attributes = volume["spec"]["csi"]["volumeAttributes"]
+        assert (attributes["ipAddress"], attributes["volPathd"]) == ("10.2.0.5", export["path"])
+        assert attributes["exportID"] == str(export["id"])
+        wait_for(
+            lambda: (
+                claim_of(world.b, status["persistentVolumeClaim"]).get("status", {}).get("phase") == "Bound"
+            ),
+            timeout=60,
+            what="the drill's NFS claim Bound",
+        )
+        # A host writes to the snapshot over NFS; the replica's own target filesystem stays protected.
+        wrote = world.arrays.admin("POST", f"/_sim/filesystems/ibox-2/{snapshot['id']}/write")
+        assert wrote["writes"] == 1
+        refused = httpx.post(
+            f"{world.arrays.url('ibox-2')}/_sim/filesystems/ibox-2/{target_id}/write", timeout=10
+        )
+        assert (refused.status_code, refused.json()["error"]["code"]) == (409, "WRITE_PROTECTED")
+        world.dr("drill", name, "--site", "B", "--end")
+    assert world.arrays.api("ibox-2").get(f"/filesystems/{snapshot['id']}").status_code == 404
+    assert world.arrays.api("ibox-2").get(f"/exports/{export['id']}").status_code == 404
+    assert world.b.cluster.kubectl("get", "pv", status["persistentVolume"], check=False).returncode != 0
+    changes = [
+        (r["system"], r["method"], r["path"])
+        for r in world.arrays.requests(mark)
+        if r["method"] != "GET" and not r["path"].endswith("/users/login")
+    ]
+    assert changes == [
+        ("ibox-2", "POST", "/api/rest/filesystems"),
+        ("ibox-2", "POST", "/api/rest/exports"),
+        ("ibox-2", "DELETE", f"/api/rest/exports/{export['id']}"),
+        ("ibox-2", "DELETE", f"/api/rest/filesystems/{snapshot['id']}"),
+    ], changes
+    assert sampler.seen, "no sample taken"
+    assert {state for state, _ in sampler.seen} == {"ACTIVE"}, sampler.seen
+    for site in (world.a, world.b):
+        wait_gone(site, name)

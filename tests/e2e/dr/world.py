@@ -67,6 +67,21 @@ class World:
     arrays: SimArrays
     simulator: RunningSimulator
 
+    def filesystem_replica(self, name: str, **spec: Any) -> None:
+        """The pair of filesystem ``name`` on ibox-1: Full on site A, ObserveOnly on site B."""
+        self.arrays.filesystem("ibox-1", name)
+        source = {"filesystem": name}
+        self.a.objects.apply(_replica(name, self.a, {"pool": "pool-1"}, "Full", spec, source))
+        self.a.objects.wait_status("replicas", name, _synchronized, timeout=90, what="site A Ready")
+        target = {"mode": "Existing", "name": name}
+        self.b.objects.apply(_replica(name, self.b, target, "ObserveOnly", spec, source))
+
+    def nas_space(self, system: str, name: str, address: str) -> dict[str, Any]:
+        """A NAS network space with one address on ``system`` (where NFS clients mount from)."""
+        body = {"name": name, "service": "NAS_SERVICE", "network_config": {}, "interfaces": []}
+        space = self.arrays.call(system, "POST", "/network/spaces", body)
+        return dict(self.arrays.call(system, "POST", f"/network/spaces/{space['id']}/ips", address))
+
     def replica(self, name: str, *, claims: bool = False, **spec: Any) -> None:
         """The pair of ``name``: a volume on ibox-1, Full on site A, ObserveOnly on site B.
 

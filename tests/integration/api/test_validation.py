@@ -495,9 +495,9 @@ CASES = [
     Invalid(
         "drill-unknown-protocol",
         DRILL,
-        _spec(claim={"protocol": "nfs"}),
+        _spec(claim={"protocol": "nvme"}),
         "spec.claim.protocol",
-        'supported values: "iscsi", "fc"',
+        'supported values: "iscsi", "fc", "nfs"',
     ),
     Invalid(
         "cg-change-source",
