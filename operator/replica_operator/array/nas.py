@@ -59,6 +59,17 @@ class NasMixin(ReadingCore):
         )
         return found.items[0] if found.items else None
 
+    async def find_export_of(self, filesystem_id: int) -> Export | None:
+        """An export of ``filesystem_id`` (the first one the array lists), or None."""
+        found = await self._page(
+            "/exports",
+            self._parser(Export),
+            filters={"filesystem_id": eq(filesystem_id)},
+            page=1,
+            page_size=1,
+        )
+        return found.items[0] if found.items else None
+
     async def create_export(self, filesystem_id: int, path: str) -> Export:
         """An NFS export of ``filesystem_id`` at ``path``, no client rules: the driver's
         ControllerPublishVolume adds the node's address when a pod mounts the claim."""

@@ -103,9 +103,10 @@ class Reconciler:
         outcome = await self.reconcile(body, Trigger.POLL, infiniboxes)
         plan = outcome.plan
         settled = not plan.steps and not outcome.results and plan.blocked is None and plan.action_wait is None
+        settled = settled and memory.target_claim_problem is None
         if settled and outcome.update.status.replica_id is not None:
             # Only a settled object may be skipped: a blocked one waits for things (a volume, a
-            # link, a pool to appear) that the fingerprint does not see.
+            # link, a pool to appear, an export for a claim) that the fingerprint does not see.
             memory.fingerprint = fingerprint
 
     async def reconcile(

@@ -149,6 +149,11 @@ async def _claims(
             if dataset is None:
                 return Problem(where.missing, f"{item.entity} not found on {where.array} yet")
             attributes, secret_refs = await _class_csi(kube, where.storage_class)
+            if where.protocol is CsiProtocol.NFS:
+                mount = await _nfs_mount(registry, where.array, dataset.id, attributes)
+                if isinstance(mount, Problem):
+                    return mount
+                attributes = {**attributes, **mount}
             for manifest in static_manifests(
                 StaticClaim(
                     pv_name=item.pv,
@@ -200,6 +205,35 @@ async def _find(registry: Registry, array: str, name: str, *, filesystem: bool) 
         return None
     client = connection.client
     return await (client.find_filesystem(name) if filesystem else client.find_volume(name))
+
+
+async def _nfs_mount(
+    registry: Registry, array: str, filesystem_id: int, attributes: dict[str, str]
+) -> dict[str, str] | Problem:
+    """What the driver's NodePublishVolume mounts, ``<ipAddress>:<volPathd>``, for a filesystem on
+    ``array``: the path of an export of it there and an address of the StorageClass's
+    ``network_space`` (its replication controller's ``createRemotePV`` sets the same two). GETs only."""
+    connection = registry.get(array)
+    client = connection.client if connection is not None else None
+    if client is None:
+        return Problem("ArrayUnreachable", f"{array} is not connected")
+    export = await client.find_export_of(filesystem_id)
+    if export is None:
+        return Problem(
+            "ExportNotFound",
+            f"filesystem {filesystem_id} on {array} has no NFS export: the claim's PersistentVolume mounts "
+            "<network_space address>:<export path>; export it on the array",
+        )
+    space_name = attributes.get("network_space", "")
+    space = await client.find_network_space(space_name) if space_name else None
+    address = space.first_ip() if space is not None else None
+    if address is None:
+        return Problem(
+            "NetworkSpaceNotFound",
+            f"no address of network space {space_name or '(StorageClass parameter network_space unset)'} "
+            f"on {array}",
+        )
+    return {"ipAddress": address, "volPathd": export.export_path, "exportID": str(export.id)}
 
 
 async def _class_csi(kube: KubeSide, name: str) -> tuple[dict[str, str], dict[str, dict[str, str]]]:

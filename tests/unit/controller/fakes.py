@@ -73,6 +73,17 @@ class FakeKube:
     listed: list[dict[str, Any]] = field(default_factory=list)
     """What ``list_objects`` finds (the selector is the caller's business: see the log)."""
     refuse_list: bool = False
+    refuse_volumes: bool = False
+    """Refuse to create PersistentVolumes and claims (as an API server without the RBAC for them)."""
+
+    async def read_cluster_object(self, resource: str, name: str) -> dict[str, Any] | None:
+        self.log.add("kube", "read_cluster_object", resource, name)
+        return None
+
+    async def create_volume_object(self, manifest: dict[str, Any]) -> None:
+        self.log.add("kube", "create_volume_object", manifest["kind"], manifest["metadata"]["name"])
+        if self.refuse_volumes:
+            raise KubeError(403, f"cannot create {manifest['kind']}: Forbidden")
 
     async def read_secret(self, namespace: str, name: str) -> SecretData | None:
         self.log.add("kube", "read_secret", namespace, name)
