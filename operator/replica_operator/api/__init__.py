@@ -33,6 +33,7 @@ from .constants import (
 )
 from .drill import (
     DrillClaim,
+    DrillExport,
     DrillMemberClaim,
     DrillProtocol,
     DrillReplicaKind,
@@ -114,6 +115,7 @@ __all__ = [
     "DeletionPolicy",
     "DriftPolicy",
     "DrillClaim",
+    "DrillExport",
     "DrillMemberClaim",
     "DrillProtocol",
     "DrillReplicaKind",
