@@ -8,7 +8,9 @@ arrays; pollInterval 1s). ``BENCH_DR_REPEATS`` (default 3) rounds, each with a f
   (claim and PersistentVolume let go by kube-controller-manager, snapshot deleted);
 * unplanned failover: site A lost (operator SIGKILLed, its kube-apiserver stopped, every
   connection to its array dropped, the link down), then ``dr failover --unplanned`` on site B:
-  from "site A lost" to the target replica reporting SOURCE on the array (writable on B).
+  from "site A lost" to site B's claim writable: the runbook command returns once site B's
+  object reports its own claim (spec.source.localClaim) in status.writableClaim; the bench then
+  checks the claim is Bound and the replica SOURCE on ibox-2.
   Site A is then brought back and the pair's objects are deleted (Orphan) for the next round.
   Every other round waits, before the command, until site B's operator reports ibox-a
   unreachable (its InfiniBox ``Connected=False``): ``unplanned_failover_noticed`` is then the
@@ -21,9 +23,8 @@ import statistics
 import time
 from typing import Any
 
-from tests.e2e.dr.world import World, observing, two_sites, wait_gone
+from tests.e2e.dr.world import World, claim_of, observing, two_sites, writable_claim
 from tests.integration.operator.conftest import is_true
-from tests.support.wait import wait_for
 
 from bench._world import env_float
 
@@ -32,7 +33,7 @@ SPEC = {"replicationType": "ASYNC", "rpo": "1m", "syncInterval": "10s"}
 
 
 def _round(world: World, name: str, *, noticed: bool) -> dict[str, float]:
-    world.replica(name, **SPEC)
+    world.replica(name, claims=True, **SPEC)
     world.b.objects.wait_status("replicas", name, observing("TARGET"), timeout=60)
     on_b = int(world.b.status(name)["replicaId"])
     started = time.monotonic()
@@ -48,14 +49,15 @@ def _round(world: World, name: str, *, noticed: bool) -> dict[str, float]:
                 "infiniboxes", "ibox-a", lambda s: not is_true(s, "Connected"), timeout=60
             )
             lost = time.monotonic()
-        world.dr("failover", name, "--to", "B", "--unplanned")
-        wait_for(lambda: world.on_array("ibox-2", on_b)["role"] == "SOURCE", timeout=60, interval=0.05)
+        world.dr("failover", name, "--to", "B", "--unplanned")  # returns once the claim is writable
         failover = time.monotonic() - lost
+        assert writable_claim(world.b, name) == name, world.b.status(name)
+        assert claim_of(world.b, name)["status"]["phase"] == "Bound"
+        assert world.on_array("ibox-2", on_b)["role"] == "SOURCE"
     finally:
         world.restore_site_a()
     world.a.objects.patch("replicas", name, {"spec": {"managementPolicy": "ObserveOnly"}})
-    for site in (world.a, world.b):
-        wait_gone(site, name)
+    world.remove(name)
     key = "unplanned_failover_noticed" if noticed else "unplanned_failover"
     return {"drill_start": drill_start, "drill_end": drill_end, key: failover}
 

@@ -19,7 +19,18 @@ from .conditions import CONDITION_LIST_SCHEMA, MAX_CONDITIONS, Condition
 from .names import ArrayText, EntityName, ObjectName
 from .timestamps import Timestamp
 
-__all__ = ["DrillClaim", "DrillProtocol", "DrillReplicaRef", "ReplicaDrillSpec", "ReplicaDrillStatus"]
+__all__ = [
+    "DrillClaim",
+    "DrillExport",
+    "DrillMemberClaim",
+    "DrillProtocol",
+    "DrillReplicaKind",
+    "DrillReplicaRef",
+    "ReplicaDrillSpec",
+    "ReplicaDrillStatus",
+]
+
+MAX_DRILL_MEMBERS = 256  # as a ConsistencyGroupReplica's members (cgreplica.MAX_MEMBERS)
 
 
 class DrillProtocol(StrEnum):
@@ -27,19 +38,35 @@ class DrillProtocol(StrEnum):
 
     ISCSI = "iscsi"
     FC = "fc"
+    NFS = "nfs"
+
+
+class DrillReplicaKind(StrEnum):
+    """The kinds of replication object a drill can test."""
+
+    REPLICA = "Replica"
+    CONSISTENCY_GROUP_REPLICA = "ConsistencyGroupReplica"
 
 
 class DrillReplicaRef(SpecModel):
-    """The Replica whose target is tested, in the drill's namespace."""
+    """The Replica or ConsistencyGroupReplica whose target is tested, in the drill's namespace."""
 
-    name: ObjectName = Field(description="Name of the Replica (a volume replica) in this namespace.")
+    kind: DrillReplicaKind | None = Field(
+        default=None,
+        description="Replica (default: a volume replica; the drill takes a snapshot of its target volume) "
+        "or ConsistencyGroupReplica (a snapshot group of its target consistency group, one claim per "
+        "member).",
+    )
+    name: ObjectName = Field(description="Name of the Replica or ConsistencyGroupReplica in this namespace.")
 
 
 class DrillClaim(SpecModel):
     """The PersistentVolumeClaim that exposes the snapshot."""
 
     name: ObjectName | None = Field(
-        default=None, description="Name of the claim in the drill's namespace. Default: the drill's name."
+        default=None,
+        description="Name of the claim in the drill's namespace. Default: the drill's name. For a "
+        "ConsistencyGroupReplica, the prefix of the claims' names: <name>-<member volume>.",
     )
     storage_class_name: ObjectName | None = Field(
         default=None,
@@ -47,7 +74,14 @@ class DrillClaim(SpecModel):
         'only matched, nothing is provisioned). Default: none ("").',
     )
     protocol: DrillProtocol | None = Field(
-        default=None, description="iscsi (default) or fc: the volumeHandle protocol of the PersistentVolume."
+        default=None,
+        description="The volumeHandle protocol of the PersistentVolume: iscsi (default) or fc for a volume, "
+        "nfs (the only one, and the default) for a filesystem.",
+    )
+    network_space: ObjectName | None = Field(
+        default=None,
+        description="A filesystem Replica: the NAS network space on the DR array whose address the claim's "
+        "PersistentVolume mounts (the driver's StorageClass parameter network_space). Required there.",
     )
 
 
@@ -71,18 +105,49 @@ class DrillSnapshot(StatusModel):
     parent: EntityName = Field(description="The target volume it is a snapshot of (never changed).")
 
 
+class DrillExport(StatusModel):
+    """A filesystem drill: the NFS export of the snapshot on the DR array."""
+
+    id: int = Field(ge=0, description="Id of the export on the array.")
+    path: ArrayText = Field(description="The export path the PersistentVolume mounts (volPathd).")
+    address: ArrayText = Field(description="The NAS address it is mounted from (ipAddress).")
+
+
+class DrillMemberClaim(StatusModel):
+    """A ConsistencyGroupReplica drill: one member's snapshot and the claim that exposes it."""
+
+    parent: EntityName = Field(description="The target member volume the snapshot is of (never changed).")
+    snapshot_id: int = Field(ge=0, description="Id of the member's snapshot in the snapshot group.")
+    persistent_volume: ObjectName = Field(description="The static PersistentVolume of the snapshot.")
+    persistent_volume_claim: ObjectName = Field(description="The claim in the drill's namespace.")
+    phase: ArrayText | None = Field(default=None, description="Phase of the claim (Pending, Bound).")
+
+
 class ReplicaDrillStatus(StatusModel):
     """What the drill holds now."""
 
     observed_generation: int | None = Field(
         default=None, ge=0, description="The .metadata.generation this status was computed from."
     )
-    snapshot: DrillSnapshot | None = Field(default=None, description="The writable snapshot of the target.")
+    snapshot: DrillSnapshot | None = Field(
+        default=None,
+        description="The writable snapshot of the target volume; for a ConsistencyGroupReplica the snapshot "
+        "group of the target consistency group (parent: that group).",
+    )
     persistent_volume: ObjectName | None = Field(default=None, description="The static PersistentVolume.")
     persistent_volume_claim: ObjectName | None = Field(
         default=None, description="The claim in the drill's namespace that the test workload mounts."
     )
     phase: ArrayText | None = Field(default=None, description="Phase of the claim (Pending, Bound).")
+    export: DrillExport | None = Field(
+        default=None, description="A filesystem drill: the snapshot's NFS export (removed with the drill)."
+    )
+    members: list[DrillMemberClaim] | None = Field(
+        default=None,
+        max_length=MAX_DRILL_MEMBERS,
+        description="A ConsistencyGroupReplica drill: each member's snapshot and claim (Ready once all "
+        "are Bound).",
+    )
     started_at: Timestamp | None = Field(default=None, description="When the snapshot was taken (UTC).")
     conditions: list[Condition] = Field(
         default_factory=list,

@@ -8,7 +8,7 @@ from .base import SpecModel
 from .cel import Reason, rule, validations
 from .names import EntityName, ObjectName
 from .replication import TARGET_RULES, ReplicaStatus, ReplicationSpec, TargetBase
-from .volumes import TargetClaim
+from .volumes import LocalClaim, TargetClaim
 
 __all__ = ["BaseSnapshot", "ReplicaSource", "ReplicaSpec", "ReplicaStatus", "ReplicaTarget"]
 
@@ -22,7 +22,14 @@ class ReplicaSource(SpecModel):
                 "[has(self.volume), has(self.filesystem), has(self.persistentVolumeClaim)]"
                 ".filter(x, x).size() == 1",
                 "exactly one of volume, filesystem or persistentVolumeClaim must be set",
-            )
+            ),
+            rule(
+                "!has(self.localClaim) || !has(self.persistentVolumeClaim)",
+                "localClaim is only allowed with volume or filesystem: persistentVolumeClaim already is "
+                "the claim of the source entity",
+                field_path=".localClaim",
+                reason=Reason.FORBIDDEN,
+            ),
         )
     )
 
@@ -44,6 +51,14 @@ class ReplicaSource(SpecModel):
         "filesystem (nfs) it names (status.resolvedSource). A claim not bound yet is waited for; a treeq "
         "(nfs_treeq) or another driver's volume is refused. Exactly one of volume, filesystem or "
         "persistentVolumeClaim. Immutable.",
+    )
+    local_claim: LocalClaim | None = Field(
+        default=None,
+        description="A static PersistentVolume for the volume or filesystem on array and a claim bound to "
+        "it, made by the operator on this cluster: the claim of the DR site, whose object names its own "
+        "array as source (status.localClaim; status.writableClaim once array is the source, e.g. after a "
+        "failover). Made under ObserveOnly too (a Kubernetes write only: no array is changed). Only with "
+        "volume or filesystem. Absent means none. Immutable.",
     )
 
 

@@ -351,11 +351,16 @@ class ReplicaStatus(StatusModel):
         description="With spec.target.persistentVolumeClaim: the claim and static PersistentVolume the "
         "operator made for the entity on spec.target.array.",
     )
+    local_claim: ClaimReference | None = Field(
+        default=None,
+        description="With spec.source.localClaim: the claim and static PersistentVolume the operator made "
+        "for the entity on spec.source.array.",
+    )
     writable_claim: ClaimReference | None = Field(
         default=None,
-        description="The claim whose volume is writable now: spec.source.persistentVolumeClaim while "
-        "spec.source.array is the source, targetClaim after a SwitchRole or ChangeRole made "
-        "spec.target.array the source. Absent when that side has no claim.",
+        description="The claim whose volume is writable now: spec.source.persistentVolumeClaim (or "
+        "localClaim) while spec.source.array is the source, targetClaim after a SwitchRole or ChangeRole "
+        "made spec.target.array the source. Absent when that side has no claim.",
     )
     conditions: list[Condition] = Field(
         default_factory=list,

@@ -71,6 +71,21 @@ class TargetClaim(SpecModel):
     )
 
 
+class LocalClaim(SpecModel):
+    """The claim the operator makes on this cluster for the Replica's own entity on spec.source.array."""
+
+    name: ObjectName = Field(description="Name of the PersistentVolumeClaim to create. Required.")
+    namespace: NamespaceName | None = Field(
+        default=None, description="Namespace of the claim. Absent means the namespace of this object."
+    )
+    storage_class_name: ObjectName | None = Field(
+        default=None,
+        description="storageClassName of the claim and its PersistentVolume: a StorageClass of "
+        "infinibox-csi-driver for spec.source.array, whose parameters give the driver's Secret for that "
+        'array. Absent means none ("").',
+    )
+
+
 class GroupTargetClaims(SpecModel):
     """The claims the operator makes for the remote members of a ConsistencyGroupReplica, one each."""
 

@@ -59,6 +59,7 @@ from replica_operator.array.models import (
     SystemInfo,
     Volume,
 )
+from replica_operator.array.nas import Export, NetworkSpace
 from replica_operator.array.observe import Observer, RequestRecord
 from replica_operator.array.parsing import ParseIssue
 from replica_operator.array.query import Filter, Filters, eq, in_, is_null, like, ne, not_null
@@ -93,6 +94,7 @@ __all__ = [
     "EntityPair",
     "EntityPairRequest",
     "EntityType",
+    "Export",
     "Feature",
     "Filesystem",
     "Filter",
@@ -103,6 +105,7 @@ __all__ = [
     "Link",
     "LinkState",
     "Listing",
+    "NetworkSpace",
     "NotFound",
     "Observer",
     "OutcomeUnknown",

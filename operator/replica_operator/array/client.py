@@ -29,6 +29,7 @@ from replica_operator.array.groups import GroupsMixin
 from replica_operator.array.listing import IssueObserver
 from replica_operator.array.lookups import LookupsMixin
 from replica_operator.array.models import Link
+from replica_operator.array.nas import NasMixin
 from replica_operator.array.observe import Observer
 from replica_operator.array.remote import (
     PeerCredentials,
@@ -50,7 +51,7 @@ __all__ = ["API_PREFIX", "DEFAULT_TIMEOUT", "InfiniBoxClient"]
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=10.0, pool=10.0)
 
 
-class InfiniBoxClient(LookupsMixin, ReplicasMixin, SnapshotsMixin, GroupsMixin):
+class InfiniBoxClient(LookupsMixin, ReplicasMixin, SnapshotsMixin, GroupsMixin, NasMixin):
     """An async client of one InfiniBox array's REST API.
 
     ``url`` is the array's management address (``https://host[:port]``); ``name`` labels

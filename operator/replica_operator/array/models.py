@@ -186,6 +186,7 @@ class Dataset(_ArrayModel):
     rmr_source: Flag = False
     rmr_target: Flag = False
     mapped: Flag = False  # mapped to a host (infinisdk's dataset field ``mapped``)
+    write_protected: Flag = False
     replica_ids: Ids = ()
     replication_types: Names = ()
     created_at: MsDatetime = None

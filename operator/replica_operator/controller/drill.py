@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from replica_operator.api import REPLICA, REPLICA_DRILL, ReplicaDrillSpec, format_timestamp
+from replica_operator.api import (
+    CONSISTENCY_GROUP_REPLICA,
+    REPLICA,
+    REPLICA_DRILL,
+    ReplicaDrillSpec,
+    format_timestamp,
+)
 from replica_operator.array import ArrayError, NotFound
 from replica_operator.kube import Kube, KubeError
 from replica_operator.reconcile import (
@@ -25,7 +31,10 @@ from replica_operator.reconcile import (
     Problem,
     claim_manifests,
     drill_conditions,
+    is_filesystem,
+    is_group,
     marked_in_another_namespace,
+    protocol_problem,
     snapshot_name,
     target_of,
     volume_name,
@@ -33,6 +42,8 @@ from replica_operator.reconcile import (
 
 from .adapter import problem_from
 from .connections import Arrays
+from .drill_group import end_group, start_group
+from .drill_nfs import end_filesystem, start_filesystem
 from .ports import ArrayClient
 
 log = logging.getLogger(__name__)
@@ -66,7 +77,15 @@ class DrillController:
         previous = (body.get("status") or {}).get("conditions") or []
         snapshot_id = (status.get("snapshot") or {}).get("id")
         message = f"claim {status.get('persistentVolumeClaim')} holds snapshot {snapshot_id}"
-        status["observedGeneration"] = meta.get("generation")
+        if status.get("export"):
+            message += f" (exported at {status['export']['address']}:{status['export']['path']})"
+        if status.get("members"):
+            message = f"{len(status['members'])} claims hold the snapshot group {snapshot_id}"
+        if problem is None:
+            # Only a started drill says it was handled at this generation: kopf (handlers/persistence.py)
+            # takes an object whose observedGeneration is current for one whose create is done, and
+            # would not retry a start that is still waiting (a claim not bound yet).
+            status["observedGeneration"] = meta.get("generation")
         status["conditions"] = drill_conditions(
             previous, problem, message, generation=int(meta.get("generation") or 0), now=datetime.now(UTC)
         )
@@ -79,18 +98,31 @@ class DrillController:
         meta = body["metadata"]
         namespace, name, uid = meta["namespace"], meta["name"], meta["uid"]
         recorded = (body.get("status") or {}).get("snapshot")
+        group = is_group(spec)
         if recorded:  # a drill stays with the snapshot it took, wherever the pair's target went since
-            target: DrillTarget | Problem = DrillTarget(array=recorded["array"], volume=recorded["parent"])
+            target: DrillTarget | Problem = DrillTarget(
+                recorded["array"], recorded["parent"], group, filesystem=is_filesystem(spec)
+            )
         else:
-            replica = await self.kube.read_object(REPLICA, namespace, spec.replica_ref.name)
-            target = target_of(replica, spec.replica_ref.name)
-            if not isinstance(target, Problem) and replica is not None:
-                target = await self._not_another_namespaces(replica, namespace) or target
+            target = await self._target(namespace, spec, starting=True)
         if isinstance(target, Problem):
             return target
+        wrong = None if target.group else protocol_problem(spec, target)
+        if wrong is not None:
+            return wrong
         client = self._client(target.array)
         if isinstance(client, Problem):
             return client
+        if target.filesystem:
+            started = (body.get("status") or {}).get("startedAt") or format_timestamp(datetime.now(UTC))
+            status["startedAt"] = started
+            return await start_filesystem(
+                self.kube, client, body, spec, target, snapshot_name(name, uid), status
+            )
+        if target.group:
+            started = (body.get("status") or {}).get("startedAt") or format_timestamp(datetime.now(UTC))
+            status["startedAt"] = started
+            return await start_group(self.kube, client, body, spec, target, snapshot_name(name, uid), status)
         snapshot = await client.find_volume(snapshot_name(name, uid))
         if snapshot is not None and not snapshot.is_snapshot:
             return Problem(
@@ -146,12 +178,28 @@ class DrillController:
         )
         return None
 
+    async def _target(
+        self, namespace: str, spec: ReplicaDrillSpec, *, starting: bool = False
+    ) -> DrillTarget | Problem:
+        """The replica's current target (volume, or consistency group for a group drill); when
+        ``starting``, refused if the pair is another namespace's (see ``_not_another_namespaces``)."""
+        group = is_group(spec)
+        resource = CONSISTENCY_GROUP_REPLICA if group else REPLICA
+        replica = await self.kube.read_object(resource, namespace, spec.replica_ref.name)
+        target = target_of(replica, spec.replica_ref.name, group=group)
+        if starting and replica is not None and not isinstance(target, Problem):
+            return await self._not_another_namespaces(replica, namespace) or target
+        return target
+
     async def end(self, body: Mapping[str, Any]) -> Problem | None:
         """Delete the claim, the PersistentVolume and the snapshot (only what this drill made)."""
         meta = body["metadata"]
         namespace, name, uid = meta["namespace"], meta["name"], meta["uid"]
         status = body.get("status") or {}
+        spec = ReplicaDrillSpec.model_validate(dict(body["spec"]))
         try:
+            if is_group(spec):
+                return await self._end_group(body, spec, namespace, snapshot_name(name, uid))
             claim = status.get("persistentVolumeClaim")
             if claim:
                 found = await self.kube.read_volume_object("PersistentVolumeClaim", namespace, claim)
@@ -165,17 +213,31 @@ class DrillController:
                 return Problem("VolumeInUse", f"waiting for PersistentVolume {pv} to go")
             array = (status.get("snapshot") or {}).get("array")
             if array is None:  # a crash between the snapshot and its status: where would it be?
-                spec = ReplicaDrillSpec.model_validate(dict(body["spec"]))
-                replica = await self.kube.read_object(REPLICA, namespace, spec.replica_ref.name)
-                target = target_of(replica, spec.replica_ref.name)
+                target = await self._target(namespace, spec)
                 if isinstance(target, Problem):
                     return None if target.reason == "ReplicaNotFound" else target
                 array = target.array
+            if is_filesystem(spec):
+                client = self._client(array)
+                if isinstance(client, Problem):
+                    return client
+                return await end_filesystem(client, body, snapshot_name(name, uid))
             return await self._delete_snapshot(array, snapshot_name(name, uid))
         except KubeError as error:
             return Problem("KubernetesError", str(error))
         except ArrayError as error:
             return problem_from(error)
+
+    async def _end_group(
+        self, body: Mapping[str, Any], spec: ReplicaDrillSpec, namespace: str, name: str
+    ) -> Problem | None:
+        array = ((body.get("status") or {}).get("snapshot") or {}).get("array")
+        if array is None:
+            target = await self._target(namespace, spec)
+            if isinstance(target, Problem):
+                return None if target.reason == "ReplicaNotFound" else target
+            array = target.array
+        return await end_group(self.kube, self._client(array), body, spec, name)
 
     async def _delete_snapshot(self, array: str, name: str) -> Problem | None:
         client = self._client(array)

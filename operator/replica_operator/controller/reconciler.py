@@ -47,7 +47,7 @@ from .observe import Observer
 from .ports import InfiniBoxLookup, KubeSide, Registry
 from .report import Reporter, known_replicas
 from .sources import claim_of, resolve
-from .targets import target_claims, writable
+from .targets import local_claim, target_claims, writable
 
 
 class Trigger(StrEnum):
@@ -109,9 +109,10 @@ class Reconciler:
         outcome = await self.reconcile(body, Trigger.POLL, infiniboxes)
         plan = outcome.plan
         settled = not plan.steps and not outcome.results and plan.blocked is None and plan.action_wait is None
+        settled = settled and memory.target_claim_problem is None
         if settled and outcome.update.status.replica_id is not None:
             # Only a settled object may be skipped: a blocked one waits for things (a volume, a
-            # link, a pool to appear) that the fingerprint does not see.
+            # link, a pool to appear, an export for a claim) that the fingerprint does not see.
             memory.fingerprint = fingerprint
 
     async def reconcile(
@@ -226,28 +227,33 @@ class Reconciler:
                 for m in status.members
             ]
         protocols = grouped.protocols if grouped else None
+        allowed = self.target_claim_namespaces
         claims = await target_claims(
-            desired,
-            status,
-            self.kube,
-            self.registry,
-            resolved,
-            members_seen,
-            protocols,
-            allowed=self.target_claim_namespaces,
+            desired, status, self.kube, self.registry, resolved, members_seen, protocols, allowed=allowed
         )
-        if isinstance(claims, Problem):
-            if memory.target_claim_problem != claims.message:
-                await self.reporter.post(body, (Event(EventType.WARNING, claims.reason, claims.message),))
-            memory.target_claim_problem = claims.message
-        else:
-            memory.target_claim_problem = None
+        local = await local_claim(desired, self.kube, self.registry, allowed=allowed)
+        problems = [found for found in (claims, local) if isinstance(found, Problem)]
+        message = "; ".join(problem.message for problem in problems) or None
+        if message is not None and memory.target_claim_problem != message:
+            events = tuple(Event(EventType.WARNING, p.reason, p.message) for p in problems)
+            await self.reporter.post(body, events)
+        memory.target_claim_problem = message
+        if not isinstance(claims, Problem):
             if isinstance(status, ConsistencyGroupReplicaStatus):
                 status.target_claims = claims or None
             else:
                 status.target_claim = claims[0] if claims else None
+        if not isinstance(local, Problem):
+            status.local_claim = local[0] if local else None
         status.writable_claim = writable(desired, status, claim, status.target_claim)
-        fields = ("resolved_source", "target_claim", "writable_claim", "target_claims", "members")
+        fields = (
+            "resolved_source",
+            "target_claim",
+            "local_claim",
+            "writable_claim",
+            "target_claims",
+            "members",
+        )
         if all(getattr(status, f, None) == getattr(update.status, f, None) for f in fields):
             return update
         return replace(update, status=status, changed=True)

@@ -13,8 +13,9 @@ from replica_operator.kube import Kube
 RETRY_SECONDS = 5.0
 WAIT_SECONDS = 1.0
 """While a drill ends, Kubernetes' protection controllers let its claim and PV go within a second or
-two once no pod uses them: looked at again every second (one GET)."""
-_WAITING = frozenset({"ClaimInUse", "VolumeInUse"})
+two once no pod uses them; while a group drill starts, the PV binder binds its claims as fast:
+looked at again every second."""
+_WAITING = frozenset({"ClaimInUse", "VolumeInUse", "ClaimsBinding"})
 
 
 def _runtime(memo: Any) -> Runtime:
@@ -37,7 +38,8 @@ async def start_drill(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     if outcome.problem is None:
         return
     if outcome.problem.retryable:
-        raise kopf.TemporaryError(outcome.problem.message, delay=RETRY_SECONDS)
+        delay = WAIT_SECONDS if outcome.problem.reason in _WAITING else RETRY_SECONDS
+        raise kopf.TemporaryError(outcome.problem.message, delay=delay)
     raise kopf.PermanentError(outcome.problem.message)
 
 

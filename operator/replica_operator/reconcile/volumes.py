@@ -250,6 +250,11 @@ def target_pv_name(uid: str) -> str:
     return f"iro-{uid}"
 
 
+def local_pv_name(uid: str) -> str:
+    """The static PV of a replica's own entity on spec.source.array (spec.source.localClaim)."""
+    return f"iro-{uid}-local"
+
+
 def member_claim_name(template: str, member: str) -> str:
     """A group member's target claim: ``{member}`` in the template replaced by the member's name
     made a DNS subdomain (lower case; other characters become '-')."""

@@ -14,6 +14,8 @@ from typing import Any
 
 from replica_operator.api import (
     API_VERSION,
+    CONSISTENCY_GROUP_REPLICA,
+    CONSISTENCY_GROUP_REPLICA_KIND,
     REPLICA_DRILL_KIND,
     REPLICA_DRILL_PLURAL,
     ActionType,
@@ -22,7 +24,15 @@ from replica_operator.api import (
 from replica_operator.reconcile import TAKE_OVER_ANNOTATION
 
 from .sites import Site, StepFailed, create, delete, wait
-from .state import SiteView, action_outcome, handed_over, planned_blocker, unplanned_blocker
+from .state import (
+    SiteView,
+    action_outcome,
+    claim_writable,
+    handed_over,
+    own_claim,
+    planned_blocker,
+    unplanned_blocker,
+)
 
 Echo = Callable[[str], None]
 
@@ -99,7 +109,27 @@ def planned(source: Site, target: Site, name: str, *, echo: Echo, timeout: float
         timeout=timeout,
         echo=echo,
     )
+    writable_claim(target, name, echo=echo, timeout=timeout)
     return time.monotonic() - started
+
+
+def writable_claim(site: Site, name: str, *, echo: Echo, timeout: float) -> None:
+    """Wait until ``site``'s own claim is reported writable (status.writableClaim) and print it; a
+    site whose object asks for no claim has nothing to wait for."""
+    if own_claim(site.view(name)) is None:
+        echo(f"  site {site.name} has no claim of its volume (spec.source.localClaim): none to wait for")
+        return
+    wait(
+        f"site {site.name}'s claim writable",
+        _observing(site, name, claim_writable),
+        timeout=timeout,
+        echo=echo,
+    )
+    shown = site.view(name).status.get("writableClaim") or {}
+    echo(
+        f"  claim {shown.get('namespace')}/{shown.get('name')} is writable on site {site.name} "
+        f"(PersistentVolume {shown.get('persistentVolume')}): start the application there"
+    )
 
 
 def take_over(site: Site, name: str, *, echo: Echo, extra: dict[str, Any] | None = None) -> None:
@@ -126,6 +156,7 @@ def unplanned(survivor: Site, lost: Site | None, name: str, *, echo: Echo, timeo
         raise StepFailed(blocker)
     if view.role == "SOURCE" and view.full:
         echo(f"site {survivor.name} already manages the pair as its SOURCE")
+        writable_claim(survivor, name, echo=echo, timeout=timeout)
         return time.monotonic() - started
     identifier = action_id(ActionType.CHANGE_ROLE)
     take_over(survivor, name, echo=echo, extra={"action": {"id": identifier, "type": "ChangeRole"}})
@@ -142,6 +173,7 @@ def unplanned(survivor: Site, lost: Site | None, name: str, *, echo: Echo, timeo
         timeout=timeout,
         echo=echo,
     )
+    writable_claim(survivor, name, echo=echo, timeout=timeout)
     return time.monotonic() - started
 
 
@@ -208,7 +240,7 @@ def drill(site: Site, name: str, drill_name: str, *, end: bool, echo: Echo, time
         "apiVersion": API_VERSION,
         "kind": REPLICA_DRILL_KIND,
         "metadata": {"name": drill_name, "namespace": site.namespace},
-        "spec": {"replicaRef": {"name": name}},
+        "spec": {"replicaRef": {"name": name, **_kind(site)}},
     }
     create(site, REPLICA_DRILL_PLURAL, body)
 
@@ -220,6 +252,15 @@ def drill(site: Site, name: str, drill_name: str, *, end: bool, echo: Echo, time
         return view.is_true("Ready"), None, f"claim {claim}" if claim else view.reason("Ready") or "starting"
 
     wait(f"drill {drill_name} Ready", ready, timeout=timeout, echo=echo)
-    claim = site.view(drill_name, REPLICA_DRILL_PLURAL).status.get("persistentVolumeClaim")
-    echo(f"  the test workload mounts claim {claim} in namespace {site.namespace}")
+    shown = site.view(drill_name, REPLICA_DRILL_PLURAL).status
+    members = shown.get("members") or []
+    claims = [m.get("persistentVolumeClaim") for m in members] or [shown.get("persistentVolumeClaim")]
+    echo(f"  the test workload mounts claim {', '.join(map(str, claims))} in namespace {site.namespace}")
     return time.monotonic() - started
+
+
+def _kind(site: Site) -> dict[str, str]:
+    """replicaRef.kind of a drill of the kind the command works on (absent: a Replica)."""
+    if site.plural == CONSISTENCY_GROUP_REPLICA.plural:
+        return {"kind": CONSISTENCY_GROUP_REPLICA_KIND}
+    return {}

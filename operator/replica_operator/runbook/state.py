@@ -99,6 +99,7 @@ def row(view: SiteView) -> dict[str, str]:
         "synced": f"{view.condition('Synced').get('status', '-')}/{view.reason('Synced') or '-'}",
         "rpo": f"{view.condition('RPOCompliant').get('status', '-')}/{view.reason('RPOCompliant') or '-'}",
         "lastAction": f"{last.get('type', '')} {last.get('result', '')}".strip() or "-",
+        "writableClaim": str((status.get("writableClaim") or {}).get("name") or "-"),
     }
 
 
@@ -157,6 +158,24 @@ def handed_over(new: SiteView) -> str | None:
         f"site {new.site}: policy {new.spec.get('managementPolicy')}, role {new.role}, "
         f"Ready {new.reason('Ready') or '-'}, Synced {new.reason('Synced') or '-'}"
     )
+
+
+def own_claim(view: SiteView) -> str | None:
+    """The claim this site's object has of its own array's entity: spec.source.localClaim (made by
+    the operator) or spec.source.persistentVolumeClaim (the application's); None: it has none."""
+    source = view.spec.get("source") or {}
+    local = source.get("localClaim") or {}
+    name = local.get("name") or source.get("persistentVolumeClaim")
+    return str(name) if name else None
+
+
+def claim_writable(view: SiteView) -> str | None:
+    """None once status.writableClaim is this site's own claim; else what it shows."""
+    wanted = own_claim(view)
+    shown = view.status.get("writableClaim") or {}
+    if wanted is not None and shown.get("name") == wanted:
+        return None
+    return f"site {view.site}: writableClaim {shown.get('name') or '-'} (waiting for {wanted})"
 
 
 def unplanned_blocker(survivor: SiteView, lost: SiteView | None) -> str | None:

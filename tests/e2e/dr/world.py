@@ -15,6 +15,7 @@ replication object under the same name, whose ``spec.source`` names the site's o
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -36,6 +37,7 @@ from controlplane.binaries import ensure_node
 from controlplane.cluster import ControlPlane, _Process, free_port
 from ibox_sim.testing import RunningSimulator
 from replica_operator.api import GROUP, RESOURCES, VERSION, crdgen
+from replica_operator.reconcile import CsiProtocol, StaticClaim, static_manifests
 
 NAMESPACE = "app"
 ARRAYS = {"ibox-a": "ibox-1", "ibox-b": "ibox-2"}
@@ -65,12 +67,70 @@ class World:
     arrays: SimArrays
     simulator: RunningSimulator
 
-    def replica(self, name: str, **spec: Any) -> None:
-        """The pair of ``name``: a volume on ibox-1, Full on site A, ObserveOnly on site B."""
-        self.arrays.volume("ibox-1", name)
-        self.a.objects.apply(_replica(name, self.a, {"pool": "pool-1"}, "Full", spec))
+    def filesystem_replica(self, name: str, **spec: Any) -> None:
+        """The pair of filesystem ``name`` on ibox-1: Full on site A, ObserveOnly on site B."""
+        self.arrays.filesystem("ibox-1", name)
+        source = {"filesystem": name}
+        self.a.objects.apply(_replica(name, self.a, {"pool": "pool-1"}, "Full", spec, source))
         self.a.objects.wait_status("replicas", name, _synchronized, timeout=90, what="site A Ready")
-        self.b.objects.apply(_replica(name, self.b, {"mode": "Existing", "name": name}, "ObserveOnly", spec))
+        target = {"mode": "Existing", "name": name}
+        self.b.objects.apply(_replica(name, self.b, target, "ObserveOnly", spec, source))
+
+    def nas_space(self, system: str, name: str, address: str) -> dict[str, Any]:
+        """A NAS network space with one address on ``system`` (where NFS clients mount from)."""
+        body = {"name": name, "service": "NAS_SERVICE", "network_config": {}, "interfaces": []}
+        space = self.arrays.call(system, "POST", "/network/spaces", body)
+        return dict(self.arrays.call(system, "POST", f"/network/spaces/{space['id']}/ips", address))
+
+    def replica(self, name: str, *, claims: bool = False, **spec: Any) -> None:
+        """The pair of ``name``: a volume on ibox-1, Full on site A, ObserveOnly on site B.
+
+        ``claims``: the application's claim ``name`` on site A (a PV as the CSI driver provisions
+        it, bound by kube-controller-manager) is the Replica's source there, and site B's object
+        asks for a claim of the same name of its own volume (spec.source.localClaim)."""
+        volume = self.arrays.volume("ibox-1", name)
+        source: dict[str, Any] = {"volume": name}
+        if claims:
+            for manifest in static_manifests(
+                StaticClaim(app_pv(name), name, NAMESPACE, int(volume["id"]), CsiProtocol.ISCSI, "1Gi")
+            ):
+                self.a.cluster.kubectl("apply", "-f", "-", input=json.dumps(manifest))
+            source = {"persistentVolumeClaim": name}
+        self.a.objects.apply(_replica(name, self.a, {"pool": "pool-1"}, "Full", spec, source))
+        self.a.objects.wait_status("replicas", name, _synchronized, timeout=90, what="site A Ready")
+        local = {"volume": name, "localClaim": {"name": name}} if claims else None
+        self.b.objects.apply(
+            _replica(name, self.b, {"mode": "Existing", "name": name}, "ObserveOnly", spec, local)
+        )
+
+    def group(self, name: str, members: list[str], **spec: Any) -> dict[str, Any]:
+        """A ConsistencyGroupReplica ``name`` of a group on ibox-1: Full on site A, ObserveOnly on
+        site B (its source the target group on ibox-2); site A's status once synchronised."""
+        self.arrays.consistency_group("ibox-1", name, members)
+        plural = "consistencygroupreplicas"
+        for site, source, target, policy in (
+            (self.a, name, {"pool": "pool-1"}, "Full"),
+            (self.b, None, {"mode": "Existing", "name": name}, "ObserveOnly"),
+        ):
+            if source is None:
+                remote = self.a.objects.wait_status(plural, name, _synchronized, timeout=90, what="A Ready")
+                source = str(remote["currentTarget"]["entity"])
+                pairs = [{"local": m["remote"], "remote": m["local"]} for m in remote["members"]]
+                target = {**target, "memberMappings": pairs}
+            body = _replica(name, site, target, policy, spec, {"consistencyGroup": source})
+            site.objects.apply({**body, "kind": "ConsistencyGroupReplica"})
+        return self.b.objects.wait_status(plural, name, observing("TARGET"), timeout=90, what="B observes")
+
+    def remove(self, name: str) -> None:
+        """The pair's objects deleted on both sites (Orphan: the arrays keep the replica), and the
+        claims and PersistentVolumes a ``claims`` pair has (Retain: the volumes stay)."""
+        made = (self.b.status(name).get("localClaim") or {}).get("persistentVolume")
+        for site in (self.a, self.b):
+            wait_gone(site, name)
+            site.cluster.kubectl("-n", NAMESPACE, "delete", "pvc", name, "--ignore-not-found")
+        for site, pv in ((self.a, app_pv(name)), (self.b, made)):
+            if pv:
+                site.cluster.kubectl("delete", "pv", pv, "--ignore-not-found")
 
     def dr(
         self, *args: str, step_timeout: float = 120, check: bool = True
@@ -125,15 +185,35 @@ class World:
         return int(log[-1]["seq"]) if log else 0
 
 
+def app_pv(name: str) -> str:
+    """Site A's application PersistentVolume of a ``claims`` pair."""
+    return f"app-{name}"
+
+
+def claim_of(site: Site, name: str) -> dict[str, Any]:
+    """The claim ``name`` on ``site`` as the API server has it."""
+    return dict(site.cluster.kubectl_json("-n", NAMESPACE, "get", "pvc", name))
+
+
+def writable_claim(site: Site, name: str) -> str | None:
+    """The name in status.writableClaim of ``site``'s object (None: no claim is writable there)."""
+    return (site.status(name).get("writableClaim") or {}).get("name")
+
+
 def _replica(
-    name: str, site: Site, target: dict[str, Any], policy: str, spec: dict[str, Any]
+    name: str,
+    site: Site,
+    target: dict[str, Any],
+    policy: str,
+    spec: dict[str, Any],
+    source: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     return {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "Replica",
         "metadata": {"name": name, "namespace": NAMESPACE},
         "spec": {
-            "source": {"array": site.array, "volume": name},
+            "source": {"array": site.array, **(source or {"volume": name})},
             "target": {"array": site.other_array, **target},
             "managementPolicy": policy,
             **spec,
@@ -154,12 +234,10 @@ def observing(role: str) -> Any:
     return check
 
 
-def wait_gone(site: Site, name: str) -> None:
-    site.objects.patch("replicas", name, {"spec": {"deletionPolicy": "Orphan"}})
-    site.objects.delete("replicas", name)
-    wait_for(
-        lambda: site.objects.get("replicas", name) is None, timeout=60, what=f"{name} gone on {site.name}"
-    )
+def wait_gone(site: Site, name: str, plural: str = "replicas") -> None:
+    site.objects.patch(plural, name, {"spec": {"deletionPolicy": "Orphan"}})
+    site.objects.delete(plural, name)
+    wait_for(lambda: site.objects.get(plural, name) is None, timeout=60, what=f"{name} gone on {site.name}")
 
 
 class Sampler:

@@ -74,6 +74,20 @@ CASES = [
         "exactly one of volume, filesystem or persistentVolumeClaim must be set",
     ),
     Invalid(
+        "local-claim-with-a-source-claim",
+        REP,
+        _spec(source={"volume": None, "persistentVolumeClaim": "data", "localClaim": {"name": "data-b"}}),
+        "spec.source.localClaim",
+        "localClaim is only allowed with volume or filesystem",
+    ),
+    Invalid(
+        "local-claim-without-name",
+        REP,
+        _spec(source={"localClaim": {"namespace": "dr"}}),
+        "spec.source.localClaim.name",
+        "Required value",
+    ),
+    Invalid(
         "target-claim-without-name",
         REP,
         _spec(target={"persistentVolumeClaim": {"storageClassName": "ibox-dr"}}),
@@ -472,11 +486,18 @@ CASES = [
     ),
     Invalid("drill-without-replica", DRILL, _spec(replicaRef=None), "spec.replicaRef", "Required value"),
     Invalid(
+        "drill-of-an-unknown-kind",
+        DRILL,
+        _spec(replicaRef={"kind": "InfiniBox", "name": "db-vol-1"}),
+        "spec.replicaRef.kind",
+        'supported values: "Replica", "ConsistencyGroupReplica"',
+    ),
+    Invalid(
         "drill-unknown-protocol",
         DRILL,
-        _spec(claim={"protocol": "nfs"}),
+        _spec(claim={"protocol": "nvme"}),
         "spec.claim.protocol",
-        'supported values: "iscsi", "fc"',
+        'supported values: "iscsi", "fc", "nfs"',
     ),
     Invalid(
         "cg-change-source",

@@ -375,7 +375,11 @@ def test_a_group_of_nfs_claims_holds_filesystems_and_its_target_claims_say_nfs(c
     world, env = World(claims), claims
     cluster, ns = world.cluster, world.ns
     storage_class = f"{env.prefix}-dr"
-    _apply(cluster, _storage_class(storage_class))
+    nfs_class = _storage_class(storage_class)
+    nfs_class["parameters"].update(storage_protocol="nfs", network_space="nas-dr")
+    _apply(cluster, nfs_class)
+    space = env.arrays.call("ibox-2", "POST", "/network/spaces", {"name": "nas-dr", "service": "NAS_SERVICE"})
+    env.arrays.call("ibox-2", "POST", f"/network/spaces/{space['id']}/ips", "10.9.0.8")
     try:
         shares = {world.claim("share-0", protocol="nfs"), world.claim("share-1", protocol="nfs")}
         name = world.group_object(
@@ -391,6 +395,11 @@ def test_a_group_of_nfs_claims_holds_filesystems_and_its_target_claims_say_nfs(c
         assert replica["entity_type"] == "CONSISTENCY_GROUP"
         members = env.arrays.call("ibox-1", "GET", f"/cgs/{replica['local_cg_id']}/members")
         assert {m["dataset_type"] for m in members} == {"FILESYSTEM"}
+        # An NFS claim mounts an export of the remote filesystem (the array admin's, not ours).
+        remote_members = env.arrays.call("ibox-2", "GET", f"/cgs/{replica['remote_entity_id']}/members")
+        for member in remote_members:
+            export = {"filesystem_id": member["id"], "export_path": f"/{member['name']}"}
+            env.arrays.call("ibox-2", "POST", "/exports", export)
         refs = wait_for(
             lambda: (
                 len((env.objects.get(PLURAL, name) or {})["status"].get("targetClaims") or []) == 2

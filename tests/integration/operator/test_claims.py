@@ -335,3 +335,151 @@ def test_a_group_gets_one_bound_target_claim_per_member_removed_with_it(claims: 
             )
     finally:
         cluster.kubectl("delete", "pv", *pvs, "--wait=false", check=False)
+
+
+def test_a_local_claim_is_made_under_observe_only_and_writable_once_its_array_is_the_source(
+    claims: Env,
+) -> None:
+    """spec.source.localClaim (issue 18): the DR side's object, naming its own array as source, gets
+    a bound claim of its own volume; no array is changed for it; writable after the switch."""
+    env, cluster, ns = claims, claims.objects.cluster, claims.namespace
+    storage_class = f"{env.prefix}-local"
+    _apply(cluster, _storage_class(storage_class))
+    primary, observer, local = env.name("primary"), env.name("observer"), env.name("local")
+    env.arrays.volume("ibox-1", primary)
+    env.objects.apply(
+        {
+            "kind": "Replica",
+            "metadata": {"name": primary, "namespace": ns},
+            "spec": {
+                "source": {"array": env.source, "volume": primary},
+                "target": {"array": env.target, "pool": "pool-1"},
+                "replicationType": "SYNC",
+                "deletionPolicy": "Orphan",
+            },
+        }
+    )
+    status = env.objects.wait_status("replicas", primary, _ready)
+    remote = env.arrays.replica("ibox-2", status["remoteReplicaId"])
+    assert remote is not None
+    log = env.arrays.requests()
+    mark = int(log[-1]["seq"]) if log else 0
+    env.objects.apply(
+        {
+            "kind": "Replica",
+            "metadata": {"name": observer, "namespace": ns},
+            "spec": {
+                "source": {
+                    "array": env.target,
+                    "volume": status["currentTarget"]["entity"],
+                    "localClaim": {"name": local, "storageClassName": storage_class},
+                },
+                "target": {"array": env.source, "mode": "Existing", "name": primary},
+                "replicationType": "SYNC",
+                "managementPolicy": "ObserveOnly",
+            },
+        }
+    )
+    pv = ""
+    try:
+        seen = env.objects.wait_status(
+            "replicas", observer, lambda s: bool(s.get("localClaim")) and s.get("role") == "TARGET"
+        )
+        pv = seen["localClaim"]["persistentVolume"]
+        assert seen["localClaim"] == {"name": local, "namespace": ns, "persistentVolume": pv}
+        wait_for(
+            lambda: (
+                cluster.kubectl_json("-n", ns, "get", "pvc", local).get("status", {}).get("phase") == "Bound"
+            ),
+            timeout=60,
+            what=f"{local} bound by the PV controller",
+        )
+        volume = cluster.kubectl_json("get", "pv", pv)
+        assert volume["spec"]["csi"]["volumeHandle"] == f"{remote['local_entity_id']}$$iscsi"
+        assert volume["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
+        assert volume["spec"]["csi"]["volumeAttributes"]["network_space"] == "iscsi-dr"
+        assert env.objects.get("replicas", observer)["status"].get("writableClaim") is None  # type: ignore[index]
+        changed = [
+            r for r in env.arrays.requests(mark) if r["method"] != "GET" and "/users/login" not in r["path"]
+        ]
+        assert changed == [], changed  # ObserveOnly: the claim is a Kubernetes write only
+
+        env.objects.patch("replicas", primary, {"spec": {"action": {"id": "switch-1", "type": "SwitchRole"}}})
+        switched = env.objects.wait_status(
+            "replicas", observer, lambda s: (s.get("writableClaim") or {}).get("name") == local, timeout=60
+        )
+        assert switched["role"] == "SOURCE"
+        # An ObserveOnly object has no finalizer: deleting it leaves its claim and PV.
+        env.objects.delete("replicas", observer)
+        env.objects.wait_gone("replicas", observer)
+        assert cluster.kubectl_json("-n", ns, "get", "pvc", local)["status"]["phase"] == "Bound"
+    finally:
+        cluster.kubectl("-n", ns, "delete", "pvc", local, "--wait=false", check=False)
+        if pv:
+            cluster.kubectl("delete", "pv", pv, "--wait=false", check=False)
+        cluster.kubectl("delete", "storageclass", storage_class, "--wait=false", check=False)
+
+
+def test_an_nfs_target_claim_mounts_an_export_of_the_remote_filesystem_and_waits_for_one(claims: Env) -> None:
+    """A filesystem's target claim carries what the driver mounts, <ipAddress>:<volPathd>: an address
+    of the StorageClass's network_space and the path of an export of the remote filesystem."""
+    env, cluster, ns = claims, claims.objects.cluster, claims.namespace
+    storage_class = f"{env.prefix}-nfs"
+    nfs_class = _storage_class(storage_class)
+    nfs_class["parameters"].update(storage_protocol="nfs", network_space="nas-dr")
+    _apply(cluster, nfs_class)
+    name, claim = env.name("files"), env.name("files-dr")
+    env.arrays.filesystem("ibox-1", name)
+    space = env.arrays.call("ibox-2", "POST", "/network/spaces", {"name": "nas-dr", "service": "NAS_SERVICE"})
+    env.arrays.call("ibox-2", "POST", f"/network/spaces/{space['id']}/ips", "10.9.0.7")
+    env.objects.apply(
+        {
+            "kind": "Replica",
+            "metadata": {"name": name, "namespace": ns},
+            "spec": {
+                "source": {"array": env.source, "filesystem": name},
+                "target": {
+                    "array": env.target,
+                    "pool": "pool-1",
+                    "persistentVolumeClaim": {"name": claim, "storageClassName": storage_class},
+                },
+                "replicationType": "SYNC",
+                "deletionPolicy": "Delete",
+            },
+        }
+    )
+    pv = f"iro-{env.objects.get('replicas', name)['metadata']['uid']}"  # type: ignore[index]
+    try:
+        status = env.objects.wait_status("replicas", name, _ready)
+        remote = env.arrays.replica("ibox-2", status["remoteReplicaId"])
+        assert remote is not None
+        filesystem_id = remote["local_entity_id"]
+
+        def warned() -> bool:
+            events = cluster.kubectl_json(
+                "-n", ns, "get", "events", "--field-selector", f"involvedObject.name={name}"
+            )
+            return any(e.get("reason") == "ExportNotFound" for e in events.get("items", []))
+
+        wait_for(warned, timeout=60, what="the ExportNotFound warning")
+        # Nothing else moves any more: only a pass that is not skipped as quiet can pick the export up.
+        env.objects.wait_status("replicas", name, lambda s: s.get("syncState") == "SYNCHRONIZED", timeout=60)
+        assert cluster.kubectl("get", "pv", pv, check=False).returncode != 0  # not made without an export
+        export = env.arrays.call(
+            "ibox-2", "POST", "/exports", {"filesystem_id": filesystem_id, "export_path": "/files"}
+        )
+        wait_for(
+            lambda: cluster.kubectl("get", "pv", pv, check=False).returncode == 0,
+            timeout=60,
+            what="the target PV once the filesystem is exported",
+        )
+        csi = cluster.kubectl_json("get", "pv", pv)["spec"]["csi"]
+        assert csi["volumeHandle"] == f"{filesystem_id}$$nfs"
+        attributes = csi["volumeAttributes"]
+        assert (attributes["ipAddress"], attributes["volPathd"]) == ("10.9.0.7", "/files")
+        assert attributes["exportID"] == str(export["id"])
+    finally:
+        env.objects.delete("replicas", name)
+        env.objects.wait_gone("replicas", name)
+        cluster.kubectl("delete", "pv", pv, "--wait=false", "--ignore-not-found", check=False)
+        cluster.kubectl("delete", "storageclass", storage_class, "--wait=false", check=False)

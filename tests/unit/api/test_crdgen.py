@@ -120,6 +120,7 @@ def test_field_rules_add_to_model_rules_when_inlined() -> None:
     source = schema["properties"]["spec"]["properties"]["source"]
     assert [entry["rule"] for entry in source["x-kubernetes-validations"]] == [
         "[has(self.volume), has(self.filesystem), has(self.persistentVolumeClaim)].filter(x, x).size() == 1",
+        "!has(self.localClaim) || !has(self.persistentVolumeClaim)",
         "self == oldSelf",  # the field's transition rule
     ]
 

@@ -74,6 +74,9 @@ class FakeKube:
     listed: list[dict[str, Any]] = field(default_factory=list)
     """What ``list_objects`` finds (the selector is the caller's business: see the log)."""
     refuse_list: bool = False
+    refuse_volumes: bool = False
+    """Refuse to create PersistentVolumes and claims (as an API server without the RBAC for them)."""
+
     volume_objects: dict[tuple[str, str | None, str], dict[str, Any]] = field(default_factory=dict)
     """Claims and PVs by (kind, namespace or None for a PV, name)."""
 
@@ -91,6 +94,19 @@ class FakeKube:
             if resource == "persistentvolumes"
             else None
         )
+
+    async def read_volume_object(self, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+        self.log.add("kube", "read_volume_object", kind, namespace, name)
+        return self.volume_objects.get((kind, namespace, name))
+
+    async def create_volume_object(self, manifest: dict[str, Any]) -> None:
+        self.log.add("kube", "create_volume_object", manifest["kind"], manifest["metadata"]["name"])
+        if self.refuse_volumes:
+            raise KubeError(403, f"cannot create {manifest['kind']}: Forbidden")
+        meta = manifest["metadata"]
+        namespace = meta.get("namespace") if manifest["kind"] != "PersistentVolume" else None
+        made = {**manifest, "metadata": {**meta, "uid": f"uid-{meta['name']}"}}
+        self.volume_objects.setdefault((manifest["kind"], namespace, meta["name"]), made)  # 409: kept
 
     async def read_secret(self, namespace: str, name: str) -> SecretData | None:
         self.log.add("kube", "read_secret", namespace, name)

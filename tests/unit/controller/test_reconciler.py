@@ -64,6 +64,25 @@ async def test_a_quiet_object_is_skipped_by_the_next_poll() -> None:
     assert world.log.calls == []  # same object, same listing: no array call, no status write
 
 
+async def test_an_object_whose_claim_could_not_be_made_is_not_skipped_by_the_next_poll() -> None:
+    """A claim's wait (no export yet, no RBAC yet) is nothing the fingerprint sees: polls retry it."""
+    world = World()
+    world.arrays["ibox-1"].add_dataset("vol-1")
+    world.kube.refuse_volumes = True
+    reconciler = Reconciler(world.registry, world.kube, BACKOFF)
+    spec = {"source": {"array": "ibox-1", "volume": "vol-1", "localClaim": {"name": "db"}}}
+    first = await reconciler.reconcile(body(spec), Trigger.EVENT, world.lookup)
+    assert "TargetClaimFailed" in [c[2] for c in world.log.calls if c[1] == "post_event"]
+    waiting = body(spec, status=first.update.status.to_cr())
+    await reconciler.on_poll(waiting, world.lookup)
+    assert reconciler.memories.of(waiting).fingerprint is None  # not settled: the next poll looks again
+    world.kube.refuse_volumes = False
+    await reconciler.on_poll(waiting, world.lookup)
+    made = [c[3] for c in world.log.calls if c[1] == "create_volume_object" and c[2] == "PersistentVolume"]
+    assert made[-1] == f"iro-{UID}-local"
+    assert reconciler.memories.of(waiting).fingerprint is not None  # made: quiet again
+
+
 async def test_a_move_of_progress_alone_is_written_at_most_every_thirty_seconds() -> None:
     world = World()
     volume = world.arrays["ibox-1"].add_dataset("vol-1")

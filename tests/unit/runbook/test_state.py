@@ -8,7 +8,9 @@ from replica_operator.reconcile import TAKE_OVER_ANNOTATION
 from replica_operator.runbook.state import (
     SiteView,
     action_outcome,
+    claim_writable,
     handed_over,
+    own_claim,
     planned_blocker,
     row,
     unplanned_blocker,
@@ -107,7 +109,21 @@ def test_status_row_and_take_over_annotation() -> None:
         "True/Synced",
     )
     assert view.taking_over == 7
+    assert line["writableClaim"] == "-"
     assert row(SiteView("A", error="ConnectTimeoutError")) == {
         "site": "A",
         "object": "unreachable: ConnectTimeoutError",
     }
+
+
+def test_the_claim_is_writable_once_status_names_the_sites_own_claim() -> None:
+    local = SiteView(
+        "B", {"spec": {"source": {"array": "ibox-b", "volume": "db", "localClaim": {"name": "db"}}}}
+    )
+    assert own_claim(local) == "db"
+    assert claim_writable(local) == "site B: writableClaim - (waiting for db)"
+    done = SiteView("B", {**local.body, "status": {"writableClaim": {"name": "db"}}})  # type: ignore[dict-item]
+    assert claim_writable(done) is None
+    app = SiteView("A", {"spec": {"source": {"array": "ibox-a", "persistentVolumeClaim": "data"}}})
+    assert own_claim(app) == "data"
+    assert own_claim(SiteView("A", {"spec": {"source": {"array": "ibox-a", "volume": "db"}}})) is None

@@ -202,14 +202,17 @@ class _Admin:
             return {"expired": self.sim.auth.expire_all()}
 
     async def write(self, request: Request) -> Any:
-        """A host writes to a volume (the simulator keeps no data, only the count of writes): refused
-        on a write-protected dataset and on the TARGET of a replica, as a host sees on an array."""
+        """A host writes to a volume or (over NFS) a filesystem (the simulator keeps no data, only the
+        count of writes): refused on a write-protected dataset and on the TARGET of a replica, as a
+        host sees on an array."""
         system_name, volume_id = _replica_ref(request)
+        filesystem = request.url.path.startswith("/_sim/filesystems/")
         with self.sim.lock:
             system = self.sim.system(system_name)
-            volume = system.volumes.get(volume_id)
+            volume = (system.filesystems if filesystem else system.volumes).get(volume_id)
             if volume is None:
-                raise ApiError(404, "VOLUME_NOT_FOUND", f"no volume {volume_id} on {system_name}")
+                kind = "FILESYSTEM" if filesystem else "VOLUME"
+                raise ApiError(404, f"{kind}_NOT_FOUND", f"no {kind.lower()} {volume_id} on {system_name}")
             targets = [r for r in volume.replica_ids if system.replicas[r].role == "TARGET"]
             if volume.write_protected or targets:
                 why = f"the target of replica {targets[0]}" if targets else "write-protected"
@@ -265,6 +268,7 @@ ROUTES: list[tuple[str, str, str]] = [
     ("/_sim/replicas/{system}/{id}/fields", "DELETE", "clear_fields"),
     ("/_sim/volumes/{system}/{id}/write", "POST", "write"),
     ("/_sim/volumes/{system}/{id}/mapped", "PUT", "mapped"),
+    ("/_sim/filesystems/{system}/{id}/write", "POST", "write"),
     ("/_sim/sessions", "DELETE", "expire_sessions"),
     ("/_sim/reset", "POST", "reset"),
     ("/_sim/systems", "GET", "systems"),

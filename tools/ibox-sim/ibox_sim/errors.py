@@ -19,6 +19,7 @@ NOT_FOUND_CODES: dict[str, str] = {
     "replica": "REPLICA_NOT_FOUND",
     "snapshot": "SNAPSHOT_NOT_FOUND",
     "network_space": "NETWORK_SPACE_NOT_FOUND",
+    "export": "EXPORT_NOT_FOUND",
     "route": "ROUTE_NOT_FOUND",
     "system": "SYSTEM_NOT_FOUND",
     "metadata": "METADATA_NOT_FOUND",

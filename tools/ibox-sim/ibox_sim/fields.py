@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from ibox_sim.model import ConsGroup, Dataset, Link, NetworkSpace, Pool, Replica, System, World
+from ibox_sim.exports import render_export
+from ibox_sim.model import ConsGroup, Dataset, Export, Link, NetworkSpace, Pool, Replica, System, World
 from ibox_sim.render import (
     render_cg,
     render_dataset,
@@ -57,6 +58,7 @@ def field_names(collection: str) -> frozenset[str]:
         "datasets": {**render_dataset(world, system, volume), **render_dataset(world, system, fs)},
         "cgs": render_cg(world, system, ConsGroup(id=5, name="c", pool_id=1, created_at=0, updated_at=0)),
         "network_spaces": render_network_space(NetworkSpace(id=6, name="n", service="RMR_SERVICE")),
+        "exports": render_export(Export(id=7, filesystem_id=2, export_path="/e")),
         "links": render_link(world, system, link),
         "replicas": render_replica(world, system, replica, 0),
     }

@@ -10,6 +10,7 @@ from ibox_sim import replicas, store
 from ibox_sim.cache import STATIC, RenderCache, Rendered, Timed, dumps
 from ibox_sim.context import Ctx
 from ibox_sim.errors import not_found
+from ibox_sim.exports import get_export, render_export
 from ibox_sim.fields import field_names
 from ibox_sim.model import DatasetKind, System
 from ibox_sim.query import ListQuery, list_metadata, parse_list_query, project, select
@@ -126,6 +127,18 @@ COLLECTIONS: dict[str, Collection] = {
         lambda s: s.network_spaces.values(),
         lambda c, o, v: render_network_space(o),
         store.get_space,
+    ),
+    "exports": Collection(
+        "exports",
+        "export",
+        lambda s: s.exports.values(),
+        lambda c, o, v: render_export(o),
+        get_export,
+        keys={
+            "id": _attr("id"),
+            "filesystem_id": _attr("filesystem_id"),
+            "export_path": _attr("export_path"),
+        },
     ),
     "links": Collection(
         "links",

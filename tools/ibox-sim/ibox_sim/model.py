@@ -101,6 +101,20 @@ class NetworkSpace(BaseModel):
     created_at: float = 0.0
 
 
+class Export(BaseModel):
+    """An NFS export of a filesystem (or of a filesystem snapshot)."""
+
+    id: int
+    filesystem_id: int
+    export_path: str
+    permissions: list[dict[str, Any]] = []
+    transport_protocols: str = "TCP"
+    privileged_port: bool = False
+    snapdir_visible: bool = False
+    enabled: bool = True
+    created_at: float = 0.0
+
+
 class Link(BaseModel):
     id: int
     name: str
@@ -177,6 +191,7 @@ class System(BaseModel):
     filesystems: dict[int, Dataset] = {}
     cgs: dict[int, ConsGroup] = {}
     network_spaces: dict[int, NetworkSpace] = {}
+    exports: dict[int, Export] = {}
     links: dict[int, Link] = {}
     replicas: dict[int, Replica] = {}
     #: Object id -> its metadata keys (replicas are not metadata holders).

@@ -14,10 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ibox_sim import cgs, metadata, network, objects, replicas, store
+from ibox_sim import cgs, exports, metadata, network, objects, replicas, store
 from ibox_sim.context import Ctx, require_dict
 from ibox_sim.envelope import ApiRequest, Reply, ok
 from ibox_sim.errors import ApiError
+from ibox_sim.exports import render_export
 from ibox_sim.model import DatasetKind
 from ibox_sim.render import render_cg, render_dataset, render_link, render_network_space, render_pool
 from ibox_sim.replicas.common import render as render_replica
@@ -266,6 +267,14 @@ TABLE: list[tuple[str, str, Handler, bool, LatencyClass]] = [
         lambda c: _SPACE(network.change_ip(c.ctx, c.id, _ip(c), c.match.group("action"))),
         _M,
         "actions",
+    ),
+    ("POST", r"/exports", lambda c: render_export(exports.create_export(c.ctx, c.body)), _M, "creates"),
+    (
+        "DELETE",
+        rf"/exports/{_ID}",
+        lambda c: render_export(exports.delete_export(c.ctx, c.id)),
+        _M,
+        "deletes",
     ),
     ("POST", r"/links", lambda c: _link(c, network.create_link(c.ctx, c.body)), _M, "creates"),
     ("PUT", rf"/links/{_ID}", lambda c: _link(c, network.update_link(c.ctx, c.id, c.body)), _M, "actions"),
