@@ -42,6 +42,7 @@ from replica_operator.reconcile import (
 
 from .adapter import problem_from
 from .connections import Arrays
+from .drill_claims import expose
 from .drill_group import end_group, start_group
 from .drill_nfs import end_filesystem, start_filesystem
 from .ports import ArrayClient
@@ -160,17 +161,9 @@ class DrillController:
         volume, claim = claim_manifests(
             spec, namespace=namespace, drill=name, uid=uid, snapshot_id=snapshot.id, size=snapshot.size or 1
         )
-        for manifest in (volume, claim):
-            await self.kube.create_volume_object(manifest)
-        made = await self.kube.read_volume_object(
-            "PersistentVolumeClaim", namespace, claim["metadata"]["name"]
-        )
-        if made is None or (made.get("metadata", {}).get("labels") or {}).get(DRILL_LABEL) != uid:
-            return Problem(
-                "ClaimConflict",
-                f"a claim {claim['metadata']['name']} not made by this drill exists in {namespace}",
-                retryable=False,
-            )
+        made = await expose(self.kube, volume, claim, uid)
+        if isinstance(made, Problem):
+            return made
         status.update(
             persistentVolume=volume["metadata"]["name"],
             persistentVolumeClaim=claim["metadata"]["name"],

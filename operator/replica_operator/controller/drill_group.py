@@ -20,6 +20,7 @@ from replica_operator.array import NotFound
 from replica_operator.kube import Kube
 from replica_operator.reconcile import DRILL_LABEL, DrillTarget, Problem, claim_manifests, member_names
 
+from .drill_claims import expose
 from .ports import ArrayClient
 
 log = logging.getLogger(__name__)
@@ -75,23 +76,16 @@ async def start_group(
             size=snapshot.size or 1,
             member=member,
         )
-        for manifest in (volume, claim):
-            await kube.create_volume_object(manifest)
-        claim_name = claim["metadata"]["name"]
-        made = await kube.read_volume_object("PersistentVolumeClaim", namespace, claim_name)
-        if made is None or (made.get("metadata", {}).get("labels") or {}).get(DRILL_LABEL) != uid:
-            return Problem(
-                "ClaimConflict",
-                f"a claim {claim_name} not made by this drill exists in {namespace}",
-                retryable=False,
-            )
+        made = await expose(kube, volume, claim, uid)
+        if isinstance(made, Problem):
+            return made
         phase = (made.get("status") or {}).get("phase")
         members.append(
             {
                 "parent": member,
                 "snapshotId": snapshot.id,
                 "persistentVolume": volume["metadata"]["name"],
-                "persistentVolumeClaim": claim_name,
+                "persistentVolumeClaim": claim["metadata"]["name"],
                 "phase": phase,
             }
         )

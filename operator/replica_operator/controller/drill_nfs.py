@@ -17,8 +17,9 @@ from typing import Any
 from replica_operator.api import ReplicaDrillSpec
 from replica_operator.array import NotFound
 from replica_operator.kube import Kube
-from replica_operator.reconcile import DRILL_LABEL, DrillTarget, Problem, export_path, nfs_manifests
+from replica_operator.reconcile import DrillTarget, Problem, export_path, nfs_manifests
 
+from .drill_claims import expose
 from .ports import ArrayClient
 
 log = logging.getLogger(__name__)
@@ -84,15 +85,9 @@ async def start_filesystem(
         address=address,
         export_id=export.id,
     )
-    for manifest in (volume, claim):
-        await kube.create_volume_object(manifest)
-    made = await kube.read_volume_object("PersistentVolumeClaim", namespace, claim["metadata"]["name"])
-    if made is None or (made.get("metadata", {}).get("labels") or {}).get(DRILL_LABEL) != uid:
-        return Problem(
-            "ClaimConflict",
-            f"a claim {claim['metadata']['name']} not made by this drill exists in {namespace}",
-            retryable=False,
-        )
+    made = await expose(kube, volume, claim, uid)
+    if isinstance(made, Problem):
+        return made
     status.update(
         persistentVolume=volume["metadata"]["name"],
         persistentVolumeClaim=claim["metadata"]["name"],

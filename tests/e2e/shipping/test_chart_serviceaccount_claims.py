@@ -150,7 +150,13 @@ def _target_claim_and_drill(cluster: Cluster, arrays: SimArrays, namespace: str,
         what="the drill Ready as the chart's ServiceAccount",
     )
     drill_pv, drill_claim = drill["persistentVolume"], drill["persistentVolumeClaim"]
-    assert cluster.kubectl_json("-n", namespace, "get", "pvc", drill_claim)["status"]["phase"] == "Bound"
+    wait_for(
+        lambda: (
+            cluster.kubectl_json("-n", namespace, "get", "pvc", drill_claim)["status"].get("phase") == "Bound"
+        ),
+        timeout=60,
+        what="the drill's claim bound",
+    )
 
     cluster.kubectl("-n", namespace, "delete", "replicadrill", "sa-drill", "--timeout=90s")
     assert _gone(cluster, "pv", drill_pv)
