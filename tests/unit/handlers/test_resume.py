@@ -61,7 +61,8 @@ async def test_resume_adopts_the_replica_a_killed_operator_created_without_creat
 
     assert world.arrays["ibox-1"].created == []  # no second replica of the volume
     patches = [c[4] for c in world.log.calls if c[1] == "patch_status"]
-    assert patches and patches[-1]["replicaId"] == replica_id
+    assert patches
+    assert patches[-1]["replicaId"] == replica_id
     events = [(c[2], c[3]) for c in world.log.calls if c[1] == "post_event"]
     assert ("Adopted", f"adopted replica {replica_id} on ibox-1") in events
 
