@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from replica_operator.api import ReplicationType
-from replica_operator.reconcile import Desired, Observation, Plan, Problem, decide, summarize
+from replica_operator.reconcile import Desired, Observation, Plan, decide, summarize
 from tests.unit.reconcile.builders import NOW, SYNCED_STATUS, UNREACHABLE, desired, observe, peer, replica
 
 HEALTHY = {
