@@ -9,6 +9,7 @@ import pytest
 from replica_operator.api import TargetMode
 from replica_operator.reconcile import Create, RemoteSide, SideName
 from replica_operator.reconcile.creation import create_step, recreate_step
+from replica_operator.reconcile.desired import owned_group_name
 from tests.unit.reconcile.builders import UID, desired
 
 CG_TARGET = {"array": "ibox-2", "pool": "pool-1"}
@@ -65,3 +66,21 @@ def test_a_re_created_group_with_no_known_member_pair_builds_the_target_from_the
     step = recreate_step(desired({"target": CG_TARGET}, status, kind="ConsistencyGroupReplica"))
     assert step.remote == RemoteSide(mode=TargetMode.CREATE, pool="pool-1")
     assert step.recreate
+
+
+def test_a_group_from_base_snapshots_pairs_the_member_snapshots() -> None:
+    target = {
+        **CG_TARGET,
+        "mode": "BaseSnapshot",
+        "memberMappings": [{"localSnapshot": "m1-snap", "remoteSnapshot": "m1-dr-snap"}],
+    }
+    step = create_step(desired({"target": target}, kind="ConsistencyGroupReplica"))
+    assert step.remote == RemoteSide(
+        mode=TargetMode.BASE_SNAPSHOT, name="cg-1", member_snapshots=(("m1-snap", "m1-dr-snap"),)
+    )
+
+
+def test_an_owned_group_name_fits_the_arrays_255_characters() -> None:
+    assert owned_group_name("app", "db") == "k8s-app-db"
+    assert owned_group_name("n" * 63, "x" * 253) == f"k8s-{'n' * 63}-{'x' * 253}"[:255]
+    assert len(owned_group_name("n" * 63, "x" * 253)) == 255

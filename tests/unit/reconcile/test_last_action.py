@@ -135,3 +135,11 @@ def test_without_an_action_in_the_spec_the_last_record_stays() -> None:
     status = {**SYNCED_STATUS, "lastAction": done}
     update = summarize(desired(status=status), Plan(), [], OBSERVED, NOW)
     assert update.status.last_action == LastAction.model_validate(done)
+
+
+def test_a_new_action_never_inherits_the_attempt_of_an_abandoned_one() -> None:
+    """sync-6 was sent (answer unknown) and then replaced by sync-7: sync-7 was never sent."""
+    plan = Plan(action_wait="waiting for ibox-1 to answer")
+    assert _last(plan, [], _in_progress(action_id="sync-6")) == _record(
+        ActionResult.IN_PROGRESS, "waiting for ibox-1 to answer"
+    )

@@ -22,6 +22,7 @@ from replica_operator.reconcile import (
     Side,
     SideName,
     decide,
+    summarize,
 )
 from tests.unit.reconcile.builders import NOW, SYNCED_STATUS, UNREACHABLE, desired, observe, peer, replica
 
@@ -52,6 +53,7 @@ def _unlisted(side: str) -> Observation:
         ({}, _unlisted("source"), OBSERVING_1),
         (KNOWN, _unlisted("source"), OBSERVING_1),  # ids known, no listing to look them up in
         (KNOWN, observe(source_problem=UNREACHABLE), UNREACHABLE),
+        ({}, observe(source_problem=UNREACHABLE), UNREACHABLE),
         ({}, _unlisted("target"), OBSERVING_2),  # the create needs the target's pool: wait for it
         ({}, dataclasses.replace(observe(), search_problem=SEARCH_FAILED), SEARCH_FAILED),
         ({}, observe(searched=False), OBSERVING_1),  # never create before the search ran
@@ -103,6 +105,7 @@ def test_a_deleted_replica_is_reported_with_the_way_to_recreate_it_and_not_retri
     ("observed", "problem"),
     [
         (_unlisted("target"), OBSERVING_2),
+        (observe(searched=True, target_problem=UNREACHABLE), UNREACHABLE),
         (dataclasses.replace(observe(searched=True), unsupported=UNSUPPORTED), UNSUPPORTED),
         (dataclasses.replace(observe(), search_problem=SEARCH_FAILED), SEARCH_FAILED),
     ],
@@ -255,7 +258,7 @@ _SITUATIONS = {
     ),
     "deletion blocked by a side": (
         desired(status=KNOWN, deleting=True),
-        observe(_SOURCE, peer(_SOURCE), target_problem=UNREACHABLE),
+        observe(_SOURCE, peer(_SOURCE), source_problem=UNREACHABLE),
     ),
     "deletion blocked by the mark search": (
         desired(status=KNOWN, deleting=True),
@@ -296,3 +299,75 @@ def test_side_and_now_are_kept_whole() -> None:
     observed = observe(_SOURCE)
     assert observed.source == Side("ibox-1", polled=True, replica=_SOURCE)
     assert observed.now == NOW
+
+
+def test_a_type_the_operator_does_not_manage_is_named_on_the_source_array() -> None:
+    other = replica(replication_type=None, unmanaged_type="ACTIVE_ACTIVE")
+    plan = decide(desired(status=SYNCED_STATUS), observe(other, peer(other)))
+    assert plan.unknown == Problem(
+        "UnmanagedType",
+        "replica 101 on ibox-1 is ACTIVE_ACTIVE, which the operator does not manage; it only reports it",
+    )
+
+
+def test_corrections_and_reports_list_every_difference() -> None:
+    wanted = desired({"driftPolicy": "Report", "rpo": "10m", "suspended": True}, SYNCED_STATUS)
+    plan = decide(wanted, observe(replica(), peer(replica())))
+    assert plan.blocked == Problem(
+        "Drifted",
+        "the array was changed outside Kubernetes and driftPolicy is Report: rpo is 5m, the spec says 10m; "
+        "replication is running, the spec says suspended",
+    )
+
+
+def test_an_adopted_replica_is_told_even_when_its_peer_is_someone_elses() -> None:
+    """Status now holds the adopted id whatever comes next: the Adopted Event says where it came from."""
+    ours = replica(id=909, remote_id=808)
+    theirs = dataclasses.replace(peer(ours), description=OTHER)
+    conflict = decide(desired(), observe(target=theirs, candidates=(ours,), searched=True))
+    assert conflict.adopted == ours
+    assert conflict.blocked is not None
+    assert conflict.blocked.reason == "Conflict"
+    taken = decide(
+        desired(annotations={"replication.infinibox.io/take-over": "909"}),
+        observe(target=theirs, candidates=(ours,), searched=True),
+    )
+    assert taken.adopted == ours
+    assert len(taken.steps) == 1
+
+
+def test_a_side_whose_array_is_away_is_not_judged_for_ownership() -> None:
+    """Taken over while ibox-1 was away: its stale listing still shows the old mark, asking nothing."""
+    stale = replica(description=OTHER)
+    ours = peer(replica())
+    plan = decide(desired(status=SYNCED_STATUS), observe(stale, ours, source_problem=UNREACHABLE))
+    assert plan.blocked == UNREACHABLE  # waits for ibox-1; no Conflict
+
+
+@pytest.mark.parametrize("written", ["0", "-3", "x", ""])
+def test_annotations_that_name_no_replica_or_serial_are_ignored(written: str) -> None:
+    annotated = desired(
+        annotations={
+            "replication.infinibox.io/take-over": written,
+            "replication.infinibox.io/accept-array": written,
+        }
+    )
+    assert (annotated.take_over, annotated.accept_serial) == (None, None)
+
+
+def test_ready_without_a_source_side_says_what_synced_found() -> None:
+    """A replica is left (the TARGET) but the SOURCE is gone or someone else's: Ready repeats why."""
+    lone_target = observe(None, peer(replica()), searched=True)
+    wanted = desired(status=KNOWN)
+    plan = decide(wanted, lone_target)
+    ready = {c.type: c for c in summarize(wanted, plan, [], lone_target, NOW).status.conditions}["Ready"]
+    assert plan.blocked is not None
+    assert (ready.status.value, ready.reason, ready.message) == ("False", "NotFound", plan.blocked.message)
+    demoted = dataclasses.replace(replica(description=OTHER), role=Role.TARGET)
+    pair = observe(demoted, peer(replica(description=OTHER)))
+    plan = decide(desired(status=KNOWN), pair)
+    ready = {c.type: c for c in summarize(desired(status=KNOWN), plan, [], pair, NOW).status.conditions}[
+        "Ready"
+    ]
+    assert plan.blocked is not None
+    assert (ready.status.value, ready.reason, ready.message) == ("False", "Conflict", plan.blocked.message)

@@ -94,3 +94,8 @@ def test_a_create_in_flight_is_reconciling_creating() -> None:
         Verdict(ConditionType.RECONCILING, T, "Creating", "creating the replica on the arrays"),
         NOT_STALLED,
     )
+
+
+def test_a_source_known_only_from_before_its_array_went_away_is_retrying() -> None:
+    observed = observe(replica(), peer(replica()), source_problem=UNREACHABLE)
+    assert _progress(desired(status=SYNCED_STATUS), observed, Plan()) == (RETRYING, NOT_STALLED)
