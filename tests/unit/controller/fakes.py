@@ -73,6 +73,9 @@ class FakeKube:
     listed: list[dict[str, Any]] = field(default_factory=list)
     """What ``list_objects`` finds (the selector is the caller's business: see the log)."""
     refuse_list: bool = False
+    claims: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """PersistentVolumeClaims by (namespace, name); the PVs they are bound to in ``volumes``."""
+    volumes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     async def read_secret(self, namespace: str, name: str) -> SecretData | None:
         self.log.add("kube", "read_secret", namespace, name)
@@ -101,6 +104,14 @@ class FakeKube:
     async def read_object(self, resource: CustomResource, namespace: str, name: str) -> dict[str, Any] | None:
         self.log.add("kube", "read_object", resource.kind, namespace, name)
         return None
+
+    async def read_volume_objects(
+        self, namespace: str, claim: str
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        self.log.add("kube", "read_volume_objects", namespace, claim)
+        found = self.claims.get((namespace, claim))
+        volume = ((found or {}).get("spec") or {}).get("volumeName")
+        return found, self.volumes.get(volume) if volume else None
 
     async def list_objects(
         self, resource: CustomResource, label_selector: str, namespaces: tuple[str, ...] = ()
