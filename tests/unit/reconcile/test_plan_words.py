@@ -21,6 +21,7 @@ from replica_operator.reconcile import (
     RunAction,
     Side,
     SideName,
+    StepResult,
     decide,
     summarize,
 )
@@ -371,3 +372,16 @@ def test_ready_without_a_source_side_says_what_synced_found() -> None:
     ]
     assert plan.blocked is not None
     assert (ready.status.value, ready.reason, ready.message) == ("False", "Conflict", plan.blocked.message)
+
+
+def test_a_correction_of_several_differences_names_each_in_synced() -> None:
+    wanted = desired({"rpo": "10m", "suspended": True}, SYNCED_STATUS)
+    observed = observe(replica(), peer(replica()))
+    plan = decide(wanted, observed)
+    results = [StepResult(step) for step in plan.steps]
+    synced = {c.type: c for c in summarize(wanted, plan, results, observed, NOW).status.conditions}["Synced"]
+    assert (synced.reason, synced.message) == (
+        "DriftCorrected",
+        "put back changes made on the array: rpo is 5m, the spec says 10m; replication is running, the spec "
+        "says suspended",
+    )
