@@ -53,7 +53,7 @@ async def verify_owner(ctx: StepContext, step: Step) -> Problem | None:
             retryable=False,
         )
     owner = not_ours(ctx.desired.uid, descriptions)
-    return None if owner is None else conflict(ctx.desired, pair[0], owner)
+    return None if owner is None else conflict(pair[0], owner)
 
 
 async def _pair(ctx: StepContext, step: Step) -> list[ArrayReplica]:

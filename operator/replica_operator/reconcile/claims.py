@@ -43,7 +43,7 @@ def claim(desired: Desired, observed: Observation) -> TakeOver | Problem | None:
     for name, replica in found:
         if desired.take_over == replica.id:
             return take_over(desired, name, replica, owner)
-    return conflict(desired, found[0][1], owner)
+    return conflict(found[0][1], owner)
 
 
 def take_over(desired: Desired, side: SideName, replica: ArrayReplica, owner: str) -> TakeOver:
@@ -54,7 +54,7 @@ def take_over(desired: Desired, side: SideName, replica: ArrayReplica, owner: st
     )
 
 
-def conflict(desired: Desired, replica: ArrayReplica, owner: str) -> Problem:
+def conflict(replica: ArrayReplica, owner: str) -> Problem:
     """Synced=False/Conflict: the replica is another owner's; how the user takes it over."""
     return Problem(
         "Conflict",

@@ -156,9 +156,7 @@ def _recreate(desired: Desired, observed: Observation) -> Plan:
         return Plan(observation=dataclasses.replace(observed, source=source), adopted=adopted)
     if observed.candidates:
         return Plan(
-            blocked=conflict(
-                desired, observed.candidates[0], describe_owner(observed.candidates[0].description)
-            )
+            blocked=conflict(observed.candidates[0], describe_owner(observed.candidates[0].description))
         )
     return Plan(steps=(recreate_step(desired),), forget=True)
 

@@ -97,7 +97,7 @@ def summarize(
         status.replica_id = status.remote_replica_id = None
         status.source_serial = status.target_serial = None
     if replica is not None:
-        _copy_replica(status, desired, replica)
+        _copy_replica(status, replica)
         status.current_source, status.current_target = _endpoints(desired, observed, primary)
     elif missing:
         status.state = status.sync_state = None
@@ -135,7 +135,7 @@ def sync_state(replica: ArrayReplica) -> str | None:
     return reported
 
 
-def _copy_replica(status: Status, desired: Desired, replica: ArrayReplica) -> None:
+def _copy_replica(status: Status, replica: ArrayReplica) -> None:
     scheduled = schedule_applies(replica.replication_type)
     status.state = replica.state or None
     status.sync_state = sync_state(replica)
@@ -220,18 +220,18 @@ def _verdicts(
     now: datetime,
     action: LastAction | None,
 ) -> list[Verdict]:
-    synced = _synced(desired, plan, results, observed)
+    synced = _synced(desired, plan, results)
     primary = observed.primary
     replica = primary[1] if primary else None
-    verdicts = [_ready(desired, plan, observed, synced), synced]
-    verdicts.append(_replicating(replica, synced, observed))
-    verdicts.append(_rpo_compliant(replica, synced, observed, now))
+    verdicts = [_ready(desired, observed, synced), synced]
+    verdicts.append(_replicating(replica, observed))
+    verdicts.append(_rpo_compliant(replica, now))
     failures = [(r.problem, r.code) for r in results if r.problem is not None]
     verdicts.extend(replica_progress(desired, plan, failures, observed, action))
     return verdicts
 
 
-def _synced(desired: Desired, plan: Plan, results: Sequence[StepResult], observed: Observation) -> Verdict:
+def _synced(desired: Desired, plan: Plan, results: Sequence[StepResult]) -> Verdict:
     kind = ConditionType.SYNCED
     failed = next((r for r in results if r.problem is not None and not isinstance(r.step, RunAction)), None)
     if failed is not None and failed.problem is not None:
@@ -260,7 +260,7 @@ def _synced(desired: Desired, plan: Plan, results: Sequence[StepResult], observe
     return Verdict(kind, T, "Synced", "the arrays match the spec")
 
 
-def _ready(desired: Desired, plan: Plan, observed: Observation, synced: Verdict) -> Verdict:
+def _ready(desired: Desired, observed: Observation, synced: Verdict) -> Verdict:
     kind = ConditionType.READY
     if observed.split_brain:
         return Verdict(kind, F, "RoleConflict", synced.message)
@@ -309,7 +309,7 @@ def _ready(desired: Desired, plan: Plan, observed: Observation, synced: Verdict)
     )
 
 
-def _replicating(replica: ArrayReplica | None, synced: Verdict, observed: Observation) -> Verdict:
+def _replicating(replica: ArrayReplica | None, observed: Observation) -> Verdict:
     kind = ConditionType.REPLICATING
     if replica is None:
         if observed.source.problem is not None:
@@ -324,9 +324,7 @@ def _replicating(replica: ArrayReplica | None, synced: Verdict, observed: Observ
     return Verdict(kind, F, camel_reason(state or "Unknown"), f"replication is {state or 'not running'}")
 
 
-def _rpo_compliant(
-    replica: ArrayReplica | None, synced: Verdict, observed: Observation, now: datetime
-) -> Verdict:
+def _rpo_compliant(replica: ArrayReplica | None, now: datetime) -> Verdict:
     kind = ConditionType.RPO_COMPLIANT
     if replica is None:
         return Verdict(kind, U, "NoReplica", "no source replica to measure")

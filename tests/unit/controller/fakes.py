@@ -136,6 +136,14 @@ class FakeKube:
         self.log.add("kube", "read_object", resource.kind, namespace, name)
         return None
 
+    async def read_volume_objects(
+        self, namespace: str, claim: str
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        self.log.add("kube", "read_volume_objects", namespace, claim)
+        found = self.volume_objects.get(("PersistentVolumeClaim", namespace, claim))
+        volume = ((found or {}).get("spec") or {}).get("volumeName")
+        return found, self.volume_objects.get(("PersistentVolume", None, volume)) if volume else None
+
     async def list_objects(
         self, resource: CustomResource, label_selector: str, namespaces: tuple[str, ...] = ()
     ) -> list[dict[str, Any]]:

@@ -56,6 +56,8 @@ async def test_a_consistency_group_is_searched_by_local_cg_id() -> None:
     assert ("ibox-1", "find_replicas", "local_cg_id", group.id) in world.log.calls
     assert outcome.plan.adopted is not None
     assert outcome.plan.adopted.id == mine.id
+    patched = {c[2] for c in world.log.calls if c[1] == "patch_status"}
+    assert patched == {"ConsistencyGroupReplica"}  # the group's own status, not a Replica's
 
 
 async def test_a_delete_says_every_flag_of_deletion_policy_delete() -> None:

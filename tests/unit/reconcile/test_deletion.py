@@ -31,3 +31,12 @@ def test_nothing_marked_and_nothing_known_releases() -> None:
     plan = decide(desired(deleting=True), observe())
     assert plan.steps == ()
     assert plan.release
+
+
+def test_after_a_switch_the_source_on_the_target_array_is_deleted_and_takes_its_peer_along() -> None:
+    """spec.target's replica is the SOURCE now: its peer on spec.source's array goes with it."""
+    promoted = replica(array="ibox-2", id=202, remote_id=101, local_entity="vol-1-dr")
+    demoted = dataclasses.replace(peer(promoted), array="ibox-1", id=101, remote_id=202)
+    observed = dataclasses.replace(observe(demoted, promoted), marked=(promoted, demoted))
+    plan = decide(desired(status={"replicaId": 101, "remoteReplicaId": 202}, deleting=True), observed)
+    assert plan.steps == (Delete(side=SideName.TARGET, replica_id=202),)
