@@ -20,6 +20,7 @@ from replica_operator.array import ArrayError
 from replica_operator.reconcile import (
     PROGRESS_WRITE_SECONDS,
     ArrayReplica,
+    Create,
     Delete,
     Desired,
     Event,
@@ -280,11 +281,15 @@ class Reconciler:
 
         A create or an update answers with the whole replica (no extra read); other steps
         cost one GET of the replica they changed, a role action one per side (both roles moved).
+        A refused step re-reads its replica too: the refusal says the view it was decided from is
+        stale, and the cache it refreshes is what the next pass decides from.
         """
         sides = {SideName.SOURCE: observed.source, SideName.TARGET: observed.target}
         for result in results:
             step = result.step
             if result.problem is not None:
+                if not isinstance(step, Create):  # refused: what the array shows now, not what we had
+                    sides[step.side] = await self._reread(sides[step.side], step.replica_id)
                 continue
             if isinstance(step, Delete):
                 sides = {name: replace(side, replica=None) for name, side in sides.items()}

@@ -4,8 +4,10 @@ then delete everything through the operator and check its logs (no traceback, no
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from replica_operator.api import GROUP, VERSION
 from tests.e2e.chaos.adversary import Adversary, Figures
@@ -78,6 +80,7 @@ def chaos(
         finally:
             adversary.stop()
             logs = pods.logs()
+            _keep(logs)
             pods.close()
         for namespace in world.namespaces:
             assert_password_nowhere(cluster, namespace, logs)
@@ -88,6 +91,13 @@ def chaos(
             cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
         world.arrays.close()
     return adversary.figures
+
+
+def _keep(logs: str) -> None:
+    """``CHAOS_LOGS=path``: the pods' logs are written there (to read a violation afterwards)."""
+    path = os.environ.get("CHAOS_LOGS")
+    if path:
+        Path(path).write_text(logs)
 
 
 def _say(what: str) -> None:

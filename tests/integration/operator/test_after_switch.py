@@ -1,0 +1,82 @@
+"""Issue 14, chaos findings after role switches: deletion, resume and a lost switch answer.
+
+Real API server, ``ibox-sim`` over HTTP, ``replica-operator run``. Each test starts from a SYNC
+replica whose roles were switched (its spec.source array now holds the TARGET side).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from replica_operator.reconcile import owner_mark
+from tests.integration.operator.conftest import Env, is_true
+from tests.support.wait import wait_for
+
+
+def _ready(status: dict[str, Any]) -> bool:
+    return is_true(status, "Ready") and status.get("syncState") == "SYNCHRONIZED"
+
+
+def _switched(env: Env, volume: str) -> dict[str, Any]:
+    """A SYNC replica whose roles were switched once: ibox-1 holds the TARGET side now."""
+    env.arrays.volume("ibox-1", volume)
+    env.replica(volume, volume=volume, replicationType="SYNC")
+    env.objects.wait_status("replicas", volume, _ready)
+    env.objects.patch("replicas", volume, {"spec": {"action": {"id": "switch-1", "type": "SwitchRole"}}})
+    return env.objects.wait_status(
+        "replicas",
+        volume,
+        lambda s: (s.get("lastAction") or {}).get("result") == "Succeeded" and s.get("role") == "TARGET",
+    )
+
+
+def _mutations(env: Env, since: int, path: str) -> list[dict[str, Any]]:
+    return [r for r in env.arrays.requests(since) if r["method"] != "GET" and r["path"].startswith(path)]
+
+
+def test_deleting_a_switched_replica_removes_both_sides(env: Env) -> None:
+    volume = env.name("vol")
+    status = _switched(env, volume)
+    uid = (env.objects.get("replicas", volume) or {})["metadata"]["uid"]
+    mark = owner_mark(uid, env.namespace, volume)
+    source_id, target_id = status["replicaId"], status["remoteReplicaId"]
+    assert env.arrays.replica("ibox-1", source_id)["role"] == "TARGET"  # type: ignore[index]
+    env.objects.delete("replicas", volume)
+    env.objects.wait_gone("replicas", volume, timeout=60)
+    assert env.arrays.replica("ibox-1", source_id) is None
+    assert env.arrays.replica("ibox-2", target_id) is None
+    assert env.arrays.replicas("ibox-1", description=mark) == []
+    assert env.arrays.replicas("ibox-2", description=mark) == []
+
+
+def test_a_replica_suspended_by_its_missing_peer_is_not_resumed_in_a_loop(env: Env) -> None:
+    """The array suspends a replica whose peer is gone (REMOTE_REPLICA_MISSING) and clears that by
+    itself when it is resolved; a resume is refused (409 REPLICA_NOT_SUSPENDED), so none is sent."""
+    volume = env.name("vol")
+    status = _switched(env, volume)
+    source_id, target_id = status["replicaId"], status["remoteReplicaId"]
+    since = int(env.arrays.requests()[-1]["seq"])
+    # ibox-1 holds the TARGET side now: deleting it by hand leaves ibox-2's SOURCE without a peer.
+    env.arrays.call("ibox-1", "DELETE", f"/replicas/{source_id}", force_on_target="true")
+    left = env.arrays.replica("ibox-2", target_id)
+    assert left is not None
+    assert left["state"] == "AUTO_SUSPENDED", left
+    assert left["state_reason"] == "REMOTE_REPLICA_MISSING", left
+
+    def reported(s: dict[str, Any]) -> bool:
+        ready = next((c for c in s.get("conditions") or [] if c["type"] == "Ready"), {})
+        return "REMOTE_REPLICA_MISSING" in ready.get("message", "")
+
+    env.objects.wait_status("replicas", volume, reported, timeout=60)
+    listed = [r for r in env.arrays.requests(since) if r["path"] == "/api/rest/replicas"]
+    wait_for(  # polls (1 s) of both arrays: several passes over the object since
+        lambda: (
+            len([r for r in env.arrays.requests(listed[-1]["seq"]) if r["path"] == "/api/rest/replicas"])
+            >= 10
+        ),
+        timeout=60,
+        what="several listings after the report",
+    )
+    assert _mutations(env, since, f"/api/rest/replicas/{target_id}/resume") == []
+    synced = env.objects.condition("replicas", volume, "Synced") or {}
+    assert synced.get("reason") != "Rejected", synced
