@@ -282,13 +282,14 @@ class Reconciler:
         A create or an update answers with the whole replica (no extra read); other steps
         cost one GET of the replica they changed, a role action one per side (both roles moved).
         A refused step re-reads its replica too: the refusal says the view it was decided from is
-        stale, and the cache it refreshes is what the next pass decides from.
+        stale, and the cache it refreshes is what the next pass decides from. Not a role action:
+        its record keeps the roles of before the call, from which the next pass judges a lost answer.
         """
         sides = {SideName.SOURCE: observed.source, SideName.TARGET: observed.target}
         for result in results:
             step = result.step
             if result.problem is not None:
-                if not isinstance(step, Create):  # refused: what the array shows now, not what we had
+                if not isinstance(step, Create | RunAction):  # refused: what the array shows now
                     sides[step.side] = await self._reread(sides[step.side], step.replica_id)
                 continue
             if isinstance(step, Delete):
