@@ -21,6 +21,7 @@ from replica_operator.api import (
 from .actions import after_lost_answer, role_action_done
 from .caveats import unreadable_replica
 from .claims import candidate_to_take_over, claim, conflict
+from .claims import located as located_sides
 from .compare import compare, recovery_steps
 from .creation import create_step, recreate_step
 from .deletion import deletion_steps, replicas_to_delete
@@ -324,8 +325,12 @@ def _decide_change_role(desired: Desired, observed: Observation) -> Plan:
 def _decide_deletion(desired: Desired, observed: Observation) -> Plan:
     if desired.spec.deletion_policy is DeletionPolicy.ORPHAN or not desired.full_management:
         return Plan(release=True, observation=observed)
-    if claim(dataclasses.replace(desired, take_over=None), observed) is not None:
+    if claim(dataclasses.replace(desired, take_over=None), observed) is not None and not _marked_in_part(
+        desired, observed
+    ):
         return Plan(release=True, observation=observed)  # another owner's replica: it stays theirs
+    # A pair with our mark on one side and another's on the other (a take-over whose peer PUT
+    # failed) is deleted: the guard lets the Delete through only once that other owner is gone.
     steps = deletion_steps(replicas_to_delete(observed), observed)
     for step in steps:
         side = observed.side(step.side)
@@ -345,6 +350,12 @@ def _decide_deletion(desired: Desired, observed: Observation) -> Plan:
             observation=observed,
         )
     return Plan(release=True, observation=observed)
+
+
+def _marked_in_part(desired: Desired, observed: Observation) -> bool:
+    """Whether a side of the pair carries this object's mark (as located, or found by the mark)."""
+    seen = (*(replica for _, replica in located_sides(observed)), *observed.marked)
+    return any(owner_uid(replica.description) == desired.uid for replica in seen)
 
 
 def _deletion_blocked(replica_id: int, array: str, problem: Problem | None) -> Problem:

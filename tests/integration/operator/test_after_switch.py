@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from replica_operator.reconcile import owner_mark
+from replica_operator.reconcile import TAKE_OVER_ANNOTATION, owner_mark
 from tests.integration.operator.conftest import Env, is_true
 from tests.support.wait import wait_for
 
@@ -41,10 +41,15 @@ def test_deleting_a_switched_replica_removes_both_sides(env: Env) -> None:
     mark = owner_mark(uid, env.namespace, volume)
     source_id, target_id = status["replicaId"], status["remoteReplicaId"]
     assert env.arrays.replica("ibox-1", source_id)["role"] == "TARGET"  # type: ignore[index]
+    since = int(env.arrays.requests()[-1]["seq"])
     env.objects.delete("replicas", volume)
     env.objects.wait_gone("replicas", volume, timeout=60)
     assert env.arrays.replica("ibox-1", source_id) is None
     assert env.arrays.replica("ibox-2", target_id) is None
+    deletes = [r for r in env.arrays.requests(since) if r["method"] == "DELETE"]
+    assert [(r["system"], r["path"], r["status"]) for r in deletes] == [
+        ("ibox-2", f"/api/rest/replicas/{target_id}", 200)  # the SOURCE side, its peer goes with it
+    ]
     assert env.arrays.replicas("ibox-1", description=mark) == []
     assert env.arrays.replicas("ibox-2", description=mark) == []
 
@@ -80,3 +85,42 @@ def test_a_replica_suspended_by_its_missing_peer_is_not_resumed_in_a_loop(env: E
     assert _mutations(env, since, f"/api/rest/replicas/{target_id}/resume") == []
     synced = env.objects.condition("replicas", volume, "Synced") or {}
     assert synced.get("reason") != "Rejected", synced
+
+
+def test_deleting_a_half_taken_over_switched_pair_leaves_nothing_marked_by_a_gone_object(env: Env) -> None:
+    """The take-over of a switched pair marked one side; the peer's PUT failed (still marked by the
+    gone object). Deleting the object removes the pair: the other mark's owner is gone."""
+    volume = env.name("vol")
+    status = _switched(env, volume)
+    source_id, target_id = status["replicaId"], status["remoteReplicaId"]
+    env.objects.patch("replicas", volume, {"spec": {"deletionPolicy": "Orphan"}})
+    env.objects.wait_status("replicas", volume, lambda s: s.get("observedGeneration", 0) >= 3)
+    env.objects.delete("replicas", volume)
+    env.objects.wait_gone("replicas", volume, timeout=60)
+    assert env.arrays.replica("ibox-1", source_id) is not None  # left, with an Orphaned Event
+    env.arrays.admin(
+        "PUT",
+        "/_sim/faults",
+        {"error_rate": 1.0, "methods": ["PUT"], "path_regex": f"^/api/rest/replicas/{target_id}$"},
+    )
+    try:
+        again = env.replica(volume, volume=volume, replicationType="SYNC")
+        again["metadata"]["annotations"] = {TAKE_OVER_ANNOTATION: str(source_id)}
+        env.objects.apply(again)
+        uid = wait_for(lambda: ((env.objects.get("replicas", volume) or {}).get("metadata") or {}).get("uid"))
+        mark = owner_mark(str(uid), env.namespace, volume)
+        wait_for(
+            lambda: env.arrays.replicas("ibox-1", description=mark), timeout=60, what="one side re-marked"
+        )
+        assert env.arrays.replicas("ibox-2", description=mark) == []  # the peer's PUT failed
+        since = int(env.arrays.requests()[-1]["seq"])
+        env.objects.delete("replicas", volume)
+        env.objects.wait_gone("replicas", volume, timeout=60)
+    finally:
+        env.arrays.admin("DELETE", "/_sim/faults")
+    assert env.arrays.replica("ibox-1", source_id) is None
+    assert env.arrays.replica("ibox-2", target_id) is None
+    deletes = [r for r in env.arrays.requests(since) if r["method"] == "DELETE"]
+    assert [(r["system"], r["path"], r["status"]) for r in deletes] == [
+        ("ibox-2", f"/api/rest/replicas/{target_id}", 200)  # the SOURCE side, its peer goes with it
+    ]
