@@ -151,8 +151,10 @@ class Reconciler:
         plan = decide(desired, observed)
         observed = plan.observation or observed
         replayed = bool(plan.steps) and trigger is Trigger.POLL and memory.backing_off(self.clock())
-        if replayed:
-            results = memory.last_results  # backing off: show the last failure, call nothing
+        if replayed:  # backing off: show the last failures, call nothing; an action's outcome is
+            # recorded once, by the pass that sent it (a replay re-stamped attemptedAt, so a lost
+            # answer's grace never ran out while other steps backed off)
+            results = tuple(r for r in memory.last_results if not isinstance(r.step, RunAction))
         else:
             results = await execute(
                 plan.steps, lambda step: self._context(desired, observed, step, body, memory)

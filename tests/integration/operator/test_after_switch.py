@@ -124,3 +124,46 @@ def test_deleting_a_half_taken_over_switched_pair_leaves_nothing_marked_by_a_gon
     assert [(r["system"], r["path"], r["status"]) for r in deletes] == [
         ("ibox-2", f"/api/rest/replicas/{target_id}", 200)  # the SOURCE side, its peer goes with it
     ]
+
+
+def test_a_lost_switch_answer_keeps_its_attempt_time_while_other_steps_back_off(env: Env) -> None:
+    """Refused suspensions leave the object backing off (2, 4, 8 s, ...); then a SwitchRole is sent
+    and its answer lost (the array did not act). While backing off, poll passes with other steps
+    (a resume of a replica suspended by hand) show the last results again: they must not move
+    ``attemptedAt``, from which the resend after the grace is counted (it moved on every such
+    poll, so the switch could stay InProgress for good)."""
+    volume = env.name("vol")
+    env.arrays.volume("ibox-1", volume)
+    env.replica(volume, volume=volume, replicationType="SYNC")
+    replica_id = env.objects.wait_status("replicas", volume, _ready)["replicaId"]
+    here = f"^/api/rest/replicas/{replica_id}"
+
+    def posts(action: str) -> list[dict[str, Any]]:
+        return [r for r in env.arrays.requests() if r["method"] == "POST" and r["path"].endswith(action)]
+
+    env.arrays.admin("PUT", "/_sim/faults", {"error_rate": 1.0, "methods": ["POST"], "path_regex": here})
+    try:
+        env.objects.patch("replicas", volume, {"spec": {"suspended": True}})
+        wait_for(lambda: len(posts("/suspend")) >= 3, timeout=60, what="three refused suspensions")
+        env.objects.patch("replicas", volume, {"spec": {"suspended": False}})  # nothing left to do
+        env.objects.wait_status("replicas", volume, lambda s: s.get("observedGeneration") == 3)
+        hold = {"latency_ms": 3000, "drop_rate": 1.0, "methods": ["POST"], "phase": "before"}
+        env.arrays.admin("PUT", "/_sim/faults", {**hold, "path_regex": f"{here}/switch_role$"})
+        env.objects.patch("replicas", volume, {"spec": {"action": {"id": "lost-2", "type": "SwitchRole"}}})
+        wait_for(lambda: posts("/switch_role"), timeout=30, what="the switch, held and then lost")
+        env.arrays.call("ibox-1", "POST", f"/replicas/{replica_id}/suspend")  # by hand: a Resume is planned
+        lost = env.objects.wait_status(
+            "replicas", volume, lambda s: "lost" in (s.get("lastAction") or {}).get("message", "")
+        )
+        attempted = lost["lastAction"]["attemptedAt"]
+        since = int(env.arrays.requests()[-1]["seq"])
+        wait_for(
+            lambda: len([r for r in env.arrays.requests(since) if r["path"] == "/api/rest/replicas"]) >= 10,
+            timeout=30,
+            what="several polls while the object backs off",
+        )
+        status = (env.objects.get("replicas", volume) or {}).get("status") or {}
+        assert status["lastAction"]["attemptedAt"] == attempted, status["lastAction"]
+        assert (env.arrays.replica("ibox-1", replica_id) or {}).get("role") == "SOURCE"  # not switched
+    finally:
+        env.arrays.admin("DELETE", "/_sim/faults")
