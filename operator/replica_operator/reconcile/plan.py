@@ -28,6 +28,7 @@ from .deletion import deletion_steps, replicas_to_delete
 from .desired import RECREATE_ANNOTATION, Desired
 from .identity import changed_array
 from .observed import (
+    REMOTE_REPLICA_MISSING,
     SYNCHRONIZED,
     ArrayReplica,
     Observation,
@@ -296,6 +297,9 @@ def _decide_action(desired: Desired, observed: Observation) -> Plan:
             "replicationType to SYNC first, or use ChangeRole for an unplanned failover"
         )
         return Plan(action_failure=Problem("Rejected", why))
+    if replica.is_suspended and replica.state_reason == REMOTE_REPLICA_MISSING:
+        why = f"replica {replica.id} has no peer any more (the array reports {REMOTE_REPLICA_MISSING})"
+        return Plan(action_failure=Problem("Rejected", f"{action.type} cannot run: {why}"))
     if replica.is_suspended:
         return Plan(action_wait=f"waiting for replication to resume (it is {replica.state})")
     if action.type is ActionType.SWITCH_ROLE:

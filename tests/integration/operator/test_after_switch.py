@@ -85,6 +85,13 @@ def test_a_replica_suspended_by_its_missing_peer_is_not_resumed_in_a_loop(env: E
     assert _mutations(env, since, f"/api/rest/replicas/{target_id}/resume") == []
     synced = env.objects.condition("replicas", volume, "Synced") or {}
     assert synced.get("reason") != "Rejected", synced
+    # A switch can never run without the peer: Failed with the array's reason, not InProgress for good.
+    env.objects.patch("replicas", volume, {"spec": {"action": {"id": "switch-2", "type": "SwitchRole"}}})
+    failed = env.objects.wait_status(
+        "replicas", volume, lambda s: (s.get("lastAction") or {}).get("result") == "Failed"
+    )
+    assert "REMOTE_REPLICA_MISSING" in failed["lastAction"]["message"]
+    assert _mutations(env, since, f"/api/rest/replicas/{target_id}/switch_role") == []
 
 
 def test_deleting_a_half_taken_over_switched_pair_leaves_nothing_marked_by_a_gone_object(env: Env) -> None:
@@ -153,7 +160,9 @@ def test_a_lost_switch_answer_keeps_its_attempt_time_while_other_steps_back_off(
         wait_for(lambda: posts("/switch_role"), timeout=30, what="the switch, held and then lost")
         env.arrays.call("ibox-1", "POST", f"/replicas/{replica_id}/suspend")  # by hand: a Resume is planned
         lost = env.objects.wait_status(
-            "replicas", volume, lambda s: "lost" in (s.get("lastAction") or {}).get("message", "")
+            "replicas",
+            volume,
+            lambda s: "was lost; waiting" in (s.get("lastAction") or {}).get("message", ""),
         )
         attempted = lost["lastAction"]["attemptedAt"]
         since = int(env.arrays.requests()[-1]["seq"])
