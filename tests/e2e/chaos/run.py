@@ -39,7 +39,6 @@ def chaos(
     seed: int,
     size: Size = Size(),
     settle: float = 240,
-    role_actions: bool = True,
 ) -> Figures:
     """Run the adversary for ``seconds``; the figures, with every violation found."""
     started = time.monotonic()
@@ -55,7 +54,7 @@ def chaos(
         try:
             pods.spawn(standby=False)
             pods.spawn(standby=True)
-            adversary = Adversary(world, pods, seed, role_actions=role_actions)
+            adversary = Adversary(world, pods, seed)
             adversary.start()
             _say(f"{size.objects} objects created, waiting for them to converge")
             setup = converge(world, lambda: set(), settle)
