@@ -278,10 +278,9 @@ async def _moved_to_another_shard(body: kopf.Body, runtime: Runtime) -> bool:
 
 async def _report_orphaned(body: kopf.Body, spec: kopf.Spec, status: kopf.Status, runtime: Runtime) -> None:
     """An ``Orphaned`` Event naming the replica this object leaves on the arrays (if it had one)."""
-    replica_id = status.get("replicaId")
-    if replica_id is None:
+    named = _left_behind(spec, status)
+    if named is None:
         return
-    source = (status.get("currentSource") or {}).get("array") or spec["source"]["array"]
     if spec.get("managementPolicy") == ManagementPolicy.OBSERVE_ONLY:
         why = "managementPolicy is ObserveOnly"
     elif spec.get("deletionPolicy") == DeletionPolicy.ORPHAN:
@@ -292,8 +291,21 @@ async def _report_orphaned(body: kopf.Body, spec: kopf.Spec, status: kopf.Status
         _snapshot(body),
         type="Normal",
         reason="Orphaned",
-        message=f"replica {replica_id} (source array {source}) is left on the arrays: {why}",
+        message=f"{named}: {why}",
     )
+
+
+def _left_behind(spec: Mapping[str, Any], status: Mapping[str, Any]) -> str | None:
+    """ "replica <id> (source array <InfiniBox>)", the SOURCE now, and its peer, each with the array
+    it is on: after a switch the SOURCE is spec.target's replica (status keeps ids by spec side)."""
+    here, there = status.get("replicaId"), status.get("remoteReplicaId")
+    source, target = spec["source"]["array"], spec["target"]["array"]
+    if here is None:
+        return None
+    if (status.get("currentSource") or {}).get("array") == target and there is not None and source != target:
+        here, there, source, target = there, here, target, source
+    peer = f", with its peer replica {there} on {target}," if there is not None else ""
+    return f"replica {here} (source array {source}){peer} is left on the arrays"
 
 
 def _forget(body: Mapping[str, Any], runtime: Runtime) -> None:

@@ -54,6 +54,23 @@ def test_deleting_a_switched_replica_removes_both_sides(env: Env) -> None:
     assert env.arrays.replicas("ibox-2", description=mark) == []
 
 
+def test_orphaning_a_switched_pair_names_the_replica_on_the_array_it_is_on(env: Env) -> None:
+    """After a switch the SOURCE is spec.target's replica: the Orphaned Event names that one with
+    its array (it named spec.source's replica id with spec.target's array: a pair nobody could find)."""
+    volume = env.name("vol")
+    status = _switched(env, volume)
+    source_id, target_id = status["replicaId"], status["remoteReplicaId"]
+    env.objects.patch("replicas", volume, {"spec": {"deletionPolicy": "Orphan"}})
+    env.objects.wait_status("replicas", volume, lambda s: s.get("observedGeneration", 0) >= 3)
+    env.objects.delete("replicas", volume)
+    env.objects.wait_gone("replicas", volume, timeout=60)
+    events = env.objects.cluster.kubectl_json("-n", env.namespace, "get", "events")["items"]
+    (orphaned,) = [e["message"] for e in events if e.get("reason") == "Orphaned"]
+    assert f"replica {target_id} (source array {env.target})" in orphaned, orphaned
+    assert f"{source_id} on {env.source}" in orphaned, orphaned  # its peer, named too
+    assert env.arrays.replica("ibox-2", target_id) is not None  # left, as asked
+
+
 def test_a_replica_suspended_by_its_missing_peer_is_not_resumed_in_a_loop(env: Env) -> None:
     """The array suspends a replica whose peer is gone (REMOTE_REPLICA_MISSING) and clears that by
     itself when it is resolved; a resume is refused (409 REPLICA_NOT_SUSPENDED), so none is sent."""
