@@ -335,6 +335,13 @@ def _decide_deletion(desired: Desired, observed: Observation) -> Plan:
         return Plan(release=True, observation=observed)  # another owner's replica: it stays theirs
     # A pair with our mark on one side and another's on the other (a take-over whose peer PUT
     # failed) is deleted: the guard lets the Delete through only once that other owner is gone.
+    same = observed.source.serial
+    if same is not None and same == observed.target.serial and observed.source.array != observed.target.array:
+        why = (
+            f"{observed.source.array} and {observed.target.array} lead to the same system (serial {same}): "
+            "which replica is on which array is unknown, so nothing is deleted until they differ again"
+        )
+        return Plan(blocked=Problem("DeletionBlocked", why), observation=observed)
     steps = deletion_steps(replicas_to_delete(observed), observed)
     for step in steps:
         side = observed.side(step.side)
