@@ -334,6 +334,10 @@ class Arrays:
             await self._drop_client(connection, Problem(INVALID_CONFIGURATION, str(error), retryable=False))
             return
         self.forget_lookups(connection)
+        # A new client may lead to another system (a changed url): what was read of the old one
+        # goes, so that a failed first read leaves the serial unknown, never the old one (kept,
+        # it let a chaos run take ibox-2's replicas for ibox-1's); the next listing reads it first.
+        connection.capabilities, connection.system = None, None
         log.info("array %s: connecting to %s", connection.name, spec.url)
         try:
             await connection.client.login()

@@ -4,7 +4,8 @@ The rules already refuse to plan a step on another owner's replica (``reconcile.
 this guard checks again, right before the call, on the replica as this pass observed it
 (or re-read when the pass did not see it), so that no path around the rules (a stale plan,
 a new step type, an id from an old status) can change or delete a replica that another
-object marked. A take-over is refused while the object that marked the replica still exists.
+object marked. A take-over is refused while the object that marked the replica still exists; so is the
+deletion of a pair only half re-marked by a take-over.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from replica_operator.array import ArrayError, NotFound
 from replica_operator.reconcile import (
     ArrayReplica,
     Create,
+    Delete,
     Problem,
     Step,
     TakeOver,
@@ -22,6 +24,7 @@ from replica_operator.reconcile import (
     describe_owner,
     foreign_uid,
     not_ours,
+    owner_uid,
 )
 
 from .adapter import problem_from, to_array_replica
@@ -53,7 +56,20 @@ async def verify_owner(ctx: StepContext, step: Step) -> Problem | None:
             retryable=False,
         )
     owner = not_ours(ctx.desired.uid, descriptions)
-    return None if owner is None else conflict(pair[0], owner)
+    if owner is None:
+        return None
+    if isinstance(step, Delete) and await _ours_but_half_taken(ctx, descriptions):
+        return None
+    return conflict(pair[0], owner)
+
+
+async def _ours_but_half_taken(ctx: StepContext, descriptions: list[str]) -> bool:
+    """One side carries this object's mark, the other only the mark of an object that is gone:
+    a take-over whose peer was not re-marked. Deleting it leaves nothing marked by the dead."""
+    if not any(owner_uid(d) == ctx.desired.uid for d in descriptions):
+        return False
+    other = foreign_uid(ctx.desired.uid, descriptions)
+    return other is not None and not await ctx.owner_exists(other)
 
 
 async def _pair(ctx: StepContext, step: Step) -> list[ArrayReplica]:
@@ -67,4 +83,8 @@ async def _pair(ctx: StepContext, step: Step) -> list[ArrayReplica]:
     other = ctx.observed.side(step.side.other)
     # A peer whose array does not answer shows stale marks (as in reconcile.claim): left out.
     peer = other.replica if other.problem is None else None
+    if peer is None:  # on deletion, a peer status never named is found by this object's mark
+        peer = next(
+            (r for r in ctx.observed.marked if (r.array, r.id) == (other.array, here.remote_id)), None
+        )
     return [here] if peer is None else [here, peer]

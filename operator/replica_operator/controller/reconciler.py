@@ -20,6 +20,7 @@ from replica_operator.array import ArrayError
 from replica_operator.reconcile import (
     PROGRESS_WRITE_SECONDS,
     ArrayReplica,
+    Create,
     Delete,
     Desired,
     Event,
@@ -160,8 +161,10 @@ class Reconciler:
         plan = decide(desired, observed)
         observed = plan.observation or observed
         replayed = bool(plan.steps) and trigger is Trigger.POLL and memory.backing_off(self.clock())
-        if replayed:
-            results = memory.last_results  # backing off: show the last failure, call nothing
+        if replayed:  # backing off: show the last failures, call nothing; an action's outcome is
+            # recorded once, by the pass that sent it (a replay re-stamped attemptedAt, so a lost
+            # answer's grace never ran out while other steps backed off)
+            results = tuple(r for r in memory.last_results if not isinstance(r.step, RunAction))
         else:
             results = await execute(
                 plan.steps, lambda step: self._context(desired, observed, step, body, memory)
@@ -328,11 +331,16 @@ class Reconciler:
 
         A create or an update answers with the whole replica (no extra read); other steps
         cost one GET of the replica they changed, a role action one per side (both roles moved).
+        A refused step re-reads its replica too: the refusal says the view it was decided from is
+        stale, and the cache it refreshes is what the next pass decides from. Not a role action:
+        its record keeps the roles of before the call, from which the next pass judges a lost answer.
         """
         sides = {SideName.SOURCE: observed.source, SideName.TARGET: observed.target}
         for result in results:
             step = result.step
             if result.problem is not None:
+                if not isinstance(step, Create | RunAction):  # refused: what the array shows now
+                    sides[step.side] = await self._reread(sides[step.side], step.replica_id)
                 continue
             if isinstance(step, Delete):
                 sides = {name: replace(side, replica=None) for name, side in sides.items()}

@@ -23,7 +23,12 @@ from replica_operator.api import (
 )
 from replica_operator.controller import Indexes, Runtime, Trigger, in_use_verdict, other_shards_objects
 from replica_operator.kube import KubeError
-from replica_operator.reconcile import ACCEPT_ARRAY_ANNOTATION, RECREATE_ANNOTATION, TAKE_OVER_ANNOTATION
+from replica_operator.reconcile import (
+    ACCEPT_ARRAY_ANNOTATION,
+    RECREATE_ANNOTATION,
+    TAKE_OVER_ANNOTATION,
+    ArrayReplica,
+)
 
 from .persistence import ProgressAnnotations, RememberedDiffBase
 
@@ -216,7 +221,9 @@ for _plural in REPLICATION_KINDS:
         to Delete, or one deleted while the operator was down, go without a word: a silent leak.)"""
         runtime = _runtime(memo)
         if not _deletes_replica(spec):
-            await _report_orphaned(body, spec, status, runtime)
+            await _report_orphaned(
+                body, spec, status, runtime, await _marked_left(body, spec, status, runtime)
+            )
             memo[_DELETION_HANDLED] = True
             _forget(body, runtime)
             return
@@ -277,12 +284,30 @@ async def _moved_to_another_shard(body: kopf.Body, runtime: Runtime) -> bool:
     )
 
 
-async def _report_orphaned(body: kopf.Body, spec: kopf.Spec, status: kopf.Status, runtime: Runtime) -> None:
+async def _marked_left(
+    body: kopf.Body, spec: kopf.Spec, status: kopf.Status, runtime: Runtime
+) -> tuple[ArrayReplica, ...]:
+    """What a Full object that status names no replica of leaves anyway: the replicas carrying its
+    mark (a create whose answer was lost before a crash, a take-over half done), found by a pass
+    that sends nothing (Orphan: the rules release it). ObserveOnly objects mark nothing."""
+    if status.get("replicaId") is not None or spec.get("managementPolicy") == ManagementPolicy.OBSERVE_ONLY:
+        return ()
+    outcome = await runtime.reconciler.reconcile(_snapshot(body), Trigger.DELETE, runtime.lookup)
+    observation = outcome.plan.observation
+    return observation.marked if observation is not None else ()
+
+
+async def _report_orphaned(
+    body: kopf.Body,
+    spec: kopf.Spec,
+    status: kopf.Status,
+    runtime: Runtime,
+    marked: tuple[ArrayReplica, ...] = (),
+) -> None:
     """An ``Orphaned`` Event naming the replica this object leaves on the arrays (if it had one)."""
-    replica_id = status.get("replicaId")
-    if replica_id is None:
+    named = _left_behind(spec, status) or _marked_named(marked)
+    if named is None:
         return
-    source = (status.get("currentSource") or {}).get("array") or spec["source"]["array"]
     if spec.get("managementPolicy") == ManagementPolicy.OBSERVE_ONLY:
         why = "managementPolicy is ObserveOnly"
     elif spec.get("deletionPolicy") == DeletionPolicy.ORPHAN:
@@ -293,8 +318,30 @@ async def _report_orphaned(body: kopf.Body, spec: kopf.Spec, status: kopf.Status
         _snapshot(body),
         type="Normal",
         reason="Orphaned",
-        message=f"replica {replica_id} (source array {source}) is left on the arrays: {why}",
+        message=f"{named}: {why}",
     )
+
+
+def _left_behind(spec: Mapping[str, Any], status: Mapping[str, Any]) -> str | None:
+    """ "replica <id> (source array <InfiniBox>)", the SOURCE now, and its peer, each with the array
+    it is on: after a switch the SOURCE is spec.target's replica (status keeps ids by spec side)."""
+    here, there = status.get("replicaId"), status.get("remoteReplicaId")
+    source, target = spec["source"]["array"], spec["target"]["array"]
+    if here is None:
+        return None
+    if (status.get("currentSource") or {}).get("array") == target and there is not None and source != target:
+        here, there, source, target = there, here, target, source
+    peer = f", with its peer replica {there} on {target}," if there is not None else ""
+    return f"replica {here} (source array {source}){peer} is left on the arrays"
+
+
+def _marked_named(marked: tuple[ArrayReplica, ...]) -> str | None:
+    """The marked replicas in the words of :func:`_left_behind`: the SOURCE first, then the rest."""
+    if not marked:
+        return None
+    first, *rest = sorted(marked, key=lambda replica: not replica.is_source)
+    others = "".join(f", with replica {r.id} on {r.array}," for r in rest)
+    return f"replica {first.id} (source array {first.array}){others} is left on the arrays"
 
 
 def _forget(body: Mapping[str, Any], runtime: Runtime) -> None:

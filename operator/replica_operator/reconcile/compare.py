@@ -7,7 +7,15 @@ from datetime import timedelta
 from replica_operator.api import ReplicationType, format_duration, schedule_applies
 
 from .desired import Desired
-from .observed import ACTIVE, AUTO_SUSPENDED, SUSPENDED, ArrayReplica, Observation, SideName
+from .observed import (
+    ACTIVE,
+    AUTO_SUSPENDED,
+    SELF_CLEARING_REASONS,
+    SUSPENDED,
+    ArrayReplica,
+    Observation,
+    SideName,
+)
 from .steps import ChangeType, Resume, Step, Suspend, UpdateSchedule
 
 
@@ -65,8 +73,15 @@ def recovery_steps(
     desired: Desired, observed: Observation, side: SideName, replica: ArrayReplica
 ) -> tuple[Step, ...]:
     """Resume what the array suspended by itself (link down) once both arrays answer again,
-    unless spec.autoResume is false (then the user resumes it: the Ready condition says how)."""
-    auto_suspended = replica.state == AUTO_SUSPENDED and desired.spec.auto_resume
+    unless spec.autoResume is false (then the user resumes it: the Ready condition says how).
+
+    A role conflict or a missing peer is not resumed: the array lifts it once resolved and
+    refuses a resume meanwhile (a resume per pass, refused forever, was a chaos finding)."""
+    auto_suspended = (
+        replica.state == AUTO_SUSPENDED
+        and desired.spec.auto_resume
+        and replica.state_reason not in SELF_CLEARING_REASONS
+    )
     link_up = observed.link_problem is None  # a resume over a link that is down is refused anyway
     if auto_suspended and link_up and observed.source.usable and observed.target.usable:
         return (Resume(side=side, replica_id=replica.id),)

@@ -20,6 +20,11 @@ ACTIVE = "ACTIVE"
 SUSPENDED = "SUSPENDED"
 AUTO_SUSPENDED = "AUTO_SUSPENDED"
 RPO_LAGGING = "LAGGING"
+#: Why an array suspends by itself and lifts it by itself once resolved: a resume cannot clear
+#: these (the simulator answers 409 REPLICA_NOT_SUSPENDED; assumed for real arrays, where
+#: ``resume`` is documented only for the link-down suspension [DOC 115000246965]).
+REMOTE_REPLICA_MISSING = "REMOTE_REPLICA_MISSING"
+SELF_CLEARING_REASONS = frozenset({"ROLE_CONFLICT", REMOTE_REPLICA_MISSING})
 
 
 class Role(StrEnum):

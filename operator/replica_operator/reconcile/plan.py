@@ -21,12 +21,14 @@ from replica_operator.api import (
 from .actions import after_lost_answer, role_action_done
 from .caveats import unreadable_replica
 from .claims import candidate_to_take_over, claim, conflict
+from .claims import located as located_sides
 from .compare import compare, recovery_steps
 from .creation import create_step, recreate_step
 from .deletion import deletion_steps, replicas_to_delete
 from .desired import RECREATE_ANNOTATION, Desired
 from .identity import changed_array
 from .observed import (
+    REMOTE_REPLICA_MISSING,
     SYNCHRONIZED,
     ArrayReplica,
     Observation,
@@ -293,6 +295,9 @@ def _decide_action(desired: Desired, observed: Observation) -> Plan:
             "replicationType to SYNC first, or use ChangeRole for an unplanned failover"
         )
         return Plan(action_failure=Problem("Rejected", why))
+    if replica.is_suspended and replica.state_reason == REMOTE_REPLICA_MISSING:
+        why = f"replica {replica.id} has no peer any more (the array reports {REMOTE_REPLICA_MISSING})"
+        return Plan(action_failure=Problem("Rejected", f"{action.type} cannot run: {why}"))
     if replica.is_suspended:
         return Plan(action_wait=f"waiting for replication to resume (it is {replica.state})")
     if action.type is ActionType.SWITCH_ROLE:
@@ -322,8 +327,19 @@ def _decide_change_role(desired: Desired, observed: Observation) -> Plan:
 def _decide_deletion(desired: Desired, observed: Observation) -> Plan:
     if desired.spec.deletion_policy is DeletionPolicy.ORPHAN or not desired.full_management:
         return Plan(release=True, observation=observed)
-    if claim(dataclasses.replace(desired, take_over=None), observed) is not None:
+    if claim(dataclasses.replace(desired, take_over=None), observed) is not None and not _marked_in_part(
+        desired, observed
+    ):
         return Plan(release=True, observation=observed)  # another owner's replica: it stays theirs
+    # A pair with our mark on one side and another's on the other (a take-over whose peer PUT
+    # failed) is deleted: the guard lets the Delete through only once that other owner is gone.
+    same = observed.source.serial
+    if same is not None and same == observed.target.serial and observed.source.array != observed.target.array:
+        why = (
+            f"{observed.source.array} and {observed.target.array} lead to the same system (serial {same}): "
+            "which replica is on which array is unknown, so nothing is deleted until they differ again"
+        )
+        return Plan(blocked=Problem("DeletionBlocked", why), observation=observed)
     steps = deletion_steps(replicas_to_delete(observed), observed)
     for step in steps:
         side = observed.side(step.side)
@@ -343,6 +359,12 @@ def _decide_deletion(desired: Desired, observed: Observation) -> Plan:
             observation=observed,
         )
     return Plan(release=True, observation=observed)
+
+
+def _marked_in_part(desired: Desired, observed: Observation) -> bool:
+    """Whether a side of the pair carries this object's mark (as located, or found by the mark)."""
+    seen = (*(replica for _, replica in located_sides(observed)), *observed.marked)
+    return any(owner_uid(replica.description) == desired.uid for replica in seen)
 
 
 def _deletion_blocked(replica_id: int, array: str, problem: Problem | None) -> Problem:

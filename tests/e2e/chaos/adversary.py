@@ -95,11 +95,8 @@ def seed_from_environment() -> int:
 
 
 class Adversary:
-    def __init__(self, world: World, pods: Pods, seed: int, *, role_actions: bool = True) -> None:
+    def __init__(self, world: World, pods: Pods, seed: int) -> None:
         self.world, self.pods = world, pods
-        # SwitchRole/ChangeRole edits; the short run leaves them out while the findings they
-        # trigger (bench/README.md, chaos) are open; `make chaos` keeps them.
-        self.role_actions = role_actions
         self.rng = random.Random(seed)
         self.figures = Figures(seed)
         self.actions: list[inv.ActionSet] = []
@@ -184,9 +181,6 @@ class Adversary:
                 if spec.get("replicationType") == "SYNC"
                 else ["SyncNow", "ChangeRole"]
             )
-            kinds = kinds if self.role_actions else [k for k in kinds if k == "SyncNow"]
-            if not kinds:
-                return
             kind = self.rng.choice(kinds)
             action_id = f"{kind.lower()}-{uuid.uuid4().hex[:8]}"
             patch = {"action": {"id": action_id, "type": kind}}

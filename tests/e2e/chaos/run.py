@@ -4,8 +4,10 @@ then delete everything through the operator and check its logs (no traceback, no
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from replica_operator.api import GROUP, VERSION
 from tests.e2e.chaos.adversary import Adversary, Figures
@@ -37,7 +39,6 @@ def chaos(
     seed: int,
     size: Size = Size(),
     settle: float = 240,
-    role_actions: bool = True,
 ) -> Figures:
     """Run the adversary for ``seconds``; the figures, with every violation found."""
     started = time.monotonic()
@@ -53,7 +54,7 @@ def chaos(
         try:
             pods.spawn(standby=False)
             pods.spawn(standby=True)
-            adversary = Adversary(world, pods, seed, role_actions=role_actions)
+            adversary = Adversary(world, pods, seed)
             adversary.start()
             _say(f"{size.objects} objects created, waiting for them to converge")
             setup = converge(world, lambda: set(), settle)
@@ -78,6 +79,7 @@ def chaos(
         finally:
             adversary.stop()
             logs = pods.logs()
+            _keep(logs)
             pods.close()
         for namespace in world.namespaces:
             assert_password_nowhere(cluster, namespace, logs)
@@ -88,6 +90,13 @@ def chaos(
             cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
         world.arrays.close()
     return adversary.figures
+
+
+def _keep(logs: str) -> None:
+    """``CHAOS_LOGS=path``: the pods' logs are written there (to read a violation afterwards)."""
+    path = os.environ.get("CHAOS_LOGS")
+    if path:
+        Path(path).write_text(logs)
 
 
 def _say(what: str) -> None:

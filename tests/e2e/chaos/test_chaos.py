@@ -24,14 +24,7 @@ def test_the_invariants_hold_under_the_adversary(
 ) -> None:
     if cluster.control_plane is None:
         pytest.skip("USE_EXISTING_CLUSTER: the adversary restarts the API server")
-    # Role actions (SwitchRole/ChangeRole) only with CHAOS_ROLE_ACTIONS=1: the findings they trigger
-    # are open (bench/README.md, chaos); `make chaos` always includes them.
-    figures = chaos(
-        cluster,
-        seconds=SECONDS,
-        seed=seed_from_environment(),
-        role_actions=os.environ.get("CHAOS_ROLE_ACTIONS") == "1",
-    )
+    figures = chaos(cluster, seconds=SECONDS, seed=seed_from_environment())
     print(json.dumps(figures.report()))
     assert figures.kills, figures.report()  # the adversary did strike
     assert figures.faults_injected, figures.report()

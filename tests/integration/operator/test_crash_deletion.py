@@ -58,3 +58,29 @@ def test_deletion_after_a_crash_removes_the_marked_replicas_on_both_arrays(
     # No Conflict with a leftover of the dead object (the old target volume stays: a new name).
     env.replica(again, volume=volume, target={"name": again})
     env.objects.wait_status("replicas", again, _ready)
+
+
+def test_an_orphan_deleted_after_a_crash_names_the_marked_replica_it_leaves(
+    env: Env, operator: OperatorProcess
+) -> None:
+    """As above, but with deletionPolicy Orphan: status names no replica, the marked pair stays, and
+    the Orphaned Event must still say which (it said nothing: a leak nobody heard of)."""
+    volume = env.name("vol")
+    env.arrays.volume("ibox-1", volume)
+    env.arrays.admin("PUT", "/_sim/faults", HOLD_CREATE)
+    try:
+        env.replica(volume, volume=volume, deletionPolicy="Orphan")
+        uid = wait_for(lambda: ((env.objects.get("replicas", volume) or {}).get("metadata") or {}).get("uid"))
+        mark = owner_mark(str(uid), env.namespace, volume)
+        made = wait_for(lambda: env.arrays.replicas("ibox-1", description=mark), timeout=30, what="created")
+        operator.kill()
+    finally:
+        env.arrays.admin("DELETE", "/_sim/faults")
+    assert "replicaId" not in ((env.objects.get("replicas", volume) or {}).get("status") or {})
+    env.objects.delete("replicas", volume)
+    operator.start()
+    env.objects.wait_gone("replicas", volume, timeout=60)
+    assert env.arrays.replica("ibox-1", made[0]["id"]) is not None  # left, as the policy says
+    events = env.objects.cluster.kubectl_json("-n", env.namespace, "get", "events")["items"]
+    orphaned = [e["message"] for e in events if e.get("reason") == "Orphaned"]
+    assert any(f"replica {made[0]['id']} (source array {env.source})" in m for m in orphaned), orphaned

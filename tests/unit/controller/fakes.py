@@ -160,6 +160,7 @@ class FakeArray:
     name: str
     log: CallLog
     system: str = ""
+    serial: int = 1
     datasets: dict[str, Dataset] = field(default_factory=dict)
     groups: dict[str, ConsistencyGroup] = field(default_factory=dict)
     members: dict[int, list[Dataset]] = field(default_factory=dict)
@@ -209,11 +210,11 @@ class FakeArray:
 
     async def get_system(self) -> SystemInfo:
         self._call("get_system")
-        return SystemInfo(name=self.system or self.name, serial=1, version="7.3")
+        return SystemInfo(name=self.system or self.name, serial=self.serial, version="7.3")
 
     async def read_capabilities(self) -> Capabilities:
         self._call("read_capabilities")
-        system = SystemInfo(name=self.system or self.name, serial=1, version=self.version)
+        system = SystemInfo(name=self.system or self.name, serial=self.serial, version=self.version)
         return Capabilities(system=system, features={name: Feature(name, 0) for name in self.features})
 
     async def list_all_replicas(self) -> list[Replica]:

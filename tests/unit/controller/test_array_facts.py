@@ -62,6 +62,7 @@ async def test_a_consistency_group_is_searched_by_local_cg_id() -> None:
 
 async def test_a_delete_says_every_flag_of_deletion_policy_delete() -> None:
     world = World()
+    world.arrays["ibox-2"].serial = 2  # two systems (one system behind both names blocks deletion)
     world.arrays["ibox-1"].add_dataset("vol-1")
     reconciler = Reconciler(world.registry, world.kube, BACKOFF)
     created = await reconciler.reconcile(body(), Trigger.EVENT, world.lookup)

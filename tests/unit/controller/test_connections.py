@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from replica_operator.array import Unauthorized
+from replica_operator.array import Unauthorized, Unavailable
 from tests.unit.controller.fakes import World, infinibox_body
 
 
@@ -27,6 +27,27 @@ async def test_the_same_secret_keeps_the_client_a_new_version_replaces_it() -> N
     await world.registry.connect("ibox-1", infinibox_body("ibox-1"))
     assert world.clients_made == ["ibox-1", "ibox-1"]
     assert "aclose" in world.log.names("ibox-1")  # the old client was closed
+
+
+async def test_a_reconnect_whose_system_read_fails_forgets_the_old_serial() -> None:
+    """A new client may lead to another system: a failed first read leaves the serial unknown
+    (it kept the old one, so another system's answers passed for this one's), and the next
+    listing reads the system again before the replicas."""
+    world = World()
+    connection = await world.registry.ensure_polled("ibox-1", infinibox_body("ibox-1"))
+    assert connection.system is not None
+    world.kube.secret_version = "2"  # a new client (as a changed url makes one)
+    world.arrays["ibox-1"].fail["read_capabilities"] = Unavailable("ibox-1", "answer lost")
+    connection = await world.registry.connect("ibox-1", infinibox_body("ibox-1"))
+    assert connection.problem is not None
+    assert (connection.system, connection.capabilities) == (None, None)
+    del world.arrays["ibox-1"].fail["read_capabilities"]
+    before = len(world.log.names("ibox-1"))
+    await world.registry.poll("ibox-1", infinibox_body("ibox-1"))
+    assert connection.system is not None
+    assert world.log.names("ibox-1")[before:].index("read_capabilities") < world.log.names("ibox-1")[
+        before:
+    ].index("list_all_replicas")
 
 
 async def test_a_missing_secret_is_a_problem_not_a_client() -> None:

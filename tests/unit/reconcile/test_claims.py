@@ -10,6 +10,7 @@ from replica_operator.reconcile import (
     Delete,
     Role,
     RunAction,
+    SideName,
     Suspend,
     TakeOver,
     decide,
@@ -107,3 +108,14 @@ def test_a_side_whose_array_does_not_answer_is_left_out_of_the_ownership_decisio
     # Back again with its old mark: judged again, and taken over as the annotation says.
     plan = decide(wanted, observe(source, stale))
     assert [type(step) for step in plan.steps] == [TakeOver]
+
+
+def test_deleting_a_pair_half_re_marked_by_a_take_over_plans_its_delete() -> None:
+    """Our mark on one side (found by it), the gone owner's on the other: the Delete is planned
+    (the guard lets it through only once that owner is gone); without our mark it is left alone."""
+    source = replica(id=101, role=Role.TARGET, description=f"k8s-uid={UID} k8s-object=ns/rep")
+    switched = dataclasses.replace(peer(source, description=OTHER), role=Role.SOURCE, state="ACTIVE")
+    observed = dataclasses.replace(observe(None, switched), marked=(source,))
+    plan = decide(desired(deleting=True), observed)
+    assert plan.steps == (Delete(side=SideName.TARGET, replica_id=202),)  # the SOURCE: its peer goes too
+    assert not decide(desired(deleting=True), observe(None, switched)).steps

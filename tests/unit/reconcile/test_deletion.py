@@ -40,3 +40,20 @@ def test_after_a_switch_the_source_on_the_target_array_is_deleted_and_takes_its_
     observed = dataclasses.replace(observe(demoted, promoted), marked=(promoted, demoted))
     plan = decide(desired(status={"replicaId": 101, "remoteReplicaId": 202}, deleting=True), observed)
     assert plan.steps == (Delete(side=SideName.TARGET, replica_id=202),)
+
+
+def test_nothing_is_deleted_while_both_infiniboxes_lead_to_one_system() -> None:
+    """A url pointed at the other array: a mark search on both names finds that array's TARGET
+    twice and none of the SOURCE; deleting it alone left the SOURCE without a peer (chaos, seed 404)."""
+    target = peer(replica(id=101))
+    observed = dataclasses.replace(observe(None, target), marked=(target,))
+    observed = dataclasses.replace(
+        observed,
+        source=dataclasses.replace(observed.source, serial=2),
+        target=dataclasses.replace(observed.target, serial=2),
+    )
+    plan = decide(desired(deleting=True), observed)
+    assert plan.steps == ()
+    assert plan.blocked is not None
+    assert plan.blocked.reason == "DeletionBlocked"
+    assert not plan.release

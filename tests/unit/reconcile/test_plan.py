@@ -206,6 +206,22 @@ def test_auto_suspended_is_resumed_only_when_both_arrays_answer() -> None:
     assert _kinds(decide(desired(), observe(auto, peer(auto)))) == [Resume]
 
 
+def test_a_suspension_the_array_lifts_by_itself_is_not_resumed() -> None:
+    """A missing peer or a role conflict: the array refuses a resume (409 REPLICA_NOT_SUSPENDED)."""
+    for reason in ("REMOTE_REPLICA_MISSING", "ROLE_CONFLICT"):
+        auto = replica(state="AUTO_SUSPENDED", state_reason=reason)
+        assert decide(desired(), observe(auto, peer(auto))).steps == (), reason
+    link_down = replica(state="AUTO_SUSPENDED", state_reason="LINK_DOWN")
+    alone = replica(
+        state="AUTO_SUSPENDED", state_reason="REMOTE_REPLICA_MISSING", replication_type=ReplicationType.SYNC
+    )
+    switch = desired({"replicationType": "SYNC", "action": {"id": "s-1", "type": "SwitchRole"}})
+    failure = decide(switch, observe(alone)).action_failure  # no peer: it can never run
+    assert failure is not None
+    assert "REMOTE_REPLICA_MISSING" in failure.message
+    assert _kinds(decide(desired(), observe(link_down, peer(link_down)))) == [Resume]
+
+
 # -- drift ------------------------------------------------------------------------------------
 def test_drift_is_corrected_by_default_and_marked_as_drift() -> None:
     by_hand = replica(replication_type=ReplicationType.SYNC)
