@@ -14,7 +14,6 @@ from replica_operator.reconcile import DRILL_LABEL, DrillTarget, Problem, nfs_ma
 UID = "3fb33b04-0000-4000-8000-000000000000"
 FILESYSTEM = DrillTarget(array="ibox-b", volume="fs", filesystem=True)
 VOLUME = DrillTarget(array="ibox-b", volume="db")
-GROUP = DrillTarget(array="ibox-b", volume="cg", group=True)
 
 NEEDS_SPACE = Problem(
     "NetworkSpaceRequired",
@@ -58,22 +57,19 @@ def test_a_filesystem_drill_over_nfs_with_its_network_space_may_run(claim: dict[
     assert protocol_problem(_spec(claim), FILESYSTEM) is None
 
 
-@pytest.mark.parametrize("target", [VOLUME, GROUP])
 @pytest.mark.parametrize("space", [{}, {"networkSpace": "nas"}])
-def test_nfs_is_refused_for_a_volume_before_anything_else(target: DrillTarget, space: dict[str, str]) -> None:
-    assert protocol_problem(_spec({"protocol": "nfs", **space}), target) == NFS_ON_VOLUME
+def test_nfs_is_refused_for_a_volume_before_anything_else(space: dict[str, str]) -> None:
+    assert protocol_problem(_spec({"protocol": "nfs", **space}), VOLUME) == NFS_ON_VOLUME
 
 
-@pytest.mark.parametrize("target", [VOLUME, GROUP])
 @pytest.mark.parametrize("protocol", [{}, {"protocol": "iscsi"}, {"protocol": "fc"}])
-def test_a_network_space_is_refused_on_a_volume_drill(target: DrillTarget, protocol: dict[str, str]) -> None:
-    assert protocol_problem(_spec({"networkSpace": "nas", **protocol}), target) == SPACE_ON_VOLUME
+def test_a_network_space_is_refused_on_a_volume_drill(protocol: dict[str, str]) -> None:
+    assert protocol_problem(_spec({"networkSpace": "nas", **protocol}), VOLUME) == SPACE_ON_VOLUME
 
 
-@pytest.mark.parametrize("target", [VOLUME, GROUP])
 @pytest.mark.parametrize("claim", [None, {}, {"protocol": "iscsi"}, {"protocol": "fc"}])
-def test_a_volume_drill_over_a_block_protocol_may_run(target: DrillTarget, claim: dict[str, str] | None) -> None:
-    assert protocol_problem(_spec(claim), target) is None
+def test_a_volume_drill_over_a_block_protocol_may_run(claim: dict[str, str] | None) -> None:
+    assert protocol_problem(_spec(claim), VOLUME) is None
 
 
 def _nfs(spec: ReplicaDrillSpec) -> tuple[dict[str, Any], dict[str, Any]]:

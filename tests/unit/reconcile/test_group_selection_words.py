@@ -16,11 +16,17 @@ NO_CLAIMS = Problem(
 )
 
 
-def _claim(name: str, volume: str | None = None, *, phase: str = "Bound", deleting: bool = False) -> dict[str, Any]:
+def _claim(
+    name: str, volume: str | None = None, *, phase: str = "Bound", deleting: bool = False
+) -> dict[str, Any]:
     meta: dict[str, Any] = {"name": name}
     if deleting:
         meta["deletionTimestamp"] = "2026-01-01T00:00:00Z"
-    return {"metadata": meta, "spec": {"volumeName": volume}, "status": {"phase": phase if volume else "Pending"}}
+    return {
+        "metadata": meta,
+        "spec": {"volumeName": volume},
+        "status": {"phase": phase if volume else "Pending"},
+    }
 
 
 def _pv(name: str, handle: str, *, driver: str = CSI_DRIVER, **csi: Any) -> dict[str, Any]:
@@ -44,8 +50,15 @@ def test_claims_being_deleted_are_no_longer_selected() -> None:
 
 
 def test_claims_not_bound_or_bound_to_a_missing_pv_are_waited_for_by_name() -> None:
-    claims = [_claim("data-2"), _claim("data-0", "pv-0"), _claim("data-1", "pv-gone"), _claim("data-3", "pv-3", phase="Pending")]
-    assert selected_volumes(claims, {"pv-0": _pv("pv-0", "5$$iscsi"), "pv-3": _pv("pv-3", "6$$iscsi")}) == Problem(
+    claims = [
+        _claim("data-2"),
+        _claim("data-0", "pv-0"),
+        _claim("data-1", "pv-gone"),
+        _claim("data-3", "pv-3", phase="Pending"),
+    ]
+    assert selected_volumes(
+        claims, {"pv-0": _pv("pv-0", "5$$iscsi"), "pv-3": _pv("pv-3", "6$$iscsi")}
+    ) == Problem(
         "ClaimNotBound",
         "waiting for PersistentVolumeClaims data-1, data-2, data-3 to be bound to a PersistentVolume",
     )
@@ -84,7 +97,12 @@ def test_a_lost_claim_alone_is_refused_with_its_own_reason() -> None:
 
 
 def test_block_and_file_claims_are_refused_together_naming_each_side() -> None:
-    claims = [_claim("files-b", "pv-4"), _claim("blk", "pv-1"), _claim("files-a", "pv-3"), _claim("fc", "pv-2")]
+    claims = [
+        _claim("files-b", "pv-4"),
+        _claim("blk", "pv-1"),
+        _claim("files-a", "pv-3"),
+        _claim("fc", "pv-2"),
+    ]
     volumes = {
         "pv-1": _pv("pv-1", "5$$iscsi"),
         "pv-2": _pv("pv-2", "6$$fc"),
@@ -137,4 +155,6 @@ def test_the_group_is_the_bound_claims_volumes_whole_in_claim_name_order() -> No
 def test_a_group_of_filesystems_is_made_of_nfs_claims() -> None:
     found = selected_volumes([_claim("share", "pv-9")], {"pv-9": _pv("pv-9", "9$$nfs")})
     assert isinstance(found, list)
-    assert [(c.claim, c.volume.kind, c.volume.entity_id) for c in found] == [("share", EntityKind.FILESYSTEM, 9)]
+    assert [(c.claim, c.volume.kind, c.volume.entity_id) for c in found] == [
+        ("share", EntityKind.FILESYSTEM, 9)
+    ]
