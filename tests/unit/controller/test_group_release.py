@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from replica_operator.array import ConsistencyGroup
+from replica_operator.array import ConsistencyGroup, Unavailable
 from replica_operator.controller import Backoff, Reconciler, Trigger
 from replica_operator.controller.groups import owned_group
 from replica_operator.reconcile import OWNER_KEY, owner_mark
@@ -60,3 +60,35 @@ async def test_the_owned_group_of_a_deleted_object_goes_under_delete_not_orphan(
     assert deletes == ([("ibox-1", "delete_consistency_group", group.id)] if deleted else [])
     assert (group.name in source.groups) is not deleted
     assert "pvc-data-0" in source.datasets  # never its members: they are the CSI driver's volumes
+
+
+@pytest.mark.parametrize("fails", [False, True])
+async def test_the_group_goes_in_the_pass_that_deletes_its_replica_not_when_that_delete_fails(
+    fails: bool,
+) -> None:
+    world = World()
+    source = world.arrays["ibox-1"]
+    body = _deleted("Delete")
+    group = source.add_group(owned_group(body), ("pvc-data-0",))
+    source.metadata[group.id] = {OWNER_KEY: owner_mark(UID, "shop", "orders")}
+    replica = source.add_replica(
+        entity_type="CONSISTENCY_GROUP",
+        role="SOURCE",
+        state="ACTIVE",
+        local_cg_id=group.id,
+        link_id=7,
+        description=owner_mark(UID, "shop", "orders"),
+    )
+    body["status"] = {"replicaId": replica.id, "observedGeneration": 1}
+    await world.connect()
+    if fails:
+        source.fail = {"delete_replica": Unavailable("ibox-1", "connection lost")}
+    world.log.clear()
+    outcome = await Reconciler(world.registry, world.kube, BACKOFF).reconcile(
+        body, Trigger.EVENT, world.lookup
+    )
+    assert [(type(r.step).__name__, r.problem is None) for r in outcome.results] == [("Delete", not fails)]
+    assert ("ibox-1", "delete_replica", replica.id, False) in world.log.calls
+    deletes = [c for c in world.log.calls if c[1] == "delete_consistency_group"]
+    assert deletes == ([] if fails else [("ibox-1", "delete_consistency_group", group.id)])
+    assert (group.name in source.groups) is fails
