@@ -71,18 +71,21 @@ def selected_volumes(
             "no PersistentVolumeClaim in this namespace matches spec.source.persistentVolumeClaimSelector; "
             "the group is made once one does (an empty consistency group is not created)",
         )
-    waiting: list[tuple[str, Problem]] = []
+    waiting: list[str] = []  # only their names are told: each waits to be bound to a PV that exists
     refused: list[tuple[str, Problem]] = []
     found: list[ClaimVolume] = []
     for claim in live:
         name = str(claim["metadata"]["name"])
         bound = bound_volume(claim, name)
+        if isinstance(bound, Problem) and bound.retryable:
+            waiting.append(name)
+            continue
         if isinstance(bound, Problem):
-            (refused if not bound.retryable else waiting).append((name, bound))
+            refused.append((name, bound))
             continue
         pv = volumes.get(bound)
         if pv is None:
-            waiting.append((name, Problem("VolumeNotFound", f"{bound} does not exist")))
+            waiting.append(name)
             continue
         parsed = parse_pv(pv)
         if isinstance(parsed, Problem):
@@ -96,8 +99,7 @@ def selected_volumes(
     if waiting:
         return Problem(
             "ClaimNotBound",
-            f"waiting for PersistentVolumeClaims {_names(n for n, _ in waiting)} to be bound to a "
-            "PersistentVolume",
+            f"waiting for PersistentVolumeClaims {_names(waiting)} to be bound to a PersistentVolume",
         )
     kinds = {item.volume.kind for item in found}
     if len(kinds) > 1:

@@ -38,3 +38,8 @@ def test_a_namespace_that_only_starts_alike_is_another_namespace() -> None:
 def test_a_pair_nobody_marked_or_nobody_could_read_is_not_refused_here() -> None:
     assert marked_in_another_namespace(OURS, "app", ["made by hand", None]) is None
     assert marked_in_another_namespace(OURS, "app", []) is None
+
+
+def test_a_pair_the_replica_marked_on_one_side_is_its_own_whatever_the_other_side_says() -> None:
+    sides = [owner_mark(THEIRS, "evil", "x"), owner_mark(OURS, "app", "db")]
+    assert marked_in_another_namespace(OURS, "app", sides) is None

@@ -146,3 +146,16 @@ def test_member_names_are_dns_names_cut_without_a_trailing_dash_and_stable() -> 
     assert member_claim_name("{member}-dr", "-.Data.-") == "data-dr"
     # The PV of a member is found again by name after a restart: the digest must not change.
     assert member_pv_name("iro-uid", "a") == "iro-uid-ca978112ca"
+
+
+def test_the_pv_binds_only_to_the_claim_of_the_uid_it_was_given() -> None:
+    """Once the claim is made, its uid goes in the PV's claimRef: a claim re-made under the same
+    name (another uid) is never bound to this PV."""
+    volume, _ = static_manifests(_want(claim_uid="c0ffee00-0000-4000-8000-000000000000"))
+    assert volume["spec"]["claimRef"] == {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "namespace": "apps",
+        "name": "data-dr",
+        "uid": "c0ffee00-0000-4000-8000-000000000000",
+    }
