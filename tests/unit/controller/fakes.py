@@ -397,6 +397,7 @@ class World:
     def __post_init__(self) -> None:
         self.kube = FakeKube(self.log)
         self.arrays = {name: FakeArray(name, self.log) for name in ("ibox-1", "ibox-2")}
+        self.arrays["ibox-2"].serial = 2  # two systems: one system behind both names blocks deletion
         self.arrays["ibox-1"].links.append(Link(id=7, name="to-ibox-2", remote_system_name="ibox-2"))
         self.arrays["ibox-2"].pools["pool-1"] = Pool(id=31, name="pool-1")
         self.registry = Arrays(self.kube, client_factory=self._client)

@@ -25,7 +25,7 @@ async def test_the_peer_login_is_the_secret_of_the_array_at_the_links_other_end(
     await world.registry.connect("ibox-2", peer_body)
     lookup = world.remote_credentials["ibox-1"]
     assert lookup is not None
-    to_peer = Link(id=7, name="to-ibox-2", remote_system_name="ibox-2", remote_system_serial_number=1)
+    to_peer = Link(id=7, name="to-ibox-2", remote_system_name="ibox-2", remote_system_serial_number=2)
     found = await lookup(to_peer)  # type: ignore[misc]
     assert found is not None
     assert (found.address, found.username, found.password.get_secret_value()) == (
@@ -62,7 +62,7 @@ async def test_a_consistency_group_is_searched_by_local_cg_id() -> None:
 
 async def test_a_delete_says_every_flag_of_deletion_policy_delete() -> None:
     world = World()
-    world.arrays["ibox-2"].serial = 2  # two systems (one system behind both names blocks deletion)
+
     world.arrays["ibox-1"].add_dataset("vol-1")
     reconciler = Reconciler(world.registry, world.kube, BACKOFF)
     created = await reconciler.reconcile(body(), Trigger.EVENT, world.lookup)
