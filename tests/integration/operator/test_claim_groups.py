@@ -376,9 +376,10 @@ def test_a_group_of_nfs_claims_holds_filesystems_and_its_target_claims_say_nfs(c
     cluster, ns = world.cluster, world.ns
     storage_class = f"{env.prefix}-dr"
     nfs_class = _storage_class(storage_class)
-    nfs_class["parameters"].update(storage_protocol="nfs", network_space="nas-dr")
+    nas = f"{env.prefix}-nas"  # the simulator is shared by the session: a name of its own
+    nfs_class["parameters"].update(storage_protocol="nfs", network_space=nas)
     _apply(cluster, nfs_class)
-    space = env.arrays.call("ibox-2", "POST", "/network/spaces", {"name": "nas-dr", "service": "NAS_SERVICE"})
+    space = env.arrays.call("ibox-2", "POST", "/network/spaces", {"name": nas, "service": "NAS_SERVICE"})
     env.arrays.call("ibox-2", "POST", f"/network/spaces/{space['id']}/ips", "10.9.0.8")
     try:
         shares = {world.claim("share-0", protocol="nfs"), world.claim("share-1", protocol="nfs")}

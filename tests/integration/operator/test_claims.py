@@ -426,11 +426,12 @@ def test_an_nfs_target_claim_mounts_an_export_of_the_remote_filesystem_and_waits
     env, cluster, ns = claims, claims.objects.cluster, claims.namespace
     storage_class = f"{env.prefix}-nfs"
     nfs_class = _storage_class(storage_class)
-    nfs_class["parameters"].update(storage_protocol="nfs", network_space="nas-dr")
+    nas = f"{env.prefix}-nas"  # the simulator is shared by the session: a name of its own
+    nfs_class["parameters"].update(storage_protocol="nfs", network_space=nas)
     _apply(cluster, nfs_class)
     name, claim = env.name("files"), env.name("files-dr")
     env.arrays.filesystem("ibox-1", name)
-    space = env.arrays.call("ibox-2", "POST", "/network/spaces", {"name": "nas-dr", "service": "NAS_SERVICE"})
+    space = env.arrays.call("ibox-2", "POST", "/network/spaces", {"name": nas, "service": "NAS_SERVICE"})
     env.arrays.call("ibox-2", "POST", f"/network/spaces/{space['id']}/ips", "10.9.0.7")
     env.objects.apply(
         {
