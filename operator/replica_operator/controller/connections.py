@@ -72,6 +72,15 @@ class ArrayConnection:
     def ready(self) -> bool:
         return self.client is not None and self.problem is None
 
+    def require_client(self) -> ArrayClient:
+        """The client at the moment of the call. A pass checks ``ready`` before it starts, but
+        while it awaits, a refresh may drop the client (its Secret unreadable while the API
+        server restarts, say): then the step reports why and the next pass tries again."""
+        if self.client is None:
+            why = self.problem or Problem("ArrayUnreachable", f"the connection to {self.name} was dropped")
+            raise LookupProblem(why)
+        return self.client
+
     sequence: int = 0
     """Counts what passes remembered or forgot, so a listing knows what is newer than itself."""
     changes: dict[int, tuple[int, ArrayReplica | None]] = field(default_factory=dict)
@@ -231,12 +240,12 @@ class Arrays:
         cached = self._cached_link(connection, name, wanted)
         if cached is not None:
             return cached
-        assert connection.client is not None
+        client = connection.require_client()
         async with connection.lookups:
             cached = self._cached_link(connection, name, wanted)
             if cached is not None:
                 return cached
-            links = await connection.client.list_links()
+            links = await client.list_links()
             connection.keep_links(links)
             if name is not None:
                 if name not in connection.links:
@@ -271,12 +280,12 @@ class Arrays:
         connection.pools.clear()
 
     async def pool_id(self, connection: ArrayConnection, name: str) -> int:
-        assert connection.client is not None
+        client = connection.require_client()
         if name in connection.pools:
             return connection.pools[name]
         async with connection.lookups:
             if name not in connection.pools:
-                pool = await connection.client.find_pool(name)
+                pool = await client.find_pool(name)
                 if pool is None:
                     raise LookupProblem(
                         Problem("PoolNotFound", f"pool {name} does not exist on {connection.name}")

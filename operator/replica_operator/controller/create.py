@@ -134,9 +134,8 @@ async def _group_request(
 
 # -- name look-ups ----------------------------------------------------------------------------------
 def client_of(connection: ArrayConnection) -> ArrayClient:
-    """The connection's client; callers check ``ready`` first, so its absence is a bug."""
-    assert connection.client is not None
-    return connection.client
+    """The connection's client now (dropped since the pass began: :class:`LookupProblem`)."""
+    return connection.require_client()
 
 
 async def find_source(connection: ArrayConnection, kind: EntityKind, name: str) -> Dataset | ConsistencyGroup:

@@ -28,6 +28,7 @@ from replica_operator.reconcile import (
 )
 
 from .adapter import problem_from, to_array_replica
+from .connections import LookupProblem
 
 if TYPE_CHECKING:
     from .execute import StepContext
@@ -41,6 +42,8 @@ async def verify_owner(ctx: StepContext, step: Step) -> Problem | None:
         pair = await _pair(ctx, step)
     except ArrayError as error:
         return problem_from(error)
+    except LookupProblem as error:  # the connection was dropped while the pass ran
+        return error.problem
     if not pair:
         return None  # gone: the call itself reports NotFound (or, for a Delete, is done)
     descriptions = [replica.description for replica in pair]

@@ -139,9 +139,9 @@ class Observer:
                 source, desired.spec.target.link, self.registry.get(desired.spec.target.array)
             )
             if desired.entity_kind is EntityKind.CONSISTENCY_GROUP:  # as infinisdk's ConsGroup.get_replicas
-                found = await source.client.find_replicas(local_cg_id=entity.id)
+                found = await source.require_client().find_replicas(local_cg_id=entity.id)
             else:
-                found = await source.client.find_replicas(local_entity_id=entity.id)
+                found = await source.require_client().find_replicas(local_entity_id=entity.id)
         except LookupProblem as error:
             return (), None, error.problem
         except ArrayError as error:

@@ -84,7 +84,8 @@ def chaos(
         for namespace in world.namespaces:
             assert_password_nowhere(cluster, namespace, logs)
         adversary.figures.violations += [
-            f"traceback: {t.splitlines()[0]}" for t in unexpected_tracebacks(logs)
+            f"traceback: {t}"
+            for t in unexpected_tracebacks(logs)  # whole: where it was raised is at the end
         ]
         for namespace in (world.system_namespace, *world.namespaces):
             cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from replica_operator.api import Action, ActionType, ReplicationType
-from replica_operator.array import Conflict, InvalidState
+from replica_operator.array import Conflict, Dataset, InvalidState
 from replica_operator.controller import EXECUTORS, Backoff, Reconciler, StepContext, execute
 from replica_operator.reconcile import (
     ChangeType,
@@ -25,7 +25,7 @@ from replica_operator.reconcile import (
     UpdateSchedule,
     create_step,
 )
-from tests.unit.controller.fakes import World
+from tests.unit.controller.fakes import World, infinibox_body
 from tests.unit.reconcile.builders import NOW, desired, replica
 
 SOURCE_REPLICA = replica(id=101)
@@ -172,3 +172,48 @@ async def test_a_step_on_an_array_without_connection_is_unreachable() -> None:
     (result,) = await execute([step], lambda _: None)
     assert result.problem is not None
     assert result.problem.reason == "ArrayUnreachable"
+
+
+# -- a connection dropped while a step runs ---------------------------------------------------------
+async def test_a_target_connection_dropped_during_a_create_becomes_the_steps_problem() -> None:
+    """A pass checks both arrays before it starts; while it awaits the array, another task may
+    refresh a connection and drop its client (its Secret unreadable while the API server restarts,
+    as a chaos run did). The step reports the connection's problem; it used to raise (AssertionError)."""
+    world = World()
+    world.arrays["ibox-1"].add_dataset("vol-1")
+    await world.connect()
+    found = world.arrays["ibox-1"].find_volume
+
+    async def find_volume_while_ibox_2_is_refreshed(name: str) -> Dataset | None:
+        world.kube.secrets.clear()
+        await world.registry.connect("ibox-2", infinibox_body("ibox-2"))
+        return await found(name)
+
+    world.arrays["ibox-1"].find_volume = find_volume_while_ibox_2_is_refreshed  # type: ignore[method-assign]
+    (result,) = await _run(world, [create_step(desired())])
+    assert result.problem is not None
+    assert result.problem.reason == "SecretNotFound"
+    assert world.arrays["ibox-1"].created == []
+
+
+async def test_a_connection_dropped_before_the_owner_check_becomes_the_steps_problem() -> None:
+    """The owner check reads a replica the pass did not see; with the client gone meanwhile it
+    reports why rather than raising, and no call is made."""
+    world = World()
+    world.arrays["ibox-1"].replicas[102] = world.arrays["ibox-1"].add_replica(id=102, role="SOURCE")
+    await world.connect()
+    world.log.clear()
+    reconciler = Reconciler(world.registry, world.kube, BACKOFF)
+    obj, observed = desired(), _observed()
+
+    def context(step: Step) -> StepContext | None:
+        connection = world.registry.get("ibox-1")
+        assert connection is not None
+        made = StepContext(obj, observed, connection, world.registry, reconciler.reporter)
+        connection.client = None  # dropped by a refresh between the pass's check and the call
+        return made
+
+    (result,) = await execute([Suspend(side=SideName.SOURCE, replica_id=102)], context)
+    assert result.problem is not None
+    assert result.problem.reason == "ArrayUnreachable"
+    assert "suspend" not in world.log.names("ibox-1")
