@@ -347,6 +347,15 @@ def _decide_deletion(desired: Desired, observed: Observation) -> Plan:
             return Plan(
                 blocked=_deletion_blocked(step.replica_id, side.array, side.problem), observation=observed
             )
+        other = observed.side(step.side.other)
+        if step.force_on_target and not other.usable:
+            # A TARGET goes alone only once the other array was searched and holds no SOURCE of
+            # this object: deleted while that array is away, its SOURCE would stay there, marked
+            # by an object that is gone (a leak, and a replica to nowhere when the array returns).
+            return Plan(
+                blocked=_deletion_blocked(step.replica_id, side.array, other.problem, other.array),
+                observation=observed,
+            )
     if observed.marked_problem is not None:
         why = f"the search for its marked replicas failed: {observed.marked_problem.message}"
         return Plan(blocked=Problem("DeletionBlocked", why), observation=observed)
@@ -367,8 +376,15 @@ def _marked_in_part(desired: Desired, observed: Observation) -> bool:
     return any(owner_uid(replica.description) == desired.uid for replica in seen)
 
 
-def _deletion_blocked(replica_id: int, array: str, problem: Problem | None) -> Problem:
-    why = problem.message if problem else f"{array} has not been listed yet"
+def _deletion_blocked(
+    replica_id: int, array: str, problem: Problem | None, unsearched: str | None = None
+) -> Problem:
+    """Why a Delete waits: its own array does not answer, or (``unsearched``) the array that may hold
+    its SOURCE cannot be searched yet."""
+    waiting_on = unsearched or array
+    why = problem.message if problem else f"{waiting_on} has not been listed yet"
+    if unsearched is not None:
+        why = f"its source may be on {unsearched}, which cannot be searched: {why}"
     return Problem(
         "DeletionBlocked",
         f"cannot delete replica {replica_id} on {array} ({why}); the operator keeps trying. To remove this "

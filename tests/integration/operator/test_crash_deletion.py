@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from replica_operator.reconcile import owner_mark
-from tests.integration.operator.conftest import Env, is_true
+from tests.integration.operator.conftest import Env, condition_of, is_true
 from tests.support.operator import OperatorProcess
 from tests.support.wait import wait_for
 
@@ -84,3 +84,35 @@ def test_an_orphan_deleted_after_a_crash_names_the_marked_replica_it_leaves(
     events = env.objects.cluster.kubectl_json("-n", env.namespace, "get", "events")["items"]
     orphaned = [e["message"] for e in events if e.get("reason") == "Orphaned"]
     assert any(f"replica {made[0]['id']} (source array {env.source})" in m for m in orphaned), orphaned
+
+
+def test_a_deletion_after_a_crash_waits_while_the_source_array_cannot_be_searched(
+    env: Env, operator: OperatorProcess
+) -> None:
+    """As the first test, but ibox-1 answers nothing when the operator comes back: the mark finds
+    only the TARGET on ibox-2. Deleting it alone would leave the SOURCE on ibox-1, marked by an
+    object that is gone; the deletion waits (DeletionBlocked) and finishes once ibox-1 answers."""
+    volume = env.name("vol")
+    env.arrays.volume("ibox-1", volume)
+    env.arrays.admin("PUT", "/_sim/faults", HOLD_CREATE)
+    try:
+        env.replica(volume, volume=volume)
+        uid = wait_for(lambda: ((env.objects.get("replicas", volume) or {}).get("metadata") or {}).get("uid"))
+        mark = owner_mark(str(uid), env.namespace, volume)
+        made = wait_for(lambda: env.arrays.replicas("ibox-1", description=mark), timeout=30, what="created")
+        operator.kill()
+        env.arrays.admin("PUT", "/_sim/faults", {"drop_rate": 1.0, "systems": ["ibox-1"]})
+        env.objects.delete("replicas", volume)
+        operator.start()
+        env.objects.wait_status(
+            "replicas",
+            volume,
+            lambda s: condition_of(s, "Synced").get("reason") == "DeletionBlocked",
+            timeout=60,
+        )
+        assert env.arrays.replicas("ibox-2", description=mark) != []  # not deleted alone
+    finally:
+        env.arrays.admin("DELETE", "/_sim/faults")
+    env.objects.wait_gone("replicas", volume, timeout=60)
+    assert env.arrays.replica("ibox-1", made[0]["id"]) is None
+    assert env.arrays.replicas("ibox-2", description=mark) == []

@@ -305,6 +305,8 @@ def test_deleting_a_replica_whose_array_is_gone_waits_and_says_how_to_get_out(
     )
     assert "deletionPolicy to Orphan" in condition_of(blocked, "Synced")["message"]
     assert env.objects.get("replicas", volume) is not None  # not lost, not silently dropped
+    # The TARGET on ibox-2 answers, but is not deleted alone: its SOURCE on ibox-1 would stay.
+    assert env.arrays.replica("ibox-2", status["remoteReplicaId"]) is not None
     env.objects.patch("replicas", volume, {"spec": {"deletionPolicy": "Orphan"}})
     env.objects.wait_gone("replicas", volume)
     events = env.objects.cluster.kubectl("-n", env.namespace, "get", "events", "-o", "json").stdout

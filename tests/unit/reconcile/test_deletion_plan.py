@@ -74,3 +74,41 @@ def test_another_owners_replica_is_released_not_deleted() -> None:
     plan = decide(desired(None, SYNCED_STATUS, deleting=True), observe(theirs, peer(theirs)))
     assert plan.release
     assert not [s for s in plan.steps if isinstance(s, Delete)]
+
+
+def test_a_target_is_not_deleted_alone_while_the_array_of_its_source_cannot_be_searched() -> None:
+    """Status knows the pair, the source array is down, the target answers: deleting the TARGET
+    alone would leave the SOURCE on ibox-1 marked by an object that is gone."""
+    source = replica()
+    plan = decide(
+        desired(None, SYNCED_STATUS, deleting=True), observe(None, peer(source), source_problem=UNREACHABLE)
+    )
+    assert not plan.steps
+    assert not plan.release
+    assert plan.blocked == Problem(
+        "DeletionBlocked",
+        "cannot delete replica 202 on ibox-2 (its source may be on ibox-1, which cannot be searched: "
+        f"ibox-1: connection refused); {ESCAPE}",
+    )
+
+
+def test_a_marked_target_found_after_a_crash_waits_for_the_source_array_too() -> None:
+    """After a crash status names no replica; the mark finds the TARGET on ibox-2 only, because
+    ibox-1 was not searched (not listed yet): still nothing is deleted."""
+    target = peer(replica())  # marked by this object, as the builders' replicas are
+    observed = dataclasses.replace(
+        observe(), source=dataclasses.replace(observe().source, polled=False), marked=(target,)
+    )
+    plan = decide(desired(deleting=True), observed)
+    assert not plan.steps
+    assert plan.blocked is not None
+    assert "its source may be on ibox-1, which cannot be searched: ibox-1 has not been listed yet" in (
+        plan.blocked.message
+    )
+
+
+def test_a_target_is_deleted_alone_once_the_source_array_was_searched_and_holds_no_source() -> None:
+    target = peer(replica())
+    plan = decide(desired(None, SYNCED_STATUS, deleting=True), observe(None, target))
+    deletes = [s for s in plan.steps if isinstance(s, Delete)]
+    assert [(d.replica_id, d.force_on_target) for d in deletes] == [(202, True)]
