@@ -20,7 +20,7 @@ from replica_operator.reconcile import Create, EntityKind, Problem
 
 from .adapter import array_replication_type, entity_type
 from .connections import ArrayConnection, LookupProblem
-from .ports import ArrayClient, Registry
+from .ports import Registry
 
 
 class _Common(ReplicationOptions):
@@ -99,7 +99,7 @@ async def _group_request(
     remote = step.remote
     if remote.mode is TargetMode.CREATE:
         assert remote.pool is not None
-        members = await client_of(source).list_cg_members(group_id)
+        members = await source.require_client().list_cg_members(group_id)
         pool = await registry.pool_id(target, remote.pool)
         return CreateReplicaRequest.cg_create_target(
             local_cg_id=group_id, member_ids=[m.id for m in members], remote_pool_id=pool, **common
@@ -133,11 +133,6 @@ async def _group_request(
 
 
 # -- name look-ups ----------------------------------------------------------------------------------
-def client_of(connection: ArrayConnection) -> ArrayClient:
-    """The connection's client now (dropped since the pass began: :class:`LookupProblem`)."""
-    return connection.require_client()
-
-
 async def find_source(connection: ArrayConnection, kind: EntityKind, name: str) -> Dataset | ConsistencyGroup:
     """The replicated entity on the source array, by name."""
     if kind is EntityKind.CONSISTENCY_GROUP:
@@ -146,7 +141,7 @@ async def find_source(connection: ArrayConnection, kind: EntityKind, name: str) 
 
 
 async def find_dataset(connection: ArrayConnection, kind: EntityType, name: str) -> Dataset:
-    client = client_of(connection)
+    client = connection.require_client()
     finder = client.find_volume if kind is EntityType.VOLUME else client.find_filesystem
     found = await finder(name)
     if found is None:
@@ -157,7 +152,7 @@ async def find_dataset(connection: ArrayConnection, kind: EntityType, name: str)
 
 
 async def find_group(connection: ArrayConnection, name: str) -> ConsistencyGroup:
-    found = await client_of(connection).find_consistency_group(name)
+    found = await connection.require_client().find_consistency_group(name)
     if found is None:
         raise LookupProblem(
             Problem("EntityNotFound", f"consistency group {name} does not exist on {connection.name}")
@@ -166,7 +161,7 @@ async def find_group(connection: ArrayConnection, name: str) -> ConsistencyGroup
 
 
 async def find_snapshot(connection: ArrayConnection, kind: EntityType, name: str) -> Dataset:
-    found = await client_of(connection).find_snapshot(name, entity_type=kind)
+    found = await connection.require_client().find_snapshot(name, entity_type=kind)
     if found is None:
         raise LookupProblem(
             Problem("SnapshotNotFound", f"snapshot {name} does not exist on {connection.name}")

@@ -49,7 +49,7 @@ from replica_operator.reconcile import (
 
 from .adapter import array_replication_type, problem_from
 from .connections import ArrayConnection, LookupProblem
-from .create import build_request, client_of
+from .create import build_request
 from .guard import verify_owner
 from .ports import ArrayClient, Registry
 from .report import Reporter
@@ -85,7 +85,7 @@ class StepContext:
 
     @property
     def client(self) -> ArrayClient:
-        return client_of(self.connection)
+        return self.connection.require_client()
 
 
 @dataclass(frozen=True)
