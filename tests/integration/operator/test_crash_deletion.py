@@ -27,22 +27,31 @@ def _ready(status: dict[str, Any]) -> bool:
     return is_true(status, "Ready") and status.get("syncState") == "SYNCHRONIZED"
 
 
-def test_deletion_after_a_crash_removes_the_marked_replicas_on_both_arrays(
-    env: Env, operator: OperatorProcess
-) -> None:
-    volume = env.name("vol")
+def _created_then_killed(
+    env: Env, operator: OperatorProcess, volume: str, **spec: Any
+) -> tuple[str, dict[str, Any]]:
+    """Create the Replica, hold back the array's answer to the create, SIGKILL the operator before
+    it can write the id to status: the object's mark and the source replica the array made."""
     env.arrays.volume("ibox-1", volume)
     env.arrays.admin("PUT", "/_sim/faults", HOLD_CREATE)
     try:
-        env.replica(volume, volume=volume)
+        env.replica(volume, volume=volume, **spec)
         uid = wait_for(lambda: ((env.objects.get("replicas", volume) or {}).get("metadata") or {}).get("uid"))
         mark = owner_mark(str(uid), env.namespace, volume)
         made = wait_for(lambda: env.arrays.replicas("ibox-1", description=mark), timeout=30, what="created")
         operator.kill()
     finally:
         env.arrays.admin("DELETE", "/_sim/faults")
-    source_id, target_id = made[0]["id"], made[0]["remote_replica_id"]
     assert "replicaId" not in ((env.objects.get("replicas", volume) or {}).get("status") or {})
+    return mark, made[0]
+
+
+def test_deletion_after_a_crash_removes_the_marked_replicas_on_both_arrays(
+    env: Env, operator: OperatorProcess
+) -> None:
+    volume = env.name("vol")
+    mark, made = _created_then_killed(env, operator, volume)
+    source_id, target_id = made["id"], made["remote_replica_id"]
     assert env.arrays.replicas("ibox-2", description=mark) != []  # the peer was made too
     env.objects.delete("replicas", volume)
     operator.start()
@@ -66,24 +75,14 @@ def test_an_orphan_deleted_after_a_crash_names_the_marked_replica_it_leaves(
     """As above, but with deletionPolicy Orphan: status names no replica, the marked pair stays, and
     the Orphaned Event must still say which (it said nothing: a leak nobody heard of)."""
     volume = env.name("vol")
-    env.arrays.volume("ibox-1", volume)
-    env.arrays.admin("PUT", "/_sim/faults", HOLD_CREATE)
-    try:
-        env.replica(volume, volume=volume, deletionPolicy="Orphan")
-        uid = wait_for(lambda: ((env.objects.get("replicas", volume) or {}).get("metadata") or {}).get("uid"))
-        mark = owner_mark(str(uid), env.namespace, volume)
-        made = wait_for(lambda: env.arrays.replicas("ibox-1", description=mark), timeout=30, what="created")
-        operator.kill()
-    finally:
-        env.arrays.admin("DELETE", "/_sim/faults")
-    assert "replicaId" not in ((env.objects.get("replicas", volume) or {}).get("status") or {})
+    _, made = _created_then_killed(env, operator, volume, deletionPolicy="Orphan")
     env.objects.delete("replicas", volume)
     operator.start()
     env.objects.wait_gone("replicas", volume, timeout=60)
-    assert env.arrays.replica("ibox-1", made[0]["id"]) is not None  # left, as the policy says
+    assert env.arrays.replica("ibox-1", made["id"]) is not None  # left, as the policy says
     events = env.objects.cluster.kubectl_json("-n", env.namespace, "get", "events")["items"]
     orphaned = [e["message"] for e in events if e.get("reason") == "Orphaned"]
-    assert any(f"replica {made[0]['id']} (source array {env.source})" in m for m in orphaned), orphaned
+    assert any(f"replica {made['id']} (source array {env.source})" in m for m in orphaned), orphaned
 
 
 def test_a_deletion_after_a_crash_waits_while_the_source_array_cannot_be_searched(
@@ -93,15 +92,9 @@ def test_a_deletion_after_a_crash_waits_while_the_source_array_cannot_be_searche
     only the TARGET on ibox-2. Deleting it alone would leave the SOURCE on ibox-1, marked by an
     object that is gone; the deletion waits (DeletionBlocked) and finishes once ibox-1 answers."""
     volume = env.name("vol")
-    env.arrays.volume("ibox-1", volume)
-    env.arrays.admin("PUT", "/_sim/faults", HOLD_CREATE)
+    mark, made = _created_then_killed(env, operator, volume)
+    env.arrays.admin("PUT", "/_sim/faults", {"drop_rate": 1.0, "systems": ["ibox-1"]})
     try:
-        env.replica(volume, volume=volume)
-        uid = wait_for(lambda: ((env.objects.get("replicas", volume) or {}).get("metadata") or {}).get("uid"))
-        mark = owner_mark(str(uid), env.namespace, volume)
-        made = wait_for(lambda: env.arrays.replicas("ibox-1", description=mark), timeout=30, what="created")
-        operator.kill()
-        env.arrays.admin("PUT", "/_sim/faults", {"drop_rate": 1.0, "systems": ["ibox-1"]})
         env.objects.delete("replicas", volume)
         operator.start()
         env.objects.wait_status(
@@ -114,5 +107,5 @@ def test_a_deletion_after_a_crash_waits_while_the_source_array_cannot_be_searche
     finally:
         env.arrays.admin("DELETE", "/_sim/faults")
     env.objects.wait_gone("replicas", volume, timeout=60)
-    assert env.arrays.replica("ibox-1", made[0]["id"]) is None
+    assert env.arrays.replica("ibox-1", made["id"]) is None
     assert env.arrays.replicas("ibox-2", description=mark) == []
