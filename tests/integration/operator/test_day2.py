@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -27,14 +27,29 @@ def _action(result: str, action_id: str) -> Callable[[dict[str, Any]], bool]:
     return check
 
 
+class Mark(NamedTuple):
+    """A point in the simulator's request log: its number and when that request started."""
+
+    seq: int
+    started: float
+
+
 def _requests(
-    env: Env, since: int, *, path: str = "", methods: tuple[str, ...] = MUTATING
+    env: Env, since: Mark, *, path: str = "", methods: tuple[str, ...] = MUTATING
 ) -> list[dict[str, Any]]:
-    return [r for r in env.arrays.requests(since) if r["method"] in methods and path in r["path"]]
+    """Requests sent after ``since``. The log numbers a request when it is answered, so one sent
+    before the mark and answered after it (an earlier test's create held back for a minute) is
+    left out by its start time."""
+    return [
+        r
+        for r in env.arrays.requests(since.seq)
+        if r["started"] >= since.started and r["method"] in methods and path in r["path"]
+    ]
 
 
-def _mark(env: Env) -> int:
-    return int(env.arrays.requests()[-1]["seq"])
+def _mark(env: Env) -> Mark:
+    last = env.arrays.requests()[-1]
+    return Mark(int(last["seq"]), float(last["started"]))
 
 
 def _sync_replica(env: Env, name: str, **spec: Any) -> dict[str, Any]:
@@ -254,9 +269,12 @@ def test_drift_is_only_reported_under_report_policy(env: Env) -> None:
     assert "rpo is 10m" in message
     assert "suspended" in message
     wait_for(lambda: len(_requests(env, mark, path="/api/rest/replicas", methods=("GET",))) >= 6, timeout=20)
-    changes = [(r["method"], r["path"]) for r in _requests(env, mark) if r["path"] != "/api/rest/users/login"]
+    mutations = [r for r in _requests(env, mark) if r["path"] != "/api/rest/users/login"]
+    changes = [(r["method"], r["path"]) for r in mutations]
     replica_path = f"/api/rest/replicas/{status['replicaId']}"
-    assert changes == [("PUT", replica_path), ("POST", f"{replica_path}/suspend")]  # the test's own two
+    assert changes == [("PUT", replica_path), ("POST", f"{replica_path}/suspend")], (
+        mutations
+    )  # the test's own two
     events = env.objects.cluster.kubectl("-n", env.namespace, "get", "events", "-o", "json").stdout
     assert '"reason": "Drifted"' in events
     # A change of the spec is still applied under Report.
