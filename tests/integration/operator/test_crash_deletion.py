@@ -7,20 +7,47 @@ status, the object is deleted meanwhile. After the restart both sides are gone.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from replica_operator.reconcile import owner_mark
 from tests.integration.operator.conftest import Env, condition_of, is_true
 from tests.support.operator import OperatorProcess
 from tests.support.wait import wait_for
 
+HOLD_MS = 20_000  # far longer than it takes to see the replica on the array and kill the operator
 HOLD_CREATE = {
-    "latency_ms": 60_000,
+    "latency_ms": HOLD_MS,
     "systems": ["ibox-1"],
     "path_regex": "^/api/rest/replicas$",
     "methods": ["POST"],
     "phase": "after",
 }
+
+
+@pytest.fixture(autouse=True)
+def held_create_answered(env: Env) -> Iterator[None]:
+    """Each test leaves its held-back create inside the simulator; wait until it is answered. The
+    log numbers a request when it is answered, so otherwise it lands in the next test's window."""
+    log = env.arrays.requests()
+    before = int(log[-1]["seq"]) if log else 0
+    yield
+    wait_for(
+        lambda: any(_held_create(entry) for entry in env.arrays.requests(before)),
+        timeout=HOLD_MS / 1000 + 30,
+        what="the held-back create answered",
+    )
+
+
+def _held_create(entry: dict[str, Any]) -> bool:
+    return bool(
+        entry["system"] == "ibox-1"
+        and entry["method"] == "POST"
+        and entry["path"] == "/api/rest/replicas"
+        and entry["duration_ms"] >= HOLD_MS
+    )
 
 
 def _ready(status: dict[str, Any]) -> bool:
