@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import functools
+import json
 import logging
 import os
 import socket
@@ -51,6 +52,16 @@ class KubeError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+def refusal(error: ApiException) -> str:
+    """The HTTP reason and the API server's own message (a validation's, an admission policy's),
+    which says why: "Unprocessable Entity" alone does not. The message is cut at 300 characters."""
+    try:
+        message = json.loads(error.body or "{}").get("message")
+    except (ValueError, AttributeError):  # a body that is not a Status object
+        message = None
+    return f"{error.reason}: {str(message)[:300]}" if message else str(error.reason)
 
 
 @dataclass(frozen=True)
@@ -123,7 +134,7 @@ class Kube:
         except ApiException as error:
             if absent is not None and error.status == absent:
                 return None
-            raise KubeError(error.status or 0, f"cannot {doing}: {error.reason}") from None
+            raise KubeError(error.status or 0, f"cannot {doing}: {refusal(error)}") from None
         except urllib3.exceptions.HTTPError as error:
             raise KubeError(0, f"cannot {doing}: {type(error).__name__}") from None
 

@@ -1,11 +1,16 @@
-"""Issue 17's target claims under an adversary: a spec that names the application's own claim, and
-a deletion while no operator runs. The operator deletes only the claims it made, and a deletion it
-did not see happen is still carried out (PV, claim and both replicas) when it comes back."""
+"""Issue 17's target claims under an adversary: a spec that names the application's own claim, a
+kill between making the claim and making its PV, and a deletion while no operator runs. The operator
+deletes only the claims it made, finishes a half-made pair without a second claim or PV, and carries
+out a deletion it did not see happen (PV, claim and both replicas) when it comes back."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import yaml
+
+from replica_operator.reconcile.volumes import TARGET_LABEL
 from tests.integration.operator.conftest import Env, ProxiedOperator, is_true
 from tests.integration.operator.test_claims import _apply, _claim, _csi_pv, _storage_class, claims
 from tests.support.kube import Cluster
@@ -155,3 +160,121 @@ def test_a_target_claim_in_another_namespace_needs_the_operators_leave(
         wait_for(lambda: _gone(cluster, "-n", other, "pvc", name), timeout=30, what="the far claim deleted")
     finally:
         cluster.kubectl("delete", "namespace", other, "--wait=false", check=False)
+
+
+def _refuse_target_volumes(cluster: Cluster, name: str) -> Callable[[], None]:
+    """A ValidatingAdmissionPolicy refusing every PV that carries the operator's target label, so a
+    pass gets as far as the target claim and no further; returns its removal."""
+    rule = {
+        "apiGroups": [""],
+        "apiVersions": ["v1"],
+        "operations": ["CREATE"],
+        "resources": ["persistentvolumes"],
+    }
+    labelled = f"has(object.metadata.labels) && '{TARGET_LABEL}' in object.metadata.labels"
+    manifests = [
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicy",
+            "metadata": {"name": name},
+            "spec": {
+                "failurePolicy": "Fail",
+                "matchConstraints": {"resourceRules": [rule]},
+                "validations": [
+                    {"expression": f"!({labelled})", "message": "target PVs are refused by the test"}
+                ],
+            },
+        },
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": {"name": name},
+            "spec": {"policyName": name, "validationActions": ["Deny"]},
+        },
+    ]
+    cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(manifests))
+    probe = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": f"{name}-probe", "labels": {TARGET_LABEL: "probe"}},
+        "spec": {
+            "capacity": {"storage": "1Gi"},
+            "accessModes": ["ReadWriteOnce"],
+            "hostPath": {"path": "/x"},
+        },
+    }
+
+    def refused() -> bool:
+        tried = cluster.kubectl(
+            "create", "--dry-run=server", "-f", "-", input=yaml.safe_dump(probe), check=False
+        )
+        return "refused by the test" in tried.stderr
+
+    wait_for(refused, timeout=30, what="the admission policy to refuse target PVs")
+    return lambda: cluster.kubectl(
+        "delete", "validatingadmissionpolicybinding,validatingadmissionpolicy", name
+    )
+
+
+def _labelled(cluster: Cluster, uid: str, kind: str, *namespace: str) -> list[dict[str, Any]]:
+    """The ``kind`` objects the operator made for the object of ``uid`` (``-n ns`` for claims)."""
+    return list(cluster.kubectl_json(*namespace, "get", kind, "-l", f"{TARGET_LABEL}={uid}")["items"])
+
+
+def test_a_kill_between_the_target_claim_and_its_pv_ends_with_one_of_each_bound(
+    claims: Env, operator: OperatorProcess
+) -> None:
+    """The worst moment for target claims: the claim is made, its PV is not (refused here by an
+    admission policy) and the operator is SIGKILLed. After the restart the same claim (same uid) is
+    bound to one PV made for it: no second claim, no second PV, no PV bound to nobody."""
+    env, cluster, ns = claims, claims.objects.cluster, claims.namespace
+    storage_class = f"{env.prefix}-dr"
+    _apply(cluster, _storage_class(storage_class))
+    name = env.name("gap")
+    target_claim = f"{name}-dr"
+    env.arrays.volume("ibox-1", name)
+    remove = _refuse_target_volumes(cluster, f"refuse-pv-{ns}")
+    try:
+        env.replica(
+            name,
+            volume=name,
+            target={"persistentVolumeClaim": {"name": target_claim, "storageClassName": storage_class}},
+            replicationType="SYNC",
+            deletionPolicy="Delete",
+        )
+
+        def pv_refused() -> dict[str, Any] | None:
+            events = cluster.kubectl_json("-n", ns, "get", "events")["items"]
+            found = [
+                e
+                for e in events
+                if e["reason"] == "TargetClaimFailed" and e["involvedObject"]["name"] == name
+            ]
+            return found[0] if found else None
+
+        event = wait_for(pv_refused, timeout=60, what="a TargetClaimFailed Event")
+        assert "refused by the test" in event["message"]
+        operator.kill()
+    finally:
+        remove()
+    uid = str((env.objects.get("replicas", name) or {})["metadata"]["uid"])
+    [claim] = _labelled(cluster, uid, "pvc", "-n", ns)
+    assert claim["metadata"]["name"] == target_claim
+    assert claim["status"]["phase"] == "Pending"  # the gap: a claim with no PV
+    assert _labelled(cluster, uid, "pv") == []
+
+    operator.start()
+    try:
+        bound = wait_for(lambda: _bound(cluster, ns, target_claim), timeout=90, what=f"{target_claim} bound")
+        assert bound["metadata"]["uid"] == claim["metadata"]["uid"]  # the same claim, not a new one
+        [pv] = _labelled(cluster, uid, "pv")
+        assert pv["spec"]["claimRef"]["uid"] == claim["metadata"]["uid"]
+        assert bound["spec"]["volumeName"] == pv["metadata"]["name"]
+        assert [c["metadata"]["name"] for c in _labelled(cluster, uid, "pvc", "-n", ns)] == [target_claim]
+        status = env.objects.wait_status("replicas", name, lambda s: s.get("targetClaim") is not None)
+        assert status["targetClaim"]["persistentVolume"] == pv["metadata"]["name"]
+        env.objects.delete("replicas", name)
+        env.objects.wait_gone("replicas", name, timeout=60)
+        wait_for(lambda: _labelled(cluster, uid, "pv") == [], timeout=30, what="the target PV deleted")
+    finally:
+        cluster.kubectl("delete", "storageclass", storage_class, "--wait=false", check=False)
