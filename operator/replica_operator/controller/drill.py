@@ -164,11 +164,7 @@ class DrillController:
         made = await expose(self.kube, volume, claim, uid)
         if isinstance(made, Problem):
             return made
-        status.update(
-            persistentVolume=volume["metadata"]["name"],
-            persistentVolumeClaim=claim["metadata"]["name"],
-            phase=(made.get("status") or {}).get("phase"),
-        )
+        status.update(made)
         return None
 
     async def _target(

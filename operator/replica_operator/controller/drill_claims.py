@@ -16,7 +16,8 @@ from replica_operator.reconcile import DRILL_LABEL, Problem
 async def expose(
     kube: Kube, volume: dict[str, Any], claim: dict[str, Any], uid: str
 ) -> dict[str, Any] | Problem:
-    """Create ``claim`` then ``volume`` (each kept if there: 409); the claim as read back."""
+    """Create ``claim`` then ``volume`` (each kept if there: 409); the status fields that name them
+    (``persistentVolume``, ``persistentVolumeClaim`` and the claim's ``phase`` as read back)."""
     namespace, name = claim["metadata"]["namespace"], claim["metadata"]["name"]
     await kube.create_volume_object(claim)
     made = await kube.read_volume_object("PersistentVolumeClaim", namespace, name)
@@ -27,4 +28,8 @@ async def expose(
     spec = volume["spec"]
     bound = {**volume, "spec": {**spec, "claimRef": {**spec["claimRef"], "uid": made["metadata"]["uid"]}}}
     await kube.create_volume_object(bound)
-    return made
+    return {
+        "persistentVolume": volume["metadata"]["name"],
+        "persistentVolumeClaim": name,
+        "phase": (made.get("status") or {}).get("phase"),
+    }

@@ -79,16 +79,7 @@ async def start_group(
         made = await expose(kube, volume, claim, uid)
         if isinstance(made, Problem):
             return made
-        phase = (made.get("status") or {}).get("phase")
-        members.append(
-            {
-                "parent": member,
-                "snapshotId": snapshot.id,
-                "persistentVolume": volume["metadata"]["name"],
-                "persistentVolumeClaim": claim["metadata"]["name"],
-                "phase": phase,
-            }
-        )
+        members.append({"parent": member, "snapshotId": snapshot.id, **made})
     status["members"] = members
     waiting = [m["persistentVolumeClaim"] for m in members if m["phase"] != "Bound"]
     if waiting:

@@ -88,11 +88,7 @@ async def start_filesystem(
     made = await expose(kube, volume, claim, uid)
     if isinstance(made, Problem):
         return made
-    status.update(
-        persistentVolume=volume["metadata"]["name"],
-        persistentVolumeClaim=claim["metadata"]["name"],
-        phase=(made.get("status") or {}).get("phase"),
-    )
+    status.update(made)
     return None
 
 
