@@ -1,10 +1,13 @@
-"""The chart's finalizer policy (a MutatingAdmissionPolicy), installed the way helm renders it."""
+"""Admission policies in tests: the chart's finalizer policy (a MutatingAdmissionPolicy), installed
+the way helm renders it, and a ValidatingAdmissionPolicy that denies what a test must see refused."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -48,3 +51,38 @@ def install_finalizer_policy(cluster: Cluster, release: str, namespace: str, *, 
 
     wait_for(effective, timeout=30, interval=0.25, what="the finalizer policy to take effect")
     return rendered
+
+
+def deny_requests(
+    cluster: Cluster, name: str, rule: dict[str, Any], expression: str, message: str, namespace: str = ""
+) -> Callable[[], None]:
+    """A ValidatingAdmissionPolicy (and its binding) denying the requests of ``rule`` for which
+    ``expression`` is false, in ``namespace`` only when one is given; returns its removal. The caller
+    waits until the API server applies it (each has its own probe)."""
+    scope = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
+    manifests = [
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicy",
+            "metadata": {"name": name},
+            "spec": {
+                "failurePolicy": "Fail",
+                "matchConstraints": {"resourceRules": [rule]},
+                "validations": [{"expression": expression, "message": message}],
+            },
+        },
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": {"name": name},
+            "spec": {
+                "policyName": name,
+                "validationActions": ["Deny"],
+                **({"matchResources": scope} if namespace else {}),
+            },
+        },
+    ]
+    cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(manifests))
+    return lambda: cluster.kubectl(
+        "delete", "validatingadmissionpolicybinding,validatingadmissionpolicy", name
+    )

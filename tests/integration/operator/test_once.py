@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import kubernetes
-import yaml
 
 from replica_operator.api import GROUP, VERSION
 from tests.integration.operator.conftest import Env, condition_of, is_true
+from tests.support.admission import deny_requests
 from tests.support.operator import OperatorProcess
 from tests.support.wait import wait_for
 
@@ -93,47 +93,20 @@ def test_a_switch_whose_answer_is_lost_after_the_array_acted_succeeds_without_a_
 
 def _deny_status_writes(env: Env) -> Callable[[], None]:
     """A ValidatingAdmissionPolicy refusing every status write of Replicas in the test's namespace."""
-    name = f"deny-status-{env.namespace}"
-    manifests = [
-        {
-            "apiVersion": "admissionregistration.k8s.io/v1",
-            "kind": "ValidatingAdmissionPolicy",
-            "metadata": {"name": name},
-            "spec": {
-                "failurePolicy": "Fail",
-                "matchConstraints": {
-                    "resourceRules": [
-                        {
-                            "apiGroups": [GROUP],
-                            "apiVersions": ["*"],
-                            "operations": ["UPDATE"],
-                            "resources": ["replicas/status"],
-                        }
-                    ]
-                },
-                "validations": [{"expression": "false", "message": "status writes are refused by the test"}],
-            },
-        },
-        {
-            "apiVersion": "admissionregistration.k8s.io/v1",
-            "kind": "ValidatingAdmissionPolicyBinding",
-            "metadata": {"name": name},
-            "spec": {
-                "policyName": name,
-                "validationActions": ["Deny"],
-                "matchResources": {
-                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": env.namespace}}
-                },
-            },
-        },
-    ]
-    cluster = env.objects.cluster
-    cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(manifests))
-
-    def remove() -> None:
-        cluster.kubectl("delete", "validatingadmissionpolicybinding,validatingadmissionpolicy", name)
-
-    return remove
+    rule = {
+        "apiGroups": [GROUP],
+        "apiVersions": ["*"],
+        "operations": ["UPDATE"],
+        "resources": ["replicas/status"],
+    }
+    return deny_requests(
+        env.objects.cluster,
+        f"deny-status-{env.namespace}",
+        rule,
+        "false",
+        "status writes are refused by the test",
+        env.namespace,
+    )
 
 
 def _status_refused(env: Env, name: str) -> bool:

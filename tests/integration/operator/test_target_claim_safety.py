@@ -13,6 +13,7 @@ import yaml
 from replica_operator.reconcile.volumes import TARGET_LABEL
 from tests.integration.operator.conftest import Env, ProxiedOperator, is_true
 from tests.integration.operator.test_claims import _apply, _claim, _csi_pv, _storage_class, claims
+from tests.support.admission import deny_requests
 from tests.support.kube import Cluster
 from tests.support.operator import OperatorProcess
 from tests.support.wait import wait_for
@@ -23,6 +24,24 @@ __all__ = ["claims"]  # the fixture, used by name
 def _bound(cluster: Cluster, namespace: str, claim: str) -> dict[str, Any] | None:
     found = cluster.kubectl_json("-n", namespace, "get", "pvc", claim)
     return found if found.get("status", {}).get("phase") == "Bound" else None
+
+
+def _event(cluster: Cluster, namespace: str, reason: str, about: str) -> dict[str, Any] | None:
+    """The first Event of ``reason`` posted on the object named ``about``, if any yet."""
+    events = cluster.kubectl_json("-n", namespace, "get", "events")["items"]
+    found = [e for e in events if e["reason"] == reason and e["involvedObject"]["name"] == about]
+    return found[0] if found else None
+
+
+def _replica_with_target_claim(env: Env, name: str, target_claim: str, storage_class: str) -> None:
+    """A SYNC Replica of volume ``name`` with a target claim and deletionPolicy Delete."""
+    env.replica(
+        name,
+        volume=name,
+        target={"persistentVolumeClaim": {"name": target_claim, "storageClassName": storage_class}},
+        replicationType="SYNC",
+        deletionPolicy="Delete",
+    )
 
 
 def _gone(cluster: Cluster, *resource: str) -> bool:
@@ -49,15 +68,9 @@ def test_a_target_claim_naming_the_applications_claim_is_refused_and_never_delet
             target={"persistentVolumeClaim": {"name": app_claim}},
             deletionPolicy="Delete",
         )
-
-        def conflict() -> dict[str, Any] | None:
-            events = cluster.kubectl_json("-n", ns, "get", "events")["items"]
-            found = [
-                e for e in events if e["reason"] == "ClaimConflict" and e["involvedObject"]["name"] == volume
-            ]
-            return found[0] if found else None
-
-        event = wait_for(conflict, timeout=60, what="a ClaimConflict Event")
+        event = wait_for(
+            lambda: _event(cluster, ns, "ClaimConflict", volume), timeout=60, what="a ClaimConflict Event"
+        )
         assert app_claim in event["message"]
         assert event["type"] == "Warning"
         status = env.objects.wait_status("replicas", volume, lambda s: is_true(s, "Ready"))
@@ -87,13 +100,7 @@ def test_a_replica_deleted_while_no_operator_runs_loses_its_target_claim_and_rep
     target_claim = f"{name}-dr"
     volume = env.arrays.volume("ibox-1", name)
     try:
-        env.replica(
-            name,
-            volume=name,
-            target={"persistentVolumeClaim": {"name": target_claim, "storageClassName": storage_class}},
-            replicationType="SYNC",
-            deletionPolicy="Delete",
-        )
+        _replica_with_target_claim(env, name, target_claim, storage_class)
         status = env.objects.wait_status(
             "replicas", name, lambda s: is_true(s, "Ready") and s.get("targetClaim") is not None
         )
@@ -138,13 +145,11 @@ def test_a_target_claim_in_another_namespace_needs_the_operators_leave(
             target={"persistentVolumeClaim": {"name": name, "namespace": other}},
             replicationType="SYNC",
         )
-
-        def refused() -> dict[str, Any] | None:
-            events = cluster.kubectl_json("-n", ns, "get", "events")["items"]
-            found = [e for e in events if e["reason"] == "ClaimNamespaceNotAllowed"]
-            return found[0] if found else None
-
-        event = wait_for(refused, timeout=60, what="a ClaimNamespaceNotAllowed Event")
+        event = wait_for(
+            lambda: _event(cluster, ns, "ClaimNamespaceNotAllowed", name),
+            timeout=60,
+            what="a ClaimNamespaceNotAllowed Event",
+        )
         assert other in event["message"]
         env.objects.wait_status("replicas", name, lambda s: is_true(s, "Ready"))  # replication goes on
         assert _gone(cluster, "-n", other, "pvc", name)
@@ -172,27 +177,7 @@ def _refuse_target_volumes(cluster: Cluster, name: str) -> Callable[[], None]:
         "resources": ["persistentvolumes"],
     }
     labelled = f"has(object.metadata.labels) && '{TARGET_LABEL}' in object.metadata.labels"
-    manifests = [
-        {
-            "apiVersion": "admissionregistration.k8s.io/v1",
-            "kind": "ValidatingAdmissionPolicy",
-            "metadata": {"name": name},
-            "spec": {
-                "failurePolicy": "Fail",
-                "matchConstraints": {"resourceRules": [rule]},
-                "validations": [
-                    {"expression": f"!({labelled})", "message": "target PVs are refused by the test"}
-                ],
-            },
-        },
-        {
-            "apiVersion": "admissionregistration.k8s.io/v1",
-            "kind": "ValidatingAdmissionPolicyBinding",
-            "metadata": {"name": name},
-            "spec": {"policyName": name, "validationActions": ["Deny"]},
-        },
-    ]
-    cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(manifests))
+    remove = deny_requests(cluster, name, rule, f"!({labelled})", "target PVs are refused by the test")
     probe = {
         "apiVersion": "v1",
         "kind": "PersistentVolume",
@@ -211,9 +196,7 @@ def _refuse_target_volumes(cluster: Cluster, name: str) -> Callable[[], None]:
         return "refused by the test" in tried.stderr
 
     wait_for(refused, timeout=30, what="the admission policy to refuse target PVs")
-    return lambda: cluster.kubectl(
-        "delete", "validatingadmissionpolicybinding,validatingadmissionpolicy", name
-    )
+    return remove
 
 
 def _labelled(cluster: Cluster, uid: str, kind: str, *namespace: str) -> list[dict[str, Any]]:
@@ -235,24 +218,12 @@ def test_a_kill_between_the_target_claim_and_its_pv_ends_with_one_of_each_bound(
     env.arrays.volume("ibox-1", name)
     remove = _refuse_target_volumes(cluster, f"refuse-pv-{ns}")
     try:
-        env.replica(
-            name,
-            volume=name,
-            target={"persistentVolumeClaim": {"name": target_claim, "storageClassName": storage_class}},
-            replicationType="SYNC",
-            deletionPolicy="Delete",
+        _replica_with_target_claim(env, name, target_claim, storage_class)
+        event = wait_for(
+            lambda: _event(cluster, ns, "TargetClaimFailed", name),
+            timeout=60,
+            what="a TargetClaimFailed Event",
         )
-
-        def pv_refused() -> dict[str, Any] | None:
-            events = cluster.kubectl_json("-n", ns, "get", "events")["items"]
-            found = [
-                e
-                for e in events
-                if e["reason"] == "TargetClaimFailed" and e["involvedObject"]["name"] == name
-            ]
-            return found[0] if found else None
-
-        event = wait_for(pv_refused, timeout=60, what="a TargetClaimFailed Event")
         assert "refused by the test" in event["message"]
         operator.kill()
     finally:
